@@ -1,0 +1,113 @@
+# vmtimesync: step libvirt guests' clocks to the host's time after pauses,
+# migrations and restores.
+#
+#   make               build the programs
+#   make check         install the test host's packages (apt), then run the
+#                      unit tests and the end-to-end tests on a real libvirtd
+#   make check-unit    unit tests only (cmocka)
+#   make check-e2e     end-to-end tests only
+#   make demo          the main job on a built-in demo host
+#   make install       PREFIX, DESTDIR, SBINDIR as usual; never runs systemctl
+#
+# WERROR=1 turns warnings into errors; SANITIZE=address,undefined builds with
+# those sanitizers.
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+DESTDIR ?=
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+BUILD ?= build
+
+WARNINGS = -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes \
+	-Wstrict-prototypes -Wwrite-strings -Wvla
+CFLAGS ?= -O2 -g
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+# Deferred (=): evaluated only when a compile runs, after `make deps`.
+PKGS = libvirt libvirt-qemu json-c
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS))
+CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
+
+ALL_CFLAGS = -std=gnu11 $(WARNINGS) -Iinclude -D_GNU_SOURCE $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+
+LIB_SRCS = lib/vts_error.c lib/vts_hv.c lib/vts_hv_libvirt.c lib/vts_agent.c \
+	lib/vts_domxml.c lib/vts_sync.c lib/vts_report.c \
+	lib/vts_sched.c lib/vts_pool.c lib/vts_log.c lib/vts_conf.c lib/vts_ctl.c lib/vts_daemon.c
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB = $(BUILD)/libvmtimesync.a
+
+PROGS = $(BUILD)/vmtimesync $(BUILD)/vmtimesyncd
+UNIT_TESTS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+UNIT_SUPPORT = $(BUILD)/tests/unit/fake_hv.o
+PROBE = $(BUILD)/vts-probe
+
+.SECONDARY:
+
+.PHONY: all deps check check-unit check-e2e demo install uninstall clean
+
+all: $(PROGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/vmtimesync: $(BUILD)/src/vmtimesync.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -pthread
+
+$(BUILD)/vmtimesyncd: $(BUILD)/src/vmtimesyncd.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -pthread
+
+$(PROBE): tests/e2e/vts-probe.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -Ilib -c -o $@ $<
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(UNIT_SUPPORT) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS) -lm -pthread
+
+# The packages needed to build and to run the end-to-end test host.
+deps:
+	tests/e2e/setup-host.sh
+
+check: deps
+	$(MAKE) check-unit
+	$(MAKE) check-e2e
+
+check-unit: $(UNIT_TESTS)
+	@fail=0; for t in $(UNIT_TESTS); do $$t || fail=1; done; exit $$fail
+
+check-e2e: $(PROGS) $(PROBE)
+	VTS_BUILD_DIR=$(BUILD) tests/e2e/run.sh
+
+demo: deps
+	$(MAKE) $(PROGS) $(PROBE)
+	VTS_BUILD_DIR=$(BUILD) scripts/demo.sh
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(BUILD)/vmtimesync $(DESTDIR)$(SBINDIR)/vmtimesync
+	install -m 0755 $(BUILD)/vmtimesyncd $(DESTDIR)$(SBINDIR)/vmtimesyncd
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/vmtimesync $(DESTDIR)$(SBINDIR)/vmtimesyncd
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

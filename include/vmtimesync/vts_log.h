@@ -1,0 +1,29 @@
+/* vts_log.h: the daemon's and the hook's log: syslog (journald) or stderr.
+ *
+ * Thread-safe. Callers escape domain names (vts_report_escape) before they
+ * put them in a message: names are data.
+ */
+#ifndef VTS_LOG_H
+#define VTS_LOG_H
+
+#include <stdbool.h>
+
+#include "vmtimesync/vts_sync.h"
+
+/* Log as @ident, to stderr when @to_stderr, else to syslog's daemon
+ * facility; drop messages less important than @level. */
+void vts_log_open(const char *ident, bool to_stderr, vts_log_level level);
+
+/* Change the level (on reload). */
+void vts_log_set_level(vts_log_level level);
+
+/* Log one line. */
+void vts_log(vts_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A vts_log_fn for vts_sync_opts: logs "DOMAIN: msg" with the name escaped. */
+void vts_log_sync_cb(void *opaque, vts_log_level level, const char *domain, const char *msg);
+
+/* "err", "warning", "info", "debug". */
+const char *vts_log_level_name(vts_log_level level);
+
+#endif /* VTS_LOG_H */

@@ -1,0 +1,33 @@
+/* vts_report.h: a sync result as a line for people or a JSON object.
+ *
+ * The CLI prints these, the daemon logs them and serves them on its control
+ * socket: one wording everywhere. Domain names are data, not text to trust:
+ * control characters in them are escaped.
+ */
+#ifndef VTS_REPORT_H
+#define VTS_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmtimesync/vts_sync.h"
+
+/* Copy @in into @buf of @len bytes with control characters and backslashes
+ * escaped as \xNN, so that a name cannot forge a log line. Truncates to fit;
+ * always NUL-terminates. */
+void vts_report_escape(char *buf, size_t len, const char *in);
+
+/* Format an offset for people: "+5.003 s" from 1 s up, "-12.4 ms" from
+ * 10 ms up, "+0.21 ms" below. */
+void vts_report_offset(char *buf, size_t len, int64_t ns);
+
+/* One line without newline, e.g.
+ * "web-1: offset -5.003 s -> stepped -> residual +0.20 ms (rtt 2.70 ms)". */
+void vts_report_text(char *buf, size_t len, const char *domain, const vts_sync_result *res);
+
+/* One JSON object without newline: domain, action, offset_ns, residual_ns,
+ * rtt_ns, steps, error ({code, message} or null). Absent numbers are null.
+ * Returns a string the caller frees with free(), or NULL when out of memory. */
+char *vts_report_json(const char *domain, const vts_sync_result *res);
+
+#endif /* VTS_REPORT_H */

@@ -1,0 +1,137 @@
+/* vts_sched.h: the daemon's per-domain state machine.
+ *
+ * Pure bookkeeping, no threads and no clock of its own: every call gets the
+ * time, and returns what the caller must do (queue the domain for a worker,
+ * log that it gave up...). The daemon serialises calls with one mutex. This
+ * is where coalescing, waiting for the agent, deadlines and backoff live, so
+ * that they are unit-tested without libvirt.
+ *
+ *   IDLE --trigger--> QUEUED --worker--> SYNCING --ok--> IDLE
+ *                       ^                   |--agent not there--> WAITING
+ *                       |                   |--agent hung-------> BACKOFF
+ *                       +--agent connects / retry time / new trigger
+ */
+#ifndef VTS_SCHED_H
+#define VTS_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmtimesync/vts_sync.h"
+
+typedef struct {
+    int64_t agent_wait_ns;      /* how long a trigger waits for the agent */
+    int retry_max;              /* attempts after an unresponsive agent */
+    int64_t backoff_initial_ns; /* first retry delay, doubled each time */
+    int64_t backoff_max_ns;
+} vts_sched_conf;
+
+typedef enum {
+    VTS_PHASE_IDLE,
+    VTS_PHASE_QUEUED,  /* handed to the worker pool */
+    VTS_PHASE_SYNCING, /* a worker is on it */
+    VTS_PHASE_WAITING, /* for the agent to connect or the guest to run */
+    VTS_PHASE_BACKOFF, /* the agent did not answer; retry at next_ns */
+} vts_phase;
+
+#define VTS_SCHED_TRIGGER_MAX 48
+
+typedef struct {
+    char *name;
+    vts_phase phase;
+    char trigger[VTS_SCHED_TRIGGER_MAX]; /* e.g. "resumed/migrated" */
+    int64_t trigger_ns;                  /* first trigger not yet served */
+    int64_t deadline_ns;                 /* give up waiting after this */
+    int64_t next_ns;                     /* BACKOFF: retry at */
+    int attempts;                        /* failed attempts since the trigger */
+    bool rerun;                          /* triggered again while syncing */
+    bool agent_kick;                     /* agent connected while syncing */
+    int64_t suspended_ns;                /* last pause began, 0 if not paused */
+    int64_t pause_ns;                    /* last pause's length, -1 unknown */
+
+    bool have_last; /* the last finished sync, for status */
+    char last_trigger[VTS_SCHED_TRIGGER_MAX];
+    int64_t last_ns;         /* when it finished */
+    int64_t last_latency_ns; /* from trigger to finished */
+    int64_t last_pause_ns;
+    vts_sync_result last;
+} vts_sched_entry;
+
+/* What a finished sync leads to. */
+typedef enum {
+    VTS_SCHED_DONE,    /* fine; nothing more to do */
+    VTS_SCHED_REQUEUE, /* queue the domain again now */
+    VTS_SCHED_WAIT,    /* wait for the agent or a resume, until the deadline */
+    VTS_SCHED_RETRY,   /* retry at the entry's next_ns */
+    VTS_SCHED_GAVE_UP, /* permanent failure or out of time/attempts */
+} vts_sched_outcome;
+
+/* What vts_sched_expire did to a domain. */
+typedef enum {
+    VTS_SCHED_EXPIRE_QUEUE,   /* backoff over: queue it */
+    VTS_SCHED_EXPIRE_TIMEOUT, /* waited past the deadline: gave up */
+} vts_sched_expiry;
+
+typedef struct vts_sched vts_sched;
+
+/* Create an empty scheduler with @conf (copied). NULL when out of memory.
+ * Free with vts_sched_free(), which accepts NULL. */
+vts_sched *vts_sched_new(const vts_sched_conf *conf);
+void vts_sched_free(vts_sched *s);
+
+/* Replace the configuration (on reload); pending deadlines are kept. */
+void vts_sched_set_conf(vts_sched *s, const vts_sched_conf *conf);
+
+/* A trigger (resume, start, wakeup, hook, sweep) for @name. Returns true
+ * when the caller must queue @name for a worker; false when it is already
+ * queued, or is syncing (then it syncs once more afterwards). Out of
+ * memory also gives false, with nothing recorded. */
+bool vts_sched_trigger(vts_sched *s, const char *name, const char *trigger, int64_t now);
+
+/* @name is about to arrive or run (the libvirt hook announced a migration,
+ * a restore...): wait for it to resume or for its agent to connect, until
+ * the agent_wait deadline. Nothing to queue yet; an entry that is already
+ * busy is left alone. */
+void vts_sched_expect(vts_sched *s, const char *name, const char *trigger, int64_t now);
+
+/* The agent of @name connected. Returns true when the caller must queue it
+ * (it was waiting, or backing off). */
+bool vts_sched_agent_connected(vts_sched *s, const char *name, int64_t now);
+
+/* @name's vCPUs stopped (remembered to report the pause's length). */
+void vts_sched_suspended(vts_sched *s, const char *name, int64_t now);
+
+/* @name left this host or stopped: forget what was pending for it. */
+void vts_sched_stopped(vts_sched *s, const char *name);
+
+/* A worker takes @name. Returns true and copies the entry into @job (its
+ * name pointer stays owned by the scheduler and valid until the matching
+ * vts_sched_finish) when @name is queued; false for a stale queue item. */
+bool vts_sched_begin(vts_sched *s, const char *name, vts_sched_entry *job);
+
+/* A worker finished @name with @res. Returns what to do next; the entry's
+ * deadline and next_ns say when for WAIT and RETRY. */
+vts_sched_outcome vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res,
+                                   int64_t now);
+
+/* The earliest time at which vts_sched_expire has work, or -1. */
+int64_t vts_sched_next_due(const vts_sched *s);
+
+/* Move due domains on: backoffs that are over become QUEUED, waits past
+ * their deadline become IDLE. @fn is called for each; returns how many. */
+size_t vts_sched_expire(vts_sched *s, int64_t now,
+                        void (*fn)(const char *name, vts_sched_expiry what, void *opaque),
+                        void *opaque);
+
+/* Call @fn for every known domain, in the order they were first seen. */
+void vts_sched_foreach(const vts_sched *s, void (*fn)(const vts_sched_entry *e, void *opaque),
+                       void *opaque);
+
+/* The entry of @name, or NULL. Borrowed; valid until the next call. */
+const vts_sched_entry *vts_sched_get(const vts_sched *s, const char *name);
+
+/* "idle", "queued", "syncing", "waiting", "backoff". */
+const char *vts_phase_name(vts_phase phase);
+
+#endif /* VTS_SCHED_H */

@@ -1,0 +1,107 @@
+/* vts_sync.h: measure a guest's clock offset, step it, verify it.
+ *
+ * The method, and why:
+ *  - Measure: several guest-get-time calls over one connection, each
+ *    bracketed by the host's CLOCK_REALTIME. The sample with the smallest
+ *    round trip has the smallest uncertainty (at most half its round trip);
+ *    offset = guest time - midpoint of the bracket.
+ *  - Step: guest-set-time with the host's time at sending plus the one-way
+ *    delay (first estimated as half the best round trip), so the guest lands
+ *    on the host's time when it executes the command, not one delay behind.
+ *  - Verify: measure again. If the residual is over the tolerance, the
+ *    delay estimate was off by exactly that residual: correct it and step
+ *    once more.
+ */
+#ifndef VTS_SYNC_H
+#define VTS_SYNC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmtimesync/vts_error.h"
+#include "vmtimesync/vts_hv.h"
+
+#define VTS_NS_PER_SEC 1000000000LL
+#define VTS_NS_PER_MS 1000000LL
+
+/* No step when the measured offset is smaller than this: 5 ms is twice the
+ * worst measurement noise seen on an emulated (TCG) guest, far below the
+ * offset any pause leaves, and what a guest's NTP slews away in 10 s. */
+#define VTS_SYNC_DEFAULT_THRESHOLD_NS (5 * VTS_NS_PER_MS)
+/* After a step, a residual above this triggers the one corrective step. */
+#define VTS_SYNC_DEFAULT_TOLERANCE_NS (1 * VTS_NS_PER_MS)
+#define VTS_SYNC_DEFAULT_SAMPLES 5
+#define VTS_SYNC_MAX_SAMPLES 64
+/* Seconds libvirt waits for each agent reply. */
+#define VTS_SYNC_DEFAULT_TIMEOUT_S 5
+
+typedef enum {
+    VTS_LOG_ERR,
+    VTS_LOG_WARNING,
+    VTS_LOG_INFO,
+    VTS_LOG_DEBUG,
+} vts_log_level;
+
+/* Where the library's diagnostics go (the library never prints). */
+typedef void (*vts_log_fn)(void *opaque, vts_log_level level, const char *domain,
+                           const char *msg);
+
+typedef struct {
+    int64_t threshold_ns;
+    int64_t tolerance_ns;
+    int samples;      /* guest-get-time calls per measurement */
+    int timeout_s;    /* per agent call */
+    bool check_only;  /* measure and report, never step */
+    vts_log_fn log;   /* may be NULL */
+    void *log_opaque;
+} vts_sync_opts;
+
+/* One bracketed guest-get-time. */
+typedef struct {
+    int64_t offset_ns; /* guest - host midpoint */
+    int64_t rtt_ns;    /* host time after - before */
+} vts_sample;
+
+typedef enum {
+    VTS_ACTION_NONE,    /* measured, within the threshold, left alone */
+    VTS_ACTION_CHECKED, /* measured only (check_only) */
+    VTS_ACTION_STEPPED, /* stepped and verified */
+    VTS_ACTION_ERROR,   /* see err */
+} vts_action;
+
+typedef struct {
+    vts_action action;
+    bool have_offset;
+    int64_t offset_ns; /* before any step */
+    int64_t rtt_ns;    /* round trip of the kept sample */
+    bool have_residual;
+    int64_t residual_ns; /* after the last step */
+    int steps;           /* guest-set-time calls made */
+    vts_error err;
+} vts_sync_result;
+
+/* Fill @opts with the defaults above. */
+void vts_sync_opts_init(vts_sync_opts *opts);
+
+/* The name of @action as used in output and JSON: "none", "checked",
+ * "stepped", "error". */
+const char *vts_action_name(vts_action action);
+
+/* Take @samples bracketed guest-get-time samples of @dom and keep the one
+ * with the smallest round trip in @best. Stops at the first failing call
+ * (an unresponsive agent is not asked again and again). @domain is used in
+ * log lines only. */
+int vts_sync_measure(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
+                     const vts_sync_opts *opts, vts_sample *best, vts_error *err);
+
+/* Measure @dom and, unless opts->check_only or the offset is within the
+ * threshold, step and verify it. Fills @res completely; returns 0 when the
+ * domain is fine (res->action != VTS_ACTION_ERROR), -1 otherwise. */
+int vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
+                 const vts_sync_opts *opts, vts_sync_result *res);
+
+/* Look up @domain on @conn, check that it runs, and vts_sync_dom() it. */
+int vts_sync_domain(const vts_hv_ops *ops, vts_hv_conn *conn, const char *domain,
+                    const vts_sync_opts *opts, vts_sync_result *res);
+
+#endif /* VTS_SYNC_H */

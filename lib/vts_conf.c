@@ -1,0 +1,711 @@
+/* vts_conf.c: reading vmtimesync.conf, one directive per branch.
+ *
+ * The parser works on a string (vts_conf_parse_string), so tests need no
+ * files; vts_conf_load only reads the file and hands its bytes over.
+ */
+#include "vmtimesync/vts_conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vmtimesync/vts_ctl.h"
+
+_Static_assert(VTS_CONF_SOCKET_PATH_MAX <= sizeof(((struct sockaddr_un *)0)->sun_path),
+               "control_socket must fit in sun_path");
+_Static_assert(sizeof(VTS_CTL_DEFAULT_PATH) <= VTS_CONF_SOCKET_PATH_MAX,
+               "the default control socket path must fit");
+
+#define VTS_NS_PER_US 1000LL
+#define VTS_NS_PER_MIN (60 * VTS_NS_PER_SEC)
+#define VTS_NS_PER_HOUR (3600 * VTS_NS_PER_SEC)
+
+#define VTS_CONF_DEFAULT_AGENT_WAIT_NS (10 * VTS_NS_PER_MIN)
+#define VTS_CONF_DEFAULT_RETRY_MAX 8
+#define VTS_CONF_DEFAULT_BACKOFF_INITIAL_NS (1 * VTS_NS_PER_SEC)
+#define VTS_CONF_DEFAULT_BACKOFF_MAX_NS (60 * VTS_NS_PER_SEC)
+#define VTS_CONF_DEFAULT_WORKERS 4
+
+/* Longest piece of a value quoted back in an error message: enough to
+ * recognise it, short enough that the message still fits. */
+#define VTS_CONF_QUOTE_MAX 64
+
+/* Fractional digits kept in a duration: below a nanosecond for seconds. */
+#define VTS_CONF_FRAC_DIGITS 9
+
+/* Where the parser is, for error messages. */
+typedef struct {
+    const char *source;
+    unsigned line;
+    const char *key;
+    vts_error *err;
+} vts_conf_ctx;
+
+static const struct {
+    const char *name;
+    int64_t ns;
+} vts_conf_units[] = {
+    {"ns", 1},
+    {"us", VTS_NS_PER_US},
+    {"ms", VTS_NS_PER_MS},
+    {"s", VTS_NS_PER_SEC},
+    {"min", VTS_NS_PER_MIN},
+    {"h", VTS_NS_PER_HOUR},
+};
+
+#define VTS_CONF_KEYS                                                                      \
+    "uri, threshold, tolerance, samples, agent_timeout, agent_wait, retry_max, "           \
+    "backoff_initial, backoff_max, workers, include, exclude, log_level, "                 \
+    "control_socket, metrics_file"
+
+void
+vts_conf_init(vts_conf *conf)
+{
+    memset(conf, 0, sizeof(*conf));
+    conf->threshold_ns = VTS_SYNC_DEFAULT_THRESHOLD_NS;
+    conf->tolerance_ns = VTS_SYNC_DEFAULT_TOLERANCE_NS;
+    conf->samples = VTS_SYNC_DEFAULT_SAMPLES;
+    conf->agent_timeout_s = VTS_SYNC_DEFAULT_TIMEOUT_S;
+    conf->agent_wait_ns = VTS_CONF_DEFAULT_AGENT_WAIT_NS;
+    conf->retry_max = VTS_CONF_DEFAULT_RETRY_MAX;
+    conf->backoff_initial_ns = VTS_CONF_DEFAULT_BACKOFF_INITIAL_NS;
+    conf->backoff_max_ns = VTS_CONF_DEFAULT_BACKOFF_MAX_NS;
+    conf->workers = VTS_CONF_DEFAULT_WORKERS;
+    conf->log_level = VTS_LOG_INFO;
+    memcpy(conf->control_socket, VTS_CTL_DEFAULT_PATH, sizeof(VTS_CTL_DEFAULT_PATH));
+}
+
+static void
+vts_conf_free_list(char **list, size_t count)
+{
+    size_t i;
+
+    for (i = 0; i < count; i++)
+        free(list[i]);
+    free(list);
+}
+
+void
+vts_conf_clear(vts_conf *conf)
+{
+    free(conf->uri);
+    free(conf->metrics_file);
+    vts_conf_free_list(conf->include, conf->include_count);
+    vts_conf_free_list(conf->exclude, conf->exclude_count);
+    vts_conf_init(conf);
+}
+
+/* Copy @value into @buf for quoting in a message, shortened with "..." at a
+ * UTF-8 character boundary when long. Values never hold control
+ * characters here (the line was checked first), so they cannot forge a log
+ * line. */
+static const char *
+vts_conf_quote(char *buf, size_t len, const char *value)
+{
+    size_t n = strlen(value);
+
+    if (n <= VTS_CONF_QUOTE_MAX && n < len) {
+        memcpy(buf, value, n + 1);
+        return buf;
+    }
+    n = VTS_CONF_QUOTE_MAX - 3 < len - 4 ? VTS_CONF_QUOTE_MAX - 3 : len - 4;
+    while (n > 0 && ((unsigned char)value[n] & 0xc0) == 0x80)
+        n--;
+    memcpy(buf, value, n);
+    memcpy(buf + n, "...", 4);
+    return buf;
+}
+
+static int vts_conf_fail(const vts_conf_ctx *ctx, vts_err_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Fill the error with "SOURCE:LINE: KEY: message" (no "KEY: " when the
+ * line has no key yet). Always returns -1. */
+static int
+vts_conf_fail(const vts_conf_ctx *ctx, vts_err_code code, const char *fmt, ...)
+{
+    char msg[VTS_ERROR_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (ctx->key)
+        return vts_error_set(ctx->err, code, "%s:%u: %s: %s", ctx->source, ctx->line,
+                             ctx->key, msg);
+    return vts_error_set(ctx->err, code, "%s:%u: %s", ctx->source, ctx->line, msg);
+}
+
+static int
+vts_conf_oom(const vts_conf_ctx *ctx)
+{
+    return vts_conf_fail(ctx, VTS_ERR_INTERNAL, "out of memory");
+}
+
+/* Write @ns in the largest unit that holds it exactly: "1h", "10min",
+ * "5ms", "0". */
+static void
+vts_conf_format_duration(char *buf, size_t len, int64_t ns)
+{
+    size_t i = sizeof(vts_conf_units) / sizeof(vts_conf_units[0]);
+
+    if (ns == 0) {
+        snprintf(buf, len, "0");
+        return;
+    }
+    while (--i > 0 && ns % vts_conf_units[i].ns != 0)
+        ;
+    snprintf(buf, len, "%lld%s", (long long)(ns / vts_conf_units[i].ns),
+             vts_conf_units[i].name);
+}
+
+/* Parse a duration: digits, optionally '.' and more digits, optional blanks,
+ * optional unit (seconds when absent). No sign, exponent, hex or locale:
+ * strtod would take "inf", "0x1p3" and a locale's decimal comma. Exact
+ * integer arithmetic. Returns 0, -1 when @s is not a duration, -2 when it
+ * does not fit in int64_t nanoseconds. */
+static int
+vts_conf_parse_duration(const char *s, int64_t *out)
+{
+    const char *p = s;
+    int64_t whole = 0, frac = 0, pow10 = 1, unit = VTS_NS_PER_SEC, ns, part;
+    bool digits = false, overflow = false;
+    size_t i;
+    int fdigits = 0;
+
+    for (; *p >= '0' && *p <= '9'; p++) {
+        digits = true;
+        if (whole > (INT64_MAX - 9) / 10)
+            overflow = true;
+        else
+            whole = whole * 10 + (*p - '0');
+    }
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+            digits = true;
+            if (fdigits < VTS_CONF_FRAC_DIGITS) {
+                frac = frac * 10 + (*p - '0');
+                pow10 *= 10;
+                fdigits++;
+            }
+        }
+    }
+    if (!digits)
+        return -1;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p) {
+        for (i = 0; i < sizeof(vts_conf_units) / sizeof(vts_conf_units[0]); i++)
+            if (strcmp(p, vts_conf_units[i].name) == 0)
+                break;
+        if (i == sizeof(vts_conf_units) / sizeof(vts_conf_units[0]))
+            return -1;
+        unit = vts_conf_units[i].ns;
+    }
+    if (overflow || whole > INT64_MAX / unit)
+        return -2;
+    ns = whole * unit;
+    /* Units from 1 s up are multiples of 10^9, so the division is exact;
+     * below that, frac * unit < 10^15 fits and is rounded to the nearest ns. */
+    if (unit % pow10 == 0)
+        part = frac * (unit / pow10);
+    else
+        part = (frac * unit + pow10 / 2) / pow10;
+    if (ns > INT64_MAX - part)
+        return -2;
+    *out = ns + part;
+    return 0;
+}
+
+static int
+vts_conf_duration(const vts_conf_ctx *ctx, const char *value, int64_t min, int64_t max,
+                  int64_t *out)
+{
+    char q[VTS_CONF_QUOTE_MAX + 4], lo[32], hi[32];
+    int64_t ns = 0;
+    int rc;
+
+    if (!*value)
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "missing value (use e.g. 5ms, 2s)");
+    rc = vts_conf_parse_duration(value, &ns);
+    if (rc == -1)
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is not a duration (use e.g. 5ms, 2s)",
+                             vts_conf_quote(q, sizeof(q), value));
+    vts_conf_format_duration(lo, sizeof(lo), min);
+    vts_conf_format_duration(hi, sizeof(hi), max);
+    if (rc == -2 || ns < min || ns > max)
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is out of range (%s to %s)",
+                             vts_conf_quote(q, sizeof(q), value), lo, hi);
+    *out = ns;
+    return 0;
+}
+
+/* A duration in whole seconds, for the agent timeout that libvirt takes in
+ * seconds. */
+static int
+vts_conf_seconds(const vts_conf_ctx *ctx, const char *value, int min_s, int max_s, int *out)
+{
+    char q[VTS_CONF_QUOTE_MAX + 4];
+    int64_t ns = 0;
+
+    if (vts_conf_duration(ctx, value, min_s * VTS_NS_PER_SEC, max_s * VTS_NS_PER_SEC, &ns) < 0)
+        return -1;
+    if (ns % VTS_NS_PER_SEC != 0)
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG,
+                             "'%s' is not a whole number of seconds (use e.g. 5s, 1min)",
+                             vts_conf_quote(q, sizeof(q), value));
+    *out = (int)(ns / VTS_NS_PER_SEC);
+    return 0;
+}
+
+static int
+vts_conf_int(const vts_conf_ctx *ctx, const char *value, int min, int max, int *out)
+{
+    char q[VTS_CONF_QUOTE_MAX + 4];
+    const char *p;
+    long long v = 0;
+
+    if (!*value)
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "missing value (a whole number from %d to %d)",
+                             min, max);
+    for (p = value; *p >= '0' && *p <= '9'; p++)
+        if (v <= max) /* stop growing once out of range: no overflow */
+            v = v * 10 + (*p - '0');
+    if (*p)
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is not a whole number from %d to %d",
+                             vts_conf_quote(q, sizeof(q), value), min, max);
+    if (v < min || v > max)
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is out of range (%d to %d)",
+                             vts_conf_quote(q, sizeof(q), value), min, max);
+    *out = (int)v;
+    return 0;
+}
+
+/* Quotes would end up in the URI or the pattern and never match: say so
+ * rather than fail later, far from the cause. */
+static int
+vts_conf_no_quotes(const vts_conf_ctx *ctx, const char *value, size_t n)
+{
+    if (n >= 2 && (value[0] == '"' || value[0] == '\'') && value[n - 1] == value[0])
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG,
+                             "values take no quotes: write %.*s without them",
+                             (int)(n - 2 < VTS_CONF_QUOTE_MAX ? n - 2 : VTS_CONF_QUOTE_MAX),
+                             value + 1);
+    return 0;
+}
+
+/* Replace *@out with a copy of @value, or NULL when @value is empty. */
+static int
+vts_conf_string(const vts_conf_ctx *ctx, const char *value, char **out)
+{
+    char *copy = NULL;
+
+    if (vts_conf_no_quotes(ctx, value, strlen(value)) < 0)
+        return -1;
+
+    if (*value && !(copy = strdup(value)))
+        return vts_conf_oom(ctx);
+    free(*out);
+    *out = copy;
+    return 0;
+}
+
+/* An absolute path that names a file, not a directory. */
+static int
+vts_conf_check_path(const vts_conf_ctx *ctx, const char *value)
+{
+    char q[VTS_CONF_QUOTE_MAX + 4];
+
+    if (value[0] != '/')
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is not an absolute path",
+                             vts_conf_quote(q, sizeof(q), value));
+    if (value[strlen(value) - 1] == '/')
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' names a directory, not a file",
+                             vts_conf_quote(q, sizeof(q), value));
+    return 0;
+}
+
+static int
+vts_conf_socket_path(const vts_conf_ctx *ctx, const char *value, char *out, size_t len)
+{
+    size_t n = strlen(value);
+
+    if (!*value)
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "missing value (an absolute path)");
+    if (vts_conf_check_path(ctx, value) < 0)
+        return -1;
+    if (n >= len)
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG,
+                             "the path is %zu bytes; a socket path can have at most %zu",
+                             n, len - 1);
+    memcpy(out, value, n + 1);
+    return 0;
+}
+
+static int
+vts_conf_log_level(const vts_conf_ctx *ctx, const char *value, vts_log_level *out)
+{
+    char q[VTS_CONF_QUOTE_MAX + 4];
+
+    if (strcmp(value, "err") == 0)
+        *out = VTS_LOG_ERR;
+    else if (strcmp(value, "warning") == 0)
+        *out = VTS_LOG_WARNING;
+    else if (strcmp(value, "info") == 0)
+        *out = VTS_LOG_INFO;
+    else if (strcmp(value, "debug") == 0)
+        *out = VTS_LOG_DEBUG;
+    else
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG,
+                             "'%s' is not a log level (use err, warning, info or debug)",
+                             vts_conf_quote(q, sizeof(q), value));
+    return 0;
+}
+
+/* Append the blank-separated patterns of @value to *@list. A backslash
+ * keeps the next character (a blank too) in the pattern and stays in it,
+ * so that fnmatch() sees the escape. */
+static int
+vts_conf_patterns(const vts_conf_ctx *ctx, const char *value, char ***list, size_t *count)
+{
+    const char *p = value, *start;
+    char **grown = NULL;
+    char *pattern = NULL;
+
+    if (!*value)
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG,
+                             "missing value (one or more domain name patterns, e.g. web-*)");
+    while (*p) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        for (start = p; *p && *p != ' ' && *p != '\t'; p++) {
+            if (*p == '\\' && !*++p)
+                return vts_conf_fail(ctx, VTS_ERR_CONFIG,
+                                     "a pattern ends with a lone backslash");
+        }
+        if (vts_conf_no_quotes(ctx, start, (size_t)(p - start)) < 0)
+            return -1;
+        if (!(pattern = strndup(start, (size_t)(p - start))))
+            return vts_conf_oom(ctx);
+        if (!(grown = realloc(*list, (*count + 1) * sizeof(**list)))) {
+            free(pattern);
+            return vts_conf_oom(ctx);
+        }
+        *list = grown;
+        (*list)[(*count)++] = pattern;
+    }
+    return 0;
+}
+
+/* The '#' that starts a comment: at the start of @line or after a blank. */
+static char *
+vts_conf_find_comment(char *line)
+{
+    char *p;
+
+    for (p = line; (p = strchr(p, '#')); p++)
+        if (p == line || p[-1] == ' ' || p[-1] == '\t')
+            return p;
+    return NULL;
+}
+
+static char *
+vts_conf_trim(char *s)
+{
+    char *end;
+
+    while (*s == ' ' || *s == '\t' || *s == '\r')
+        s++;
+    end = s + strlen(s);
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        *--end = '\0';
+    return s;
+}
+
+/* One `key = value` line (comment already cut, blanks trimmed). */
+static int
+vts_conf_directive(vts_conf *conf, vts_conf_ctx *ctx, char *line, unsigned *backoff_lines)
+{
+    char q[VTS_CONF_QUOTE_MAX + 4];
+    char *eq = strchr(line, '=');
+    char *key, *value;
+
+    if (!eq)
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is not 'key = value'",
+                             vts_conf_quote(q, sizeof(q), line));
+    *eq = '\0';
+    key = vts_conf_trim(line);
+    value = vts_conf_trim(eq + 1);
+    if (!*key)
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "a key is missing before '='");
+    ctx->key = key;
+
+
+    if (strcmp(key, "uri") == 0)
+        return vts_conf_string(ctx, value, &conf->uri);
+    if (strcmp(key, "threshold") == 0)
+        return vts_conf_duration(ctx, value, 0, VTS_NS_PER_HOUR, &conf->threshold_ns);
+    if (strcmp(key, "tolerance") == 0)
+        return vts_conf_duration(ctx, value, 0, VTS_NS_PER_HOUR, &conf->tolerance_ns);
+    if (strcmp(key, "samples") == 0)
+        return vts_conf_int(ctx, value, 1, VTS_SYNC_MAX_SAMPLES, &conf->samples);
+    if (strcmp(key, "agent_timeout") == 0)
+        return vts_conf_seconds(ctx, value, 1, 3600, &conf->agent_timeout_s);
+    if (strcmp(key, "agent_wait") == 0)
+        return vts_conf_duration(ctx, value, VTS_NS_PER_SEC, 24 * VTS_NS_PER_HOUR,
+                                 &conf->agent_wait_ns);
+    if (strcmp(key, "retry_max") == 0)
+        return vts_conf_int(ctx, value, 0, 100, &conf->retry_max);
+    if (strcmp(key, "backoff_initial") == 0) {
+        backoff_lines[0] = ctx->line;
+        return vts_conf_duration(ctx, value, VTS_NS_PER_MS, VTS_NS_PER_HOUR,
+                                 &conf->backoff_initial_ns);
+    }
+    if (strcmp(key, "backoff_max") == 0) {
+        backoff_lines[1] = ctx->line;
+        return vts_conf_duration(ctx, value, VTS_NS_PER_MS, 24 * VTS_NS_PER_HOUR,
+                                 &conf->backoff_max_ns);
+    }
+    if (strcmp(key, "workers") == 0)
+        return vts_conf_int(ctx, value, 1, 64, &conf->workers);
+    if (strcmp(key, "include") == 0)
+        return vts_conf_patterns(ctx, value, &conf->include, &conf->include_count);
+    if (strcmp(key, "exclude") == 0)
+        return vts_conf_patterns(ctx, value, &conf->exclude, &conf->exclude_count);
+    if (strcmp(key, "log_level") == 0)
+        return vts_conf_log_level(ctx, value, &conf->log_level);
+    if (strcmp(key, "control_socket") == 0)
+        return vts_conf_socket_path(ctx, value, conf->control_socket,
+                                    sizeof(conf->control_socket));
+    if (strcmp(key, "metrics_file") == 0) {
+        if (*value && vts_conf_check_path(ctx, value) < 0)
+            return -1;
+        return vts_conf_string(ctx, value, &conf->metrics_file);
+    }
+
+    ctx->key = NULL;
+    return vts_conf_fail(ctx, VTS_ERR_CONFIG, "unknown key '%s' (known keys: " VTS_CONF_KEYS ")",
+                         vts_conf_quote(q, sizeof(q), key));
+}
+
+/* Checks that involve two keys, once the whole file is read. The error
+ * names the line of the key set last. */
+static int
+vts_conf_check(const vts_conf *conf, vts_conf_ctx *ctx, const unsigned *backoff_lines)
+{
+    char init[32], max[32];
+
+    if (conf->backoff_max_ns >= conf->backoff_initial_ns)
+        return 0;
+    vts_conf_format_duration(init, sizeof(init), conf->backoff_initial_ns);
+    vts_conf_format_duration(max, sizeof(max), conf->backoff_max_ns);
+    if (backoff_lines[1] > backoff_lines[0]) {
+        ctx->line = backoff_lines[1];
+        ctx->key = "backoff_max";
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "%s is less than backoff_initial (%s)", max,
+                             init);
+    }
+    ctx->line = backoff_lines[0];
+    ctx->key = "backoff_initial";
+    return vts_conf_fail(ctx, VTS_ERR_CONFIG, "%s is more than backoff_max (%s%s)", init, max,
+                         backoff_lines[1] ? "" : ", the default");
+}
+
+/* Parse @len bytes of @text, which may hold NUL bytes (an error). */
+static int
+vts_conf_parse(vts_conf *conf, const char *text, size_t len, const char *source,
+               vts_error *err)
+{
+    vts_conf tmp;
+    vts_conf_ctx ctx = {.source = source ? source : "<string>", .line = 0, .err = err};
+    unsigned backoff_lines[2] = {0, 0};
+    char *copy = NULL;
+    char *line, *next, *eol, *end, *comment, *p;
+    int rc = -1;
+
+    vts_conf_init(&tmp);
+    vts_conf_init(conf);
+    if (!(copy = malloc(len + 1))) {
+        vts_conf_oom(&ctx);
+        goto cleanup;
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    end = copy + len;
+
+    line = copy;
+    /* A byte order mark, as some editors write. */
+    if (len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
+        line += 3;
+    for (; line < end; line = next) {
+        ctx.line++;
+        ctx.key = NULL;
+        eol = memchr(line, '\n', (size_t)(end - line));
+        if (!eol)
+            eol = end;
+        next = eol < end ? eol + 1 : end;
+        if (memchr(line, '\0', (size_t)(eol - line))) {
+            vts_conf_fail(&ctx, VTS_ERR_CONFIG, "a NUL byte: is this a text file?");
+            goto cleanup;
+        }
+        *eol = '\0';
+        if ((comment = vts_conf_find_comment(line)))
+            *comment = '\0';
+        line = vts_conf_trim(line);
+        if (!*line)
+            continue;
+        for (p = line; *p; p++) {
+            if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
+                vts_conf_fail(&ctx, VTS_ERR_CONFIG, "a control character (byte 0x%02x)",
+                              (unsigned char)*p);
+                goto cleanup;
+            }
+        }
+        if (vts_conf_directive(&tmp, &ctx, line, backoff_lines) < 0)
+            goto cleanup;
+    }
+    if (vts_conf_check(&tmp, &ctx, backoff_lines) < 0)
+        goto cleanup;
+
+    *conf = tmp;
+    vts_conf_init(&tmp);
+    rc = 0;
+
+cleanup:
+    vts_conf_clear(&tmp);
+    free(copy);
+    return rc;
+}
+
+int
+vts_conf_parse_string(vts_conf *conf, const char *text, const char *source, vts_error *err)
+{
+    if (!text)
+        text = "";
+    return vts_conf_parse(conf, text, strlen(text), source, err);
+}
+
+int
+vts_conf_load(vts_conf *conf, const char *path, bool missing_ok, vts_error *err)
+{
+    struct stat st;
+    char *buf = NULL, *grown;
+    size_t len = 0, cap;
+    ssize_t n;
+    int fd = -1;
+    int rc = -1;
+
+    vts_conf_init(conf);
+    /* O_NONBLOCK: opening a FIFO put there by mistake must not hang. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ENOENT && missing_ok) {
+            rc = 0;
+            goto cleanup;
+        }
+        vts_error_set(err, VTS_ERR_CONFIG, "cannot read the configuration %s: %s", path,
+                      strerror(errno));
+        goto cleanup;
+    }
+    if (fstat(fd, &st) < 0) {
+        vts_error_set(err, VTS_ERR_CONFIG, "cannot read the configuration %s: %s", path,
+                      strerror(errno));
+        goto cleanup;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        vts_error_set(err, VTS_ERR_CONFIG, "the configuration %s is not a regular file", path);
+        goto cleanup;
+    }
+    /* Room for the whole file and one byte more, to see it end; the file
+     * may change size while we read, so the loop does not trust st_size. */
+    cap = st.st_size < VTS_CONF_MAX_SIZE ? (size_t)st.st_size + 1 : VTS_CONF_MAX_SIZE + 1;
+    if (!(buf = malloc(cap + 1))) {
+        vts_error_set(err, VTS_ERR_INTERNAL, "out of memory reading %s", path);
+        goto cleanup;
+    }
+    for (;;) {
+        if (len == cap) {
+            if (cap > VTS_CONF_MAX_SIZE)
+                break;
+            cap = cap * 2 < VTS_CONF_MAX_SIZE + 1 ? cap * 2 : VTS_CONF_MAX_SIZE + 1;
+            if (!(grown = realloc(buf, cap + 1))) {
+                vts_error_set(err, VTS_ERR_INTERNAL, "out of memory reading %s", path);
+                goto cleanup;
+            }
+            buf = grown;
+        }
+        n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            vts_error_set(err, VTS_ERR_CONFIG, "cannot read the configuration %s: %s", path,
+                          strerror(errno));
+            goto cleanup;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    if (len > VTS_CONF_MAX_SIZE) {
+        vts_error_set(err, VTS_ERR_CONFIG,
+                      "the configuration %s is larger than %d bytes: is it the right file?",
+                      path, VTS_CONF_MAX_SIZE);
+        goto cleanup;
+    }
+    buf[len] = '\0';
+    rc = vts_conf_parse(conf, buf, len, path, err);
+
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return rc;
+}
+
+bool
+vts_conf_domain_wanted(const vts_conf *conf, const char *domain)
+{
+    bool included = conf->include_count == 0;
+    size_t i;
+
+    for (i = 0; i < conf->include_count && !included; i++)
+        if (fnmatch(conf->include[i], domain, 0) == 0)
+            included = true;
+    if (!included)
+        return false;
+    for (i = 0; i < conf->exclude_count; i++)
+        if (fnmatch(conf->exclude[i], domain, 0) == 0)
+            return false;
+    return true;
+}
+
+const char *
+vts_conf_uri(const vts_conf *conf)
+{
+    const char *uri = conf->uri;
+
+    if (!uri || !*uri)
+        uri = getenv("LIBVIRT_DEFAULT_URI");
+    if (!uri || !*uri)
+        uri = "qemu:///system";
+    return uri;
+}
+
+void
+vts_conf_to_sync_opts(const vts_conf *conf, vts_sync_opts *opts)
+{
+    opts->threshold_ns = conf->threshold_ns;
+    opts->tolerance_ns = conf->tolerance_ns;
+    opts->samples = conf->samples;
+    opts->timeout_s = conf->agent_timeout_s;
+}

@@ -1,0 +1,924 @@
+/* vts_daemon.c: vmtimesyncd's event loop, workers, reconnects and control
+ * socket.
+ *
+ * Threads: the event loop thread runs libvirt's default event loop and every
+ * callback below marked "loop thread"; worker threads run vts_daemon_job().
+ * d->lock guards the scheduler, the configuration and the connection.
+ */
+#include "vmtimesync/vts_daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmtimesync/vts_conf.h"
+#include "vmtimesync/vts_ctl.h"
+#include "vmtimesync/vts_domxml.h"
+#include "vmtimesync/vts_log.h"
+#include "vmtimesync/vts_pool.h"
+#include "vmtimesync/vts_report.h"
+#include "vmtimesync/vts_sched.h"
+#include "vmtimesync/vts_sync.h"
+
+/* Reconnect delays after libvirtd went away: 1 s, doubling, up to 30 s. */
+#define VTS_DAEMON_RECONNECT_MIN_NS (1 * VTS_NS_PER_SEC)
+#define VTS_DAEMON_RECONNECT_MAX_NS (30 * VTS_NS_PER_SEC)
+/* A control client gets this long to send its request. */
+#define VTS_DAEMON_CLIENT_TIMEOUT_NS (2 * VTS_NS_PER_SEC)
+#define VTS_DAEMON_MAX_CLIENTS 32
+/* The pool item that stands for "sweep every running domain": libvirt
+ * domain names are never empty. */
+#define VTS_DAEMON_SWEEP ""
+
+/* A connection shared by the loop and the workers; closed by whoever drops
+ * the last reference. */
+typedef struct {
+    vts_hv_conn *hv;
+    int refs;
+} vts_dconn;
+
+struct vts_daemon;
+
+typedef struct {
+    vts_ctl_client c;
+    int watch;
+    bool used;
+    struct vts_daemon *d;
+} vts_dclient;
+
+struct vts_daemon {
+    const vts_hv_ops *ops;
+    char *conf_path;
+    bool conf_missing_ok;
+    char *uri_override;
+
+    pthread_mutex_t lock;
+    vts_conf conf;
+    vts_sched *sched;
+    vts_dconn *conn;
+    const char *uri; /* in conf or uri_override */
+
+    vts_pool *pool;
+    int tick_timer;
+    bool conn_lost;
+    int64_t reconnect_at; /* monotonic; 0: none planned */
+    int64_t reconnect_delay;
+    int ctl_fd;
+    int ctl_watch;
+    vts_dclient clients[VTS_DAEMON_MAX_CLIENTS];
+    int sig_pipe[2];
+    int sig_watch;
+    bool quit;
+    bool force_debug;
+};
+
+static int vts_daemon_sig_fd = -1;
+
+static int64_t
+vts_daemon_mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * VTS_NS_PER_SEC + ts.tv_nsec;
+}
+
+static void
+vts_daemon_sched_conf(const vts_conf *conf, vts_sched_conf *sc)
+{
+    sc->agent_wait_ns = conf->agent_wait_ns;
+    sc->retry_max = conf->retry_max;
+    sc->backoff_initial_ns = conf->backoff_initial_ns;
+    sc->backoff_max_ns = conf->backoff_max_ns;
+}
+
+static const char *
+vts_daemon_uri(const vts_daemon *d)
+{
+    if (d->uri_override && *d->uri_override)
+        return d->uri_override;
+    return vts_conf_uri(&d->conf);
+}
+
+/* Arm the tick timer to run as soon as possible (any thread). */
+static void
+vts_daemon_kick(vts_daemon *d)
+{
+    if (d->tick_timer >= 0)
+        d->ops->loop_update_timer(d->tick_timer, 0);
+}
+
+/* With d->lock held. */
+static vts_dconn *
+vts_daemon_conn_get(vts_daemon *d)
+{
+    if (d->conn)
+        d->conn->refs++;
+    return d->conn;
+}
+
+/* With d->lock held; returns the connection to close after unlocking. */
+static vts_hv_conn *
+vts_daemon_conn_put(vts_dconn *c)
+{
+    vts_hv_conn *hv = NULL;
+
+    if (c && --c->refs == 0) {
+        hv = c->hv;
+        free(c);
+    }
+    return hv;
+}
+
+/* Queue @name for a worker; with d->lock held. */
+static void
+vts_daemon_push(vts_daemon *d, const char *name)
+{
+    if (vts_pool_push(d->pool, name) < 0)
+        vts_log(VTS_LOG_ERR, "cannot queue a sync: out of memory");
+}
+
+/* Log the outcome of a sync in one line: the result, the trigger, the
+ * pause, and the time from trigger to done. */
+static void
+vts_daemon_log_result(const vts_sched_entry *job, const vts_sync_result *res,
+                      vts_sched_outcome outcome, int64_t now)
+{
+    char line[1024], pause[48] = "", next[64] = "";
+    vts_log_level level = VTS_LOG_INFO;
+
+    vts_report_text(line, sizeof(line), job->name, res);
+    if (job->pause_ns >= 0) {
+        char off[32];
+
+        vts_report_offset(off, sizeof(off), job->pause_ns);
+        snprintf(pause, sizeof(pause), ", paused %s", off + 1);
+    }
+    switch (outcome) {
+    case VTS_SCHED_WAIT:
+        snprintf(next, sizeof(next), "; waiting for the guest agent");
+        level = VTS_LOG_DEBUG;
+        break;
+    case VTS_SCHED_RETRY:
+        snprintf(next, sizeof(next), "; retrying with backoff");
+        level = VTS_LOG_WARNING;
+        break;
+    case VTS_SCHED_GAVE_UP:
+        snprintf(next, sizeof(next), "; giving up");
+        level = VTS_LOG_WARNING;
+        break;
+    case VTS_SCHED_REQUEUE:
+        snprintf(next, sizeof(next), "; syncing again (triggered meanwhile)");
+        break;
+    case VTS_SCHED_DONE:
+        break;
+    }
+    vts_log(level, "%s [trigger %s%s, %.1f ms after the trigger]%s", line, job->trigger, pause,
+            (double)(now - job->trigger_ns) / VTS_NS_PER_MS, next);
+}
+
+/* Is @name a domain we should touch? Looks at its XML: agent channel and
+ * opt-out. Fills @res with the reason when not. */
+static bool
+vts_daemon_check_xml(const vts_hv_ops *ops, vts_hv_conn *hv, const char *name,
+                     vts_sync_result *res, bool *has_agent)
+{
+    vts_hv_dom *dom = NULL;
+    char *xml = NULL;
+    vts_domxml_info info;
+    bool ok = false;
+
+    *has_agent = false;
+    if (ops->lookup(hv, name, &dom, &res->err) < 0 || ops->dom_xml(dom, &xml, &res->err) < 0)
+        goto cleanup;
+    if (vts_domxml_scan(xml, strlen(xml), &info, &res->err) < 0)
+        goto cleanup;
+    *has_agent = info.has_agent_channel;
+    if (info.opted_out) {
+        vts_error_set(&res->err, VTS_ERR_OPTED_OUT,
+                      "opted out in its metadata (<sync enabled='no'/> in namespace %s)",
+                      VTS_DOMXML_NS);
+        goto cleanup;
+    }
+    ok = true;
+
+cleanup:
+    free(xml);
+    ops->dom_free(dom);
+    return ok;
+}
+
+/* Worker thread: list the running domains and trigger those we serve. */
+static void
+vts_daemon_sweep(vts_daemon *d, vts_dconn *c)
+{
+    char **names = NULL;
+    size_t count = 0;
+    vts_error err;
+    size_t queued = 0;
+
+    if (d->ops->list_running(c->hv, &names, &count, &err) < 0) {
+        vts_log(VTS_LOG_WARNING, "sweep: %s", err.message);
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        vts_sync_result res;
+        bool has_agent;
+        bool wanted;
+
+        memset(&res, 0, sizeof(res));
+        pthread_mutex_lock(&d->lock);
+        wanted = vts_conf_domain_wanted(&d->conf, names[i]);
+        pthread_mutex_unlock(&d->lock);
+        if (!wanted || !vts_daemon_check_xml(d->ops, c->hv, names[i], &res, &has_agent) ||
+            !has_agent)
+            continue;
+        pthread_mutex_lock(&d->lock);
+        if (vts_sched_trigger(d->sched, names[i], "sweep", vts_daemon_mono_ns())) {
+            vts_daemon_push(d, names[i]);
+            queued++;
+        }
+        pthread_mutex_unlock(&d->lock);
+    }
+    vts_log(VTS_LOG_INFO, "sweep: %zu running domains, %zu with a guest agent to check", count,
+            queued);
+    vts_hv_names_free(names, count);
+}
+
+/* Worker thread: one job from the pool. */
+static void
+vts_daemon_job(const char *name, void *opaque)
+{
+    vts_daemon *d = opaque;
+    vts_sched_entry job;
+    vts_sync_opts opts;
+    vts_sync_result res;
+    vts_sched_outcome outcome;
+    vts_dconn *c;
+    vts_hv_conn *to_close;
+    bool has_agent;
+    int64_t now;
+
+    pthread_mutex_lock(&d->lock);
+    c = vts_daemon_conn_get(d);
+    if (strcmp(name, VTS_DAEMON_SWEEP) == 0) {
+        pthread_mutex_unlock(&d->lock);
+        if (c)
+            vts_daemon_sweep(d, c);
+        pthread_mutex_lock(&d->lock);
+        to_close = vts_daemon_conn_put(c);
+        pthread_mutex_unlock(&d->lock);
+        d->ops->disconnect(to_close);
+        return;
+    }
+    if (!vts_sched_begin(d->sched, name, &job)) {
+        to_close = vts_daemon_conn_put(c);
+        pthread_mutex_unlock(&d->lock);
+        d->ops->disconnect(to_close);
+        return;
+    }
+    vts_conf_to_sync_opts(&d->conf, &opts);
+    pthread_mutex_unlock(&d->lock);
+    opts.log = vts_log_sync_cb;
+
+    memset(&res, 0, sizeof(res));
+    if (!c) {
+        vts_error_set(&res.err, VTS_ERR_CONNECT, "not connected to libvirt");
+        res.action = VTS_ACTION_ERROR;
+    } else if (!vts_daemon_check_xml(d->ops, c->hv, name, &res, &has_agent)) {
+        res.action = VTS_ACTION_ERROR;
+    } else if (!has_agent) {
+        vts_error_set(&res.err, VTS_ERR_NO_AGENT_CHANNEL,
+                      "no guest agent channel: add <channel type='unix'><target type='virtio' "
+                      "name='org.qemu.guest_agent.0'/></channel> to the domain to have its "
+                      "clock fixed");
+        res.action = VTS_ACTION_ERROR;
+    } else {
+        vts_sync_domain(d->ops, c->hv, name, &opts, &res);
+    }
+
+    now = vts_daemon_mono_ns();
+    pthread_mutex_lock(&d->lock);
+    outcome = vts_sched_finish(d->sched, name, &res, now);
+    if (outcome == VTS_SCHED_REQUEUE)
+        vts_daemon_push(d, name);
+    to_close = vts_daemon_conn_put(c);
+    pthread_mutex_unlock(&d->lock);
+    d->ops->disconnect(to_close);
+
+    vts_daemon_log_result(&job, &res, outcome, now);
+    if (outcome == VTS_SCHED_RETRY || outcome == VTS_SCHED_WAIT)
+        vts_daemon_kick(d);
+}
+
+/* Loop thread: a domain event. */
+static void
+vts_daemon_on_event(const vts_hv_event *ev, void *opaque)
+{
+    vts_daemon *d = opaque;
+    int64_t now = vts_daemon_mono_ns();
+    char name[256], trigger[VTS_SCHED_TRIGGER_MAX];
+    bool queue = false;
+
+    vts_report_escape(name, sizeof(name), ev->domain);
+    vts_log(VTS_LOG_DEBUG, "%s: event %s/%s", name, vts_ev_kind_name(ev->kind),
+            vts_ev_detail_name(ev->detail));
+    snprintf(trigger, sizeof(trigger), "%s/%s", vts_ev_kind_name(ev->kind),
+             vts_ev_detail_name(ev->detail));
+
+    pthread_mutex_lock(&d->lock);
+    switch (ev->kind) {
+    case VTS_EV_SUSPENDED:
+        vts_sched_suspended(d->sched, ev->domain, now);
+        break;
+    case VTS_EV_STARTED:
+        /* A fresh boot reads the host's time from its RTC: nothing to fix. */
+        if (ev->detail == VTS_EVD_BOOTED)
+            break;
+        /* fall through */
+    case VTS_EV_RESUMED:
+    case VTS_EV_PMWAKEUP:
+        if (vts_conf_domain_wanted(&d->conf, ev->domain))
+            queue = vts_sched_trigger(d->sched, ev->domain, trigger, now);
+        break;
+    case VTS_EV_AGENT_CONNECTED:
+        queue = vts_sched_agent_connected(d->sched, ev->domain, now);
+        break;
+    case VTS_EV_STOPPED:
+        vts_sched_stopped(d->sched, ev->domain);
+        break;
+    case VTS_EV_AGENT_DISCONNECTED:
+        break;
+    case VTS_EV_JOB_COMPLETED:
+        if (ev->downtime_ms >= 0)
+            vts_log(VTS_LOG_INFO, "%s: migration job completed, guest paused %" PRId64 " ms",
+                    name, ev->downtime_ms);
+        break;
+    }
+    if (queue)
+        vts_daemon_push(d, ev->domain);
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* Loop thread: libvirtd went away. Reconnect from the tick, not here. */
+static void
+vts_daemon_on_close(void *opaque)
+{
+    vts_daemon *d = opaque;
+
+    vts_log(VTS_LOG_WARNING, "lost the connection to libvirt at %s; reconnecting",
+            vts_daemon_uri(d));
+    d->conn_lost = true;
+    d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
+    d->reconnect_at = vts_daemon_mono_ns();
+    vts_daemon_kick(d);
+}
+
+/* Loop thread: (re)connect, register for events, sweep. */
+static void
+vts_daemon_connect(vts_daemon *d)
+{
+    vts_hv_conn *hv = NULL;
+    vts_hv_conn *to_close;
+    vts_dconn *c;
+    vts_error err;
+    const char *uri = vts_daemon_uri(d);
+
+    pthread_mutex_lock(&d->lock);
+    to_close = vts_daemon_conn_put(d->conn);
+    d->conn = NULL;
+    pthread_mutex_unlock(&d->lock);
+    d->ops->disconnect(to_close);
+
+    if (d->ops->connect(uri, &hv, &err) < 0 ||
+        d->ops->events_register(hv, vts_daemon_on_event, vts_daemon_on_close, d, &err) < 0) {
+        d->ops->disconnect(hv);
+        vts_log(VTS_LOG_ERR, "%s; retrying in %" PRId64 " s", err.message,
+                d->reconnect_delay / VTS_NS_PER_SEC);
+        d->reconnect_at = vts_daemon_mono_ns() + d->reconnect_delay;
+        d->reconnect_delay *= 2;
+        if (d->reconnect_delay > VTS_DAEMON_RECONNECT_MAX_NS)
+            d->reconnect_delay = VTS_DAEMON_RECONNECT_MAX_NS;
+        return;
+    }
+    c = calloc(1, sizeof(*c));
+    if (!c) {
+        d->ops->disconnect(hv);
+        d->reconnect_at = vts_daemon_mono_ns() + d->reconnect_delay;
+        return;
+    }
+    c->hv = hv;
+    c->refs = 1;
+    d->conn_lost = false;
+    d->reconnect_at = 0;
+    d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
+    vts_log(VTS_LOG_INFO, "connected to libvirt at %s", uri);
+    pthread_mutex_lock(&d->lock);
+    d->conn = c;
+    /* Catch what happened while we were not listening. */
+    vts_daemon_push(d, VTS_DAEMON_SWEEP);
+    pthread_mutex_unlock(&d->lock);
+}
+
+static void
+vts_daemon_expired(const char *name, vts_sched_expiry what, void *opaque)
+{
+    vts_daemon *d = opaque;
+    char esc[256];
+
+    if (what == VTS_SCHED_EXPIRE_QUEUE) {
+        vts_daemon_push(d, name);
+        return;
+    }
+    vts_report_escape(esc, sizeof(esc), name);
+    vts_log(VTS_LOG_WARNING,
+            "%s: the guest agent did not connect within agent_wait; giving up (vmtimesync %s "
+            "fixes it by hand once the agent runs)",
+            esc, esc);
+}
+
+static void vts_daemon_client_close(vts_daemon *d, vts_dclient *cl);
+
+/* Loop thread: the one timer. Reconnects, moves due domains on, drops slow
+ * control clients, and re-arms itself for the next due time. */
+static void
+vts_daemon_tick(int timer, void *opaque)
+{
+    vts_daemon *d = opaque;
+    int64_t now = vts_daemon_mono_ns();
+    int64_t due;
+    int64_t ms = -1;
+
+    (void)timer;
+    if (d->conn_lost && d->reconnect_at > 0 && now >= d->reconnect_at)
+        vts_daemon_connect(d);
+
+    pthread_mutex_lock(&d->lock);
+    vts_sched_expire(d->sched, now, vts_daemon_expired, d);
+    due = vts_sched_next_due(d->sched);
+    pthread_mutex_unlock(&d->lock);
+
+    for (int i = 0; i < VTS_DAEMON_MAX_CLIENTS; i++) {
+        vts_dclient *cl = &d->clients[i];
+
+        if (!cl->used)
+            continue;
+        if (now - cl->c.started_ns > VTS_DAEMON_CLIENT_TIMEOUT_NS) {
+            vts_log(VTS_LOG_DEBUG, "control: dropping a client that sent no request in time");
+            vts_daemon_client_close(d, cl);
+        } else if (due < 0 || cl->c.started_ns + VTS_DAEMON_CLIENT_TIMEOUT_NS < due) {
+            due = cl->c.started_ns + VTS_DAEMON_CLIENT_TIMEOUT_NS + 1;
+        }
+    }
+    if (d->conn_lost && d->reconnect_at > 0 && (due < 0 || d->reconnect_at < due))
+        due = d->reconnect_at;
+    if (due >= 0) {
+        int64_t wait = due - vts_daemon_mono_ns();
+
+        ms = wait <= 0 ? 0 : (wait + VTS_NS_PER_MS - 1) / VTS_NS_PER_MS;
+        if (ms > INT_MAX / 2)
+            ms = INT_MAX / 2;
+    }
+    d->ops->loop_update_timer(d->tick_timer, (int)ms);
+}
+
+/* The status of one domain, for the control socket. */
+static void
+vts_daemon_status_entry(const vts_sched_entry *e, void *opaque)
+{
+    json_object *arr = opaque;
+    json_object *o = json_object_new_object();
+    char *last;
+
+    json_object_object_add(o, "domain", json_object_new_string(e->name));
+    json_object_object_add(o, "phase", json_object_new_string(vts_phase_name(e->phase)));
+    if (e->have_last) {
+        json_object *res = NULL;
+
+        last = vts_report_json(e->name, &e->last);
+        if (last)
+            res = json_tokener_parse(last);
+        free(last);
+        json_object_object_add(o, "last", res);
+        json_object_object_add(o, "trigger", json_object_new_string(e->last_trigger));
+        json_object_object_add(o, "latency_ns", json_object_new_int64(e->last_latency_ns));
+        json_object_object_add(o, "pause_ns", e->last_pause_ns >= 0
+                                                  ? json_object_new_int64(e->last_pause_ns)
+                                                  : NULL);
+        json_object_object_add(
+            o, "age_s",
+            json_object_new_int64((vts_daemon_mono_ns() - e->last_ns) / VTS_NS_PER_SEC));
+    }
+    json_object_array_add(arr, o);
+}
+
+static char *
+vts_daemon_status_json(vts_daemon *d)
+{
+    json_object *root = json_object_new_object();
+    json_object *arr = json_object_new_array();
+    char *out;
+
+    pthread_mutex_lock(&d->lock);
+    json_object_object_add(root, "uri", json_object_new_string(vts_daemon_uri(d)));
+    json_object_object_add(root, "connected", json_object_new_boolean(d->conn != NULL));
+    vts_sched_foreach(d->sched, vts_daemon_status_entry, arr);
+    pthread_mutex_unlock(&d->lock);
+    json_object_object_add(root, "domains", arr);
+    out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(root);
+    return out;
+}
+
+static void
+vts_daemon_client_close(vts_daemon *d, vts_dclient *cl)
+{
+    d->ops->loop_remove_handle(cl->watch);
+    close(cl->c.fd);
+    cl->used = false;
+}
+
+/* Answer one complete request. */
+static void
+vts_daemon_answer(vts_daemon *d, vts_dclient *cl, const vts_ctl_request *req)
+{
+    char *reply = NULL;
+    char esc[256];
+
+    switch (req->cmd) {
+    case VTS_CTL_STATUS:
+        reply = vts_daemon_status_json(d);
+        break;
+    case VTS_CTL_PENDING: {
+        char trigger[VTS_SCHED_TRIGGER_MAX];
+
+        vts_report_escape(esc, sizeof(esc), req->domain);
+        snprintf(trigger, sizeof(trigger), "hook/%s", req->reason);
+        pthread_mutex_lock(&d->lock);
+        if (vts_conf_domain_wanted(&d->conf, req->domain))
+            vts_sched_expect(d->sched, req->domain, trigger, vts_daemon_mono_ns());
+        pthread_mutex_unlock(&d->lock);
+        vts_log(VTS_LOG_INFO, "%s: the libvirt hook announced %s; waiting for it to run",
+                esc, req->reason);
+        vts_daemon_kick(d);
+        reply = strdup("{\"ok\":true}");
+        break;
+    }
+    }
+    if (reply) {
+        size_t len = strlen(reply);
+        char *line = realloc(reply, len + 2);
+
+        if (line) {
+            reply = line;
+            memcpy(reply + len, "\n", 2);
+        }
+        vts_ctl_send_reply(cl->c.fd, reply);
+    }
+    free(reply);
+}
+
+/* Loop thread: a control client sent bytes. */
+static void
+vts_daemon_on_client(int watch, int fd, int events, void *opaque)
+{
+    vts_dclient *cl = opaque;
+    vts_daemon *d = cl->d;
+    vts_ctl_request req;
+    vts_error err;
+    int rc;
+
+    (void)watch;
+    (void)fd;
+    (void)events;
+    rc = vts_ctl_client_read(&cl->c, &req, &err);
+    if (rc == 0)
+        return;
+    if (rc > 0) {
+        vts_daemon_answer(d, cl, &req);
+    } else {
+        char *reply = NULL;
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "error", json_object_new_string(err.message));
+        if (asprintf(&reply, "%s\n", json_object_to_json_string(o)) > 0)
+            vts_ctl_send_reply(cl->c.fd, reply);
+        free(reply);
+        json_object_put(o);
+        vts_log(VTS_LOG_DEBUG, "control: bad request: %s", err.message);
+    }
+    vts_daemon_client_close(d, cl);
+}
+
+/* Loop thread: the control socket has connections to accept. */
+static void
+vts_daemon_on_accept(int watch, int fd, int events, void *opaque)
+{
+    vts_daemon *d = opaque;
+
+    (void)watch;
+    (void)events;
+    for (;;) {
+        vts_dclient *cl = NULL;
+        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (cfd < 0)
+            return; /* EAGAIN, or a client that gave up */
+        if (!vts_ctl_peer_is_root(cfd)) {
+            vts_ctl_send_reply(cfd, "{\"error\":\"permission denied: only root may use "
+                                    "vmtimesyncd's control socket\"}\n");
+            close(cfd);
+            vts_log(VTS_LOG_WARNING, "control: refused a client that is not root");
+            continue;
+        }
+        for (int i = 0; i < VTS_DAEMON_MAX_CLIENTS; i++) {
+            if (!d->clients[i].used) {
+                cl = &d->clients[i];
+                break;
+            }
+        }
+        if (!cl) {
+            vts_ctl_send_reply(cfd, "{\"error\":\"busy: too many clients\"}\n");
+            close(cfd);
+            continue;
+        }
+        vts_ctl_client_init(&cl->c, cfd, vts_daemon_mono_ns());
+        cl->d = d;
+        cl->watch = d->ops->loop_add_handle(cfd, VTS_HV_READABLE, vts_daemon_on_client, cl);
+        if (cl->watch < 0) {
+            close(cfd);
+            continue;
+        }
+        cl->used = true;
+        vts_daemon_kick(d); /* arm the client's time limit */
+    }
+}
+
+static void
+vts_daemon_on_signal_write(int signo)
+{
+    unsigned char b = (unsigned char)signo;
+    int saved = errno;
+
+    if (vts_daemon_sig_fd >= 0 && write(vts_daemon_sig_fd, &b, 1) < 0) {
+        /* The pipe is full: a signal is pending anyway. */
+    }
+    errno = saved;
+}
+
+static vts_log_level vts_daemon_log_level(const vts_daemon *d);
+
+static void
+vts_daemon_reload(vts_daemon *d)
+{
+    vts_conf fresh;
+    vts_sched_conf sc;
+    vts_error err;
+    char *old_uri = NULL;
+    bool uri_changed;
+    int old_workers;
+
+    vts_conf_init(&fresh);
+    if (vts_conf_load(&fresh, d->conf_path, d->conf_missing_ok, &err) < 0) {
+        vts_log(VTS_LOG_ERR, "reload failed, keeping the running configuration: %s",
+                err.message);
+        vts_conf_clear(&fresh);
+        return;
+    }
+    pthread_mutex_lock(&d->lock);
+    old_uri = strdup(vts_daemon_uri(d));
+    old_workers = d->conf.workers;
+    vts_conf_clear(&d->conf);
+    d->conf = fresh;
+    vts_daemon_sched_conf(&d->conf, &sc);
+    vts_sched_set_conf(d->sched, &sc);
+    uri_changed = !old_uri || strcmp(old_uri, vts_daemon_uri(d)) != 0;
+    pthread_mutex_unlock(&d->lock);
+    vts_log_set_level(vts_daemon_log_level(d));
+    vts_log(VTS_LOG_INFO, "reloaded %s", d->conf_path);
+    if (d->conf.workers != old_workers)
+        vts_log(VTS_LOG_WARNING, "workers changed from %d to %d: takes effect at restart",
+                old_workers, d->conf.workers);
+    if (uri_changed) {
+        d->conn_lost = true;
+        d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
+        d->reconnect_at = vts_daemon_mono_ns();
+        vts_daemon_kick(d);
+    }
+    free(old_uri);
+}
+
+/* Loop thread: a signal arrived through the self-pipe. */
+static void
+vts_daemon_on_signal(int watch, int fd, int events, void *opaque)
+{
+    vts_daemon *d = opaque;
+    unsigned char b;
+
+    (void)watch;
+    (void)events;
+    while (read(fd, &b, 1) == 1) {
+        if (b == SIGHUP) {
+            vts_daemon_reload(d);
+        } else {
+            vts_log(VTS_LOG_INFO, "signal %d: stopping", b);
+            d->quit = true;
+        }
+    }
+}
+
+static void
+vts_daemon_sd_notify(const char *state)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa;
+    socklen_t len;
+    int fd;
+
+    if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+        return;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path));
+    if (path[0] == '@')
+        sa.sun_path[0] = '\0';
+    len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0)
+        vts_log(VTS_LOG_DEBUG, "sd_notify: %s", strerror(errno));
+    close(fd);
+}
+
+vts_daemon *
+vts_daemon_new(const vts_hv_ops *ops, const char *conf_path, const char *uri, vts_error *err)
+{
+    vts_daemon *d = calloc(1, sizeof(*d));
+    vts_sched_conf sc;
+
+    if (!d) {
+        vts_error_set(err, VTS_ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    d->ops = ops;
+    d->tick_timer = -1;
+    d->ctl_fd = -1;
+    d->ctl_watch = -1;
+    d->sig_watch = -1;
+    d->sig_pipe[0] = d->sig_pipe[1] = -1;
+    pthread_mutex_init(&d->lock, NULL);
+    vts_conf_init(&d->conf);
+    d->conf_missing_ok = !conf_path;
+    d->conf_path = strdup(conf_path ? conf_path : VTS_CONF_DEFAULT_PATH);
+    d->uri_override = uri ? strdup(uri) : NULL;
+    if (!d->conf_path || (uri && !d->uri_override)) {
+        vts_error_set(err, VTS_ERR_INTERNAL, "out of memory");
+        goto error;
+    }
+    if (vts_conf_load(&d->conf, d->conf_path, d->conf_missing_ok, err) < 0)
+        goto error;
+    vts_daemon_sched_conf(&d->conf, &sc);
+    d->sched = vts_sched_new(&sc);
+    if (!d->sched) {
+        vts_error_set(err, VTS_ERR_INTERNAL, "out of memory");
+        goto error;
+    }
+    return d;
+
+error:
+    vts_daemon_free(d);
+    return NULL;
+}
+
+int
+vts_daemon_run(vts_daemon *d, vts_error *err)
+{
+    struct sigaction sa;
+    size_t left;
+    int grace_ms;
+
+    vts_log_set_level(vts_daemon_log_level(d));
+    if (d->ops->loop_init(err) < 0)
+        return -1;
+    if (pipe2(d->sig_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+        return vts_error_set(err, VTS_ERR_INTERNAL, "pipe: %s", strerror(errno));
+    vts_daemon_sig_fd = d->sig_pipe[1];
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = vts_daemon_on_signal_write;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+
+    d->sig_watch = d->ops->loop_add_handle(d->sig_pipe[0], VTS_HV_READABLE,
+                                           vts_daemon_on_signal, d);
+    d->tick_timer = d->ops->loop_add_timer(-1, vts_daemon_tick, d);
+    if (d->sig_watch < 0 || d->tick_timer < 0)
+        return vts_error_set(err, VTS_ERR_INTERNAL, "cannot set up the event loop");
+
+    d->ctl_fd = vts_ctl_listen(d->conf.control_socket, err);
+    if (d->ctl_fd < 0)
+        return -1;
+    d->ctl_watch = d->ops->loop_add_handle(d->ctl_fd, VTS_HV_READABLE, vts_daemon_on_accept, d);
+    if (d->ctl_watch < 0)
+        return vts_error_set(err, VTS_ERR_INTERNAL, "cannot watch the control socket");
+
+    d->pool = vts_pool_new(d->conf.workers, vts_daemon_job, d, err);
+    if (!d->pool)
+        return -1;
+
+    vts_log(VTS_LOG_INFO, "vmtimesyncd starting: uri %s, %d workers, threshold %.3f ms, "
+            "control socket %s", vts_daemon_uri(d), d->conf.workers,
+            (double)d->conf.threshold_ns / VTS_NS_PER_MS, d->conf.control_socket);
+    d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
+    d->conn_lost = true;
+    vts_daemon_connect(d);
+    vts_daemon_kick(d);
+    vts_daemon_sd_notify("READY=1");
+
+    while (!d->quit) {
+        if (d->ops->loop_run_once(err) < 0)
+            return -1;
+    }
+
+    vts_daemon_sd_notify("STOPPING=1");
+    /* Let syncs under way finish: at most one agent timeout and a bit. */
+    grace_ms = (d->conf.agent_timeout_s + 2) * 1000;
+    left = vts_pool_stop(d->pool, grace_ms);
+    if (left > 0)
+        vts_log(VTS_LOG_WARNING, "%zu syncs still running after %d ms; exiting anyway", left,
+                grace_ms);
+    vts_log(VTS_LOG_INFO, "vmtimesyncd stopped");
+    return 0;
+}
+
+void
+vts_daemon_force_debug(vts_daemon *d)
+{
+    d->force_debug = true;
+}
+
+static vts_log_level
+vts_daemon_log_level(const vts_daemon *d)
+{
+    return d->force_debug ? VTS_LOG_DEBUG : d->conf.log_level;
+}
+
+void
+vts_daemon_free(vts_daemon *d)
+{
+    vts_hv_conn *to_close = NULL;
+
+    if (!d)
+        return;
+    if (d->pool && vts_pool_stop(d->pool, 0) == 0)
+        vts_pool_free(d->pool);
+    else if (d->pool)
+        return; /* workers still use d: leave it to the exiting process */
+    for (int i = 0; i < VTS_DAEMON_MAX_CLIENTS; i++) {
+        if (d->clients[i].used)
+            vts_daemon_client_close(d, &d->clients[i]);
+    }
+    if (d->ctl_watch >= 0)
+        d->ops->loop_remove_handle(d->ctl_watch);
+    if (d->ctl_fd >= 0) {
+        close(d->ctl_fd);
+        unlink(d->conf.control_socket);
+    }
+    if (d->sig_watch >= 0)
+        d->ops->loop_remove_handle(d->sig_watch);
+    if (d->tick_timer >= 0)
+        d->ops->loop_remove_timer(d->tick_timer);
+    vts_daemon_sig_fd = -1;
+    if (d->sig_pipe[0] >= 0)
+        close(d->sig_pipe[0]);
+    if (d->sig_pipe[1] >= 0)
+        close(d->sig_pipe[1]);
+    if (d->conn) {
+        to_close = vts_daemon_conn_put(d->conn);
+        d->ops->disconnect(to_close);
+    }
+    vts_sched_free(d->sched);
+    vts_conf_clear(&d->conf);
+    free(d->conf_path);
+    free(d->uri_override);
+    pthread_mutex_destroy(&d->lock);
+    free(d);
+}

@@ -1,0 +1,111 @@
+/* vts_report.c: sync results for people and for programs. */
+#include "vmtimesync/vts_report.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+vts_report_escape(char *buf, size_t len, const char *in)
+{
+    size_t o = 0;
+
+    if (len == 0)
+        return;
+    for (; in && *in; in++) {
+        unsigned char c = (unsigned char)*in;
+
+        if (c < 0x20 || c == 0x7f || c == '\\') {
+            if (o + 4 >= len)
+                break;
+            snprintf(buf + o, len - o, "\\x%02x", c);
+            o += 4;
+        } else {
+            if (o + 1 >= len)
+                break;
+            buf[o++] = (char)c;
+        }
+    }
+    buf[o] = '\0';
+}
+
+void
+vts_report_offset(char *buf, size_t len, int64_t ns)
+{
+    int64_t mag = ns < 0 ? -ns : ns;
+
+    if (mag >= VTS_NS_PER_SEC)
+        snprintf(buf, len, "%+.3f s", (double)ns / VTS_NS_PER_SEC);
+    else if (mag >= 10 * VTS_NS_PER_MS)
+        snprintf(buf, len, "%+.1f ms", (double)ns / VTS_NS_PER_MS);
+    else
+        snprintf(buf, len, "%+.2f ms", (double)ns / VTS_NS_PER_MS);
+}
+
+void
+vts_report_text(char *buf, size_t len, const char *domain, const vts_sync_result *res)
+{
+    char name[256], off[32], resid[32], rtt[32];
+
+    vts_report_escape(name, sizeof(name), domain);
+    vts_report_offset(off, sizeof(off), res->offset_ns);
+    vts_report_offset(resid, sizeof(resid), res->residual_ns);
+    snprintf(rtt, sizeof(rtt), "%.2f ms", (double)res->rtt_ns / VTS_NS_PER_MS);
+
+    switch (res->action) {
+    case VTS_ACTION_STEPPED:
+        snprintf(buf, len, "%s: offset %s -> stepped -> residual %s (rtt %s)", name, off,
+                 resid, rtt);
+        break;
+    case VTS_ACTION_CHECKED:
+        snprintf(buf, len, "%s: offset %s -> checked, not changed (rtt %s)", name, off, rtt);
+        break;
+    case VTS_ACTION_NONE:
+        snprintf(buf, len, "%s: offset %s -> within threshold, not stepped (rtt %s)", name, off,
+                 rtt);
+        break;
+    case VTS_ACTION_ERROR:
+        if (res->have_offset)
+            snprintf(buf, len, "%s: offset %s -> %s", name, off, res->err.message);
+        else
+            snprintf(buf, len, "%s: %s", name, res->err.message);
+        break;
+    }
+}
+
+/* Add @key: @value, or null when !@have. Ownership of the new value passes
+ * to @obj. */
+static void
+vts_report_add_ns(json_object *obj, const char *key, int have, int64_t value)
+{
+    json_object_object_add(obj, key, have ? json_object_new_int64(value) : NULL);
+}
+
+char *
+vts_report_json(const char *domain, const vts_sync_result *res)
+{
+    json_object *obj = json_object_new_object();
+    json_object *error = NULL;
+    char *out = NULL;
+
+    if (!obj)
+        return NULL;
+    json_object_object_add(obj, "domain", json_object_new_string(domain ? domain : ""));
+    json_object_object_add(obj, "action", json_object_new_string(vts_action_name(res->action)));
+    vts_report_add_ns(obj, "offset_ns", res->have_offset, res->offset_ns);
+    vts_report_add_ns(obj, "residual_ns", res->have_residual, res->residual_ns);
+    vts_report_add_ns(obj, "rtt_ns", res->have_offset, res->rtt_ns);
+    json_object_object_add(obj, "steps", json_object_new_int(res->steps));
+    if (res->action == VTS_ACTION_ERROR) {
+        error = json_object_new_object();
+        json_object_object_add(error, "code",
+                               json_object_new_string(vts_error_code_name(res->err.code)));
+        json_object_object_add(error, "message", json_object_new_string(res->err.message));
+    }
+    json_object_object_add(obj, "error", error);
+    out = strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+                                                         JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(obj);
+    return out;
+}

@@ -1,0 +1,358 @@
+/* vts_sched.c: the daemon's per-domain state machine. */
+#include "vmtimesync/vts_sched.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct vts_sched {
+    vts_sched_conf conf;
+    vts_sched_entry *entries;
+    size_t count;
+    size_t alloc;
+};
+
+vts_sched *
+vts_sched_new(const vts_sched_conf *conf)
+{
+    vts_sched *s = calloc(1, sizeof(*s));
+
+    if (s)
+        s->conf = *conf;
+    return s;
+}
+
+void
+vts_sched_free(vts_sched *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->count; i++)
+        free(s->entries[i].name);
+    free(s->entries);
+    free(s);
+}
+
+void
+vts_sched_set_conf(vts_sched *s, const vts_sched_conf *conf)
+{
+    s->conf = *conf;
+}
+
+const char *
+vts_phase_name(vts_phase phase)
+{
+    switch (phase) {
+    case VTS_PHASE_IDLE:
+        return "idle";
+    case VTS_PHASE_QUEUED:
+        return "queued";
+    case VTS_PHASE_SYNCING:
+        return "syncing";
+    case VTS_PHASE_WAITING:
+        return "waiting";
+    case VTS_PHASE_BACKOFF:
+        return "backoff";
+    }
+    return "unknown";
+}
+
+static vts_sched_entry *
+vts_sched_find(const vts_sched *s, const char *name)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        if (strcmp(s->entries[i].name, name) == 0)
+            return &s->entries[i];
+    }
+    return NULL;
+}
+
+const vts_sched_entry *
+vts_sched_get(const vts_sched *s, const char *name)
+{
+    return vts_sched_find(s, name);
+}
+
+/* Find or add the entry of @name; NULL when out of memory. */
+static vts_sched_entry *
+vts_sched_entry_of(vts_sched *s, const char *name)
+{
+    vts_sched_entry *e = vts_sched_find(s, name);
+
+    if (e)
+        return e;
+    if (s->count == s->alloc) {
+        size_t alloc = s->alloc ? s->alloc * 2 : 16;
+        vts_sched_entry *grown = realloc(s->entries, alloc * sizeof(*grown));
+
+        if (!grown)
+            return NULL;
+        s->entries = grown;
+        s->alloc = alloc;
+    }
+    e = &s->entries[s->count];
+    memset(e, 0, sizeof(*e));
+    e->name = strdup(name);
+    if (!e->name)
+        return NULL;
+    e->pause_ns = -1;
+    s->count++;
+    return e;
+}
+
+/* Start serving a new trigger: queue the domain with a fresh deadline. */
+static void
+vts_sched_queue_new(vts_sched *s, vts_sched_entry *e, const char *trigger, int64_t now)
+{
+    if (e->phase == VTS_PHASE_IDLE) {
+        e->trigger_ns = now;
+        e->attempts = 0;
+    }
+    e->deadline_ns = now + s->conf.agent_wait_ns;
+    snprintf(e->trigger, sizeof(e->trigger), "%s", trigger);
+    e->phase = VTS_PHASE_QUEUED;
+}
+
+bool
+vts_sched_trigger(vts_sched *s, const char *name, const char *trigger, int64_t now)
+{
+    vts_sched_entry *e = vts_sched_entry_of(s, name);
+
+    if (!e)
+        return false;
+    if (e->suspended_ns > 0) {
+        e->pause_ns = now - e->suspended_ns;
+        e->suspended_ns = 0;
+    }
+    switch (e->phase) {
+    case VTS_PHASE_QUEUED:
+        /* Coalesce: the queued sync serves this trigger too. */
+        return false;
+    case VTS_PHASE_SYNCING:
+        /* The running sync may have measured before this trigger. */
+        e->rerun = true;
+        return false;
+    case VTS_PHASE_IDLE:
+    case VTS_PHASE_WAITING:
+    case VTS_PHASE_BACKOFF:
+        break;
+    }
+    vts_sched_queue_new(s, e, trigger, now);
+    return true;
+}
+
+void
+vts_sched_expect(vts_sched *s, const char *name, const char *trigger, int64_t now)
+{
+    vts_sched_entry *e = vts_sched_entry_of(s, name);
+
+    if (!e || e->phase != VTS_PHASE_IDLE)
+        return;
+    e->trigger_ns = now;
+    e->attempts = 0;
+    e->deadline_ns = now + s->conf.agent_wait_ns;
+    snprintf(e->trigger, sizeof(e->trigger), "%s", trigger);
+    e->phase = VTS_PHASE_WAITING;
+}
+
+bool
+vts_sched_agent_connected(vts_sched *s, const char *name, int64_t now)
+{
+    vts_sched_entry *e = vts_sched_find(s, name);
+
+    (void)now;
+    if (!e)
+        return false;
+    switch (e->phase) {
+    case VTS_PHASE_WAITING:
+    case VTS_PHASE_BACKOFF:
+        e->phase = VTS_PHASE_QUEUED;
+        return true;
+    case VTS_PHASE_SYNCING:
+        e->agent_kick = true;
+        return false;
+    case VTS_PHASE_IDLE:
+    case VTS_PHASE_QUEUED:
+        break;
+    }
+    return false;
+}
+
+void
+vts_sched_suspended(vts_sched *s, const char *name, int64_t now)
+{
+    vts_sched_entry *e = vts_sched_entry_of(s, name);
+
+    if (e)
+        e->suspended_ns = now;
+}
+
+void
+vts_sched_stopped(vts_sched *s, const char *name)
+{
+    vts_sched_entry *e = vts_sched_find(s, name);
+
+    if (!e)
+        return;
+    e->suspended_ns = 0;
+    e->rerun = false;
+    e->agent_kick = false;
+    /* A worker that is on it will find it idle when it finishes. */
+    if (e->phase != VTS_PHASE_SYNCING)
+        e->phase = VTS_PHASE_IDLE;
+}
+
+bool
+vts_sched_begin(vts_sched *s, const char *name, vts_sched_entry *job)
+{
+    vts_sched_entry *e = vts_sched_find(s, name);
+
+    if (!e || e->phase != VTS_PHASE_QUEUED)
+        return false;
+    e->phase = VTS_PHASE_SYNCING;
+    e->rerun = false;
+    e->agent_kick = false;
+    *job = *e;
+    return true;
+}
+
+/* Is @code worth waiting for: the agent is not there yet, or the guest does
+ * not run yet (a restore starts paused)? */
+static bool
+vts_sched_is_wait(vts_err_code code)
+{
+    return code == VTS_ERR_AGENT_NOT_CONNECTED || code == VTS_ERR_PAUSED;
+}
+
+/* Is @code final: retrying cannot help until someone changes something? */
+static bool
+vts_sched_is_permanent(vts_err_code code)
+{
+    switch (code) {
+    case VTS_ERR_NO_AGENT_CHANNEL:
+    case VTS_ERR_SET_TIME_UNSUPPORTED:
+    case VTS_ERR_NOT_FOUND:
+    case VTS_ERR_NOT_RUNNING:
+    case VTS_ERR_OPTED_OUT:
+    case VTS_ERR_CONFIG:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int64_t
+vts_sched_backoff(const vts_sched_conf *conf, int attempts)
+{
+    int64_t delay = conf->backoff_initial_ns;
+
+    for (int i = 1; i < attempts && delay < conf->backoff_max_ns; i++)
+        delay *= 2;
+    return delay < conf->backoff_max_ns ? delay : conf->backoff_max_ns;
+}
+
+vts_sched_outcome
+vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res, int64_t now)
+{
+    vts_sched_entry *e = vts_sched_find(s, name);
+    vts_err_code code = res->action == VTS_ACTION_ERROR ? res->err.code : VTS_OK;
+    bool again;
+
+    if (!e || e->phase != VTS_PHASE_SYNCING)
+        return VTS_SCHED_DONE;
+
+    e->have_last = true;
+    memcpy(e->last_trigger, e->trigger, sizeof(e->last_trigger));
+    e->last_ns = now;
+    e->last_latency_ns = now - e->trigger_ns;
+    e->last_pause_ns = e->pause_ns;
+    e->last = *res;
+
+    again = e->rerun || (e->agent_kick && vts_sched_is_wait(code));
+    e->rerun = false;
+    e->agent_kick = false;
+
+    if (code == VTS_OK || vts_sched_is_permanent(code)) {
+        if (again && code == VTS_OK) {
+            e->phase = VTS_PHASE_QUEUED;
+            e->trigger_ns = now;
+            return VTS_SCHED_REQUEUE;
+        }
+        e->phase = VTS_PHASE_IDLE;
+        e->pause_ns = -1;
+        return code == VTS_OK ? VTS_SCHED_DONE : VTS_SCHED_GAVE_UP;
+    }
+    if (again) {
+        e->phase = VTS_PHASE_QUEUED;
+        return VTS_SCHED_REQUEUE;
+    }
+    if (vts_sched_is_wait(code)) {
+        if (now >= e->deadline_ns) {
+            e->phase = VTS_PHASE_IDLE;
+            return VTS_SCHED_GAVE_UP;
+        }
+        e->phase = VTS_PHASE_WAITING;
+        return VTS_SCHED_WAIT;
+    }
+    /* Unresponsive or confused agent, lost connection: back off. */
+    e->attempts++;
+    if (e->attempts > s->conf.retry_max || now >= e->deadline_ns) {
+        e->phase = VTS_PHASE_IDLE;
+        return VTS_SCHED_GAVE_UP;
+    }
+    e->next_ns = now + vts_sched_backoff(&s->conf, e->attempts);
+    e->phase = VTS_PHASE_BACKOFF;
+    return VTS_SCHED_RETRY;
+}
+
+int64_t
+vts_sched_next_due(const vts_sched *s)
+{
+    int64_t due = -1;
+
+    for (size_t i = 0; i < s->count; i++) {
+        const vts_sched_entry *e = &s->entries[i];
+        int64_t t;
+
+        if (e->phase == VTS_PHASE_WAITING)
+            t = e->deadline_ns;
+        else if (e->phase == VTS_PHASE_BACKOFF)
+            t = e->next_ns;
+        else
+            continue;
+        if (due < 0 || t < due)
+            due = t;
+    }
+    return due;
+}
+
+size_t
+vts_sched_expire(vts_sched *s, int64_t now,
+                 void (*fn)(const char *name, vts_sched_expiry what, void *opaque),
+                 void *opaque)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < s->count; i++) {
+        vts_sched_entry *e = &s->entries[i];
+
+        if (e->phase == VTS_PHASE_BACKOFF && e->next_ns <= now) {
+            e->phase = VTS_PHASE_QUEUED;
+            fn(e->name, VTS_SCHED_EXPIRE_QUEUE, opaque);
+            n++;
+        } else if (e->phase == VTS_PHASE_WAITING && e->deadline_ns <= now) {
+            e->phase = VTS_PHASE_IDLE;
+            fn(e->name, VTS_SCHED_EXPIRE_TIMEOUT, opaque);
+            n++;
+        }
+    }
+    return n;
+}
+
+void
+vts_sched_foreach(const vts_sched *s, void (*fn)(const vts_sched_entry *e, void *opaque),
+                  void *opaque)
+{
+    for (size_t i = 0; i < s->count; i++)
+        fn(&s->entries[i], opaque);
+}

@@ -1,0 +1,412 @@
+/* test_sched.c: the daemon's per-domain state machine (lib/vts_sched.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vmtimesync/vts_sched.h"
+
+#define S (1000000000LL)
+
+static const vts_sched_conf conf = {
+    .agent_wait_ns = 600 * S,
+    .retry_max = 3,
+    .backoff_initial_ns = 1 * S,
+    .backoff_max_ns = 4 * S,
+};
+
+static int
+setup(void **state)
+{
+    *state = vts_sched_new(&conf);
+    return *state ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+    vts_sched_free(*state);
+    return 0;
+}
+
+static vts_sync_result
+ok_result(void)
+{
+    vts_sync_result r;
+
+    memset(&r, 0, sizeof(r));
+    r.action = VTS_ACTION_STEPPED;
+    r.have_offset = true;
+    r.offset_ns = -3 * S;
+    return r;
+}
+
+static vts_sync_result
+err_result(vts_err_code code)
+{
+    vts_sync_result r;
+
+    memset(&r, 0, sizeof(r));
+    r.action = VTS_ACTION_ERROR;
+    r.err.code = code;
+    return r;
+}
+
+/* Take @name as a worker would and finish it with @res. */
+static vts_sched_outcome
+run_job(vts_sched *s, const char *name, vts_sync_result res, int64_t now)
+{
+    vts_sched_entry job;
+
+    assert_true(vts_sched_begin(s, name, &job));
+    return vts_sched_finish(s, name, &res, now);
+}
+
+static void
+test_trigger_queues_once_and_coalesces(void **state)
+{
+    vts_sched *s = *state;
+
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 10));
+    /* A second trigger while queued is served by the same sync. */
+    assert_false(vts_sched_trigger(s, "a", "resumed/unpaused", 11));
+    assert_false(vts_sched_trigger(s, "a", "started/restored", 12));
+    assert_int_equal(vts_sched_get(s, "a")->phase, VTS_PHASE_QUEUED);
+    assert_int_equal(run_job(s, "a", ok_result(), 20), VTS_SCHED_DONE);
+    assert_int_equal(vts_sched_get(s, "a")->phase, VTS_PHASE_IDLE);
+}
+
+static void
+test_trigger_during_sync_runs_once_more(void **state)
+{
+    vts_sched *s = *state;
+    vts_sched_entry job;
+    vts_sync_result ok = ok_result();
+
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 10));
+    assert_true(vts_sched_begin(s, "a", &job));
+    assert_false(vts_sched_trigger(s, "a", "resumed/unpaused", 11));
+    assert_false(vts_sched_trigger(s, "a", "resumed/unpaused", 12));
+    assert_int_equal(vts_sched_finish(s, "a", &ok, 13), VTS_SCHED_REQUEUE);
+    /* Exactly one more: the two triggers during the sync coalesced. */
+    assert_int_equal(run_job(s, "a", ok_result(), 14), VTS_SCHED_DONE);
+    assert_false(vts_sched_begin(s, "a", &job));
+}
+
+static void
+test_stale_queue_item_is_skipped(void **state)
+{
+    vts_sched *s = *state;
+    vts_sched_entry job;
+
+    assert_false(vts_sched_begin(s, "never-seen", &job));
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 10));
+    vts_sched_stopped(s, "a");
+    assert_false(vts_sched_begin(s, "a", &job));
+}
+
+static void
+test_agent_not_connected_waits_for_agent_event(void **state)
+{
+    vts_sched *s = *state;
+
+    assert_true(vts_sched_trigger(s, "m", "resumed/migrated", 100));
+    assert_int_equal(run_job(s, "m", err_result(VTS_ERR_AGENT_NOT_CONNECTED), 101),
+                     VTS_SCHED_WAIT);
+    assert_int_equal(vts_sched_get(s, "m")->phase, VTS_PHASE_WAITING);
+    /* Nothing is polled: the next due time is the deadline. */
+    assert_int_equal(vts_sched_next_due(s), 100 + conf.agent_wait_ns);
+    assert_true(vts_sched_agent_connected(s, "m", 120));
+    assert_int_equal(run_job(s, "m", ok_result(), 130), VTS_SCHED_DONE);
+    /* The latency counts from the first trigger. */
+    assert_int_equal(vts_sched_get(s, "m")->last_latency_ns, 30);
+}
+
+static void
+test_agent_connects_while_first_attempt_runs(void **state)
+{
+    vts_sched *s = *state;
+    vts_sched_entry job;
+    vts_sync_result notconn = err_result(VTS_ERR_AGENT_NOT_CONNECTED);
+
+    assert_true(vts_sched_trigger(s, "m", "resumed/migrated", 100));
+    assert_true(vts_sched_begin(s, "m", &job));
+    assert_false(vts_sched_agent_connected(s, "m", 101));
+    /* The attempt failed before the agent came: try again at once. */
+    assert_int_equal(vts_sched_finish(s, "m", &notconn, 102), VTS_SCHED_REQUEUE);
+    assert_int_equal(run_job(s, "m", ok_result(), 103), VTS_SCHED_DONE);
+}
+
+static void
+test_agent_connect_without_trigger_does_nothing(void **state)
+{
+    vts_sched *s = *state;
+
+    assert_false(vts_sched_agent_connected(s, "idle", 5));
+    assert_true(vts_sched_trigger(s, "x", "resumed/unpaused", 10));
+    assert_int_equal(run_job(s, "x", ok_result(), 11), VTS_SCHED_DONE);
+    assert_false(vts_sched_agent_connected(s, "x", 12));
+}
+
+static void
+test_restore_paused_then_resumed(void **state)
+{
+    vts_sched *s = *state;
+
+    /* Started/restored arrives while the vCPUs are still paused. */
+    assert_true(vts_sched_trigger(s, "r", "started/restored", 0));
+    assert_int_equal(run_job(s, "r", err_result(VTS_ERR_PAUSED), 1), VTS_SCHED_WAIT);
+    assert_true(vts_sched_trigger(s, "r", "resumed/from-snapshot", 2));
+    assert_int_equal(run_job(s, "r", err_result(VTS_ERR_AGENT_NOT_CONNECTED), 3),
+                     VTS_SCHED_WAIT);
+    assert_true(vts_sched_agent_connected(s, "r", 13));
+    assert_int_equal(run_job(s, "r", ok_result(), 15), VTS_SCHED_DONE);
+    assert_string_equal(vts_sched_get(s, "r")->last_trigger, "resumed/from-snapshot");
+    assert_int_equal(vts_sched_get(s, "r")->last_latency_ns, 15);
+}
+
+static void
+test_wait_deadline_expires(void **state)
+{
+    vts_sched *s = *state;
+    int calls = 0;
+
+    assert_true(vts_sched_trigger(s, "slow", "resumed/migrated", 0));
+    assert_int_equal(run_job(s, "slow", err_result(VTS_ERR_AGENT_NOT_CONNECTED), 1),
+                     VTS_SCHED_WAIT);
+    assert_int_equal(vts_sched_expire(s, conf.agent_wait_ns - 1, NULL, &calls), 0);
+    assert_int_equal(vts_sched_get(s, "slow")->phase, VTS_PHASE_WAITING);
+}
+
+static void
+count_expiry(const char *name, vts_sched_expiry what, void *opaque)
+{
+    int *n = opaque;
+
+    (void)name;
+    *n += what == VTS_SCHED_EXPIRE_TIMEOUT ? 100 : 1;
+}
+
+static void
+test_wait_deadline_gives_up(void **state)
+{
+    vts_sched *s = *state;
+    int calls = 0;
+
+    assert_true(vts_sched_trigger(s, "slow", "resumed/migrated", 0));
+    assert_int_equal(run_job(s, "slow", err_result(VTS_ERR_AGENT_NOT_CONNECTED), 1),
+                     VTS_SCHED_WAIT);
+    assert_int_equal(vts_sched_expire(s, conf.agent_wait_ns, count_expiry, &calls), 1);
+    assert_int_equal(calls, 100);
+    assert_int_equal(vts_sched_get(s, "slow")->phase, VTS_PHASE_IDLE);
+    assert_int_equal(vts_sched_next_due(s), -1);
+    /* A late agent connection after giving up does not queue. */
+    assert_false(vts_sched_agent_connected(s, "slow", conf.agent_wait_ns + 1));
+}
+
+static void
+test_unresponsive_agent_backs_off_exponentially(void **state)
+{
+    vts_sched *s = *state;
+    int64_t now = 0;
+    int queued = 0;
+    const int64_t expected[] = {1 * S, 2 * S, 4 * S};
+
+    assert_true(vts_sched_trigger(s, "hung", "resumed/unpaused", now));
+    for (int i = 0; i < 3; i++) {
+        now += 5 * S; /* each attempt times out after the agent timeout */
+        assert_int_equal(run_job(s, "hung", err_result(VTS_ERR_AGENT_TIMEOUT), now),
+                         VTS_SCHED_RETRY);
+        assert_int_equal(vts_sched_get(s, "hung")->phase, VTS_PHASE_BACKOFF);
+        assert_int_equal(vts_sched_next_due(s), now + expected[i]);
+        /* Not before its time. */
+        assert_int_equal(vts_sched_expire(s, now + expected[i] - 1, count_expiry, &queued), 0);
+        now += expected[i];
+        assert_int_equal(vts_sched_expire(s, now, count_expiry, &queued), 1);
+        assert_int_equal(vts_sched_get(s, "hung")->phase, VTS_PHASE_QUEUED);
+    }
+    assert_int_equal(queued, 3);
+    /* retry_max (3) used up: the fourth failure gives up. */
+    assert_int_equal(run_job(s, "hung", err_result(VTS_ERR_AGENT_TIMEOUT), now + 5 * S),
+                     VTS_SCHED_GAVE_UP);
+    assert_int_equal(vts_sched_get(s, "hung")->phase, VTS_PHASE_IDLE);
+}
+
+static void
+test_backoff_is_capped(void **state)
+{
+    vts_sched_conf c = conf;
+    vts_sched *s;
+    int64_t now = 0;
+    int queued = 0;
+
+    (void)state;
+    c.retry_max = 10;
+    s = vts_sched_new(&c);
+    assert_non_null(s);
+    assert_true(vts_sched_trigger(s, "hung", "resumed/unpaused", now));
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(run_job(s, "hung", err_result(VTS_ERR_AGENT_TIMEOUT), now),
+                         VTS_SCHED_RETRY);
+        assert_true(vts_sched_next_due(s) - now <= c.backoff_max_ns);
+        now = vts_sched_next_due(s);
+        vts_sched_expire(s, now, count_expiry, &queued);
+    }
+    assert_int_equal(vts_sched_next_due(s), -1);
+    vts_sched_free(s);
+}
+
+static void
+test_agent_reconnect_cuts_backoff_short(void **state)
+{
+    vts_sched *s = *state;
+
+    assert_true(vts_sched_trigger(s, "h", "resumed/unpaused", 0));
+    assert_int_equal(run_job(s, "h", err_result(VTS_ERR_AGENT_TIMEOUT), 5 * S),
+                     VTS_SCHED_RETRY);
+    /* qemu-ga restarted in the guest: no need to wait out the backoff. */
+    assert_true(vts_sched_agent_connected(s, "h", 5 * S + 10));
+    assert_int_equal(run_job(s, "h", ok_result(), 5 * S + 20), VTS_SCHED_DONE);
+}
+
+static void
+test_permanent_errors_give_up_at_once(void **state)
+{
+    vts_sched *s = *state;
+    const vts_err_code permanent[] = {
+        VTS_ERR_NO_AGENT_CHANNEL, VTS_ERR_SET_TIME_UNSUPPORTED, VTS_ERR_NOT_FOUND,
+        VTS_ERR_NOT_RUNNING,      VTS_ERR_OPTED_OUT,
+    };
+
+    for (size_t i = 0; i < sizeof(permanent) / sizeof(permanent[0]); i++) {
+        assert_true(vts_sched_trigger(s, "p", "resumed/unpaused", 0));
+        assert_int_equal(run_job(s, "p", err_result(permanent[i]), 1), VTS_SCHED_GAVE_UP);
+        assert_int_equal(vts_sched_get(s, "p")->phase, VTS_PHASE_IDLE);
+        assert_int_equal(vts_sched_next_due(s), -1);
+    }
+}
+
+static void
+test_permanent_error_ignores_rerun(void **state)
+{
+    vts_sched *s = *state;
+    vts_sched_entry job;
+    vts_sync_result r = err_result(VTS_ERR_NO_AGENT_CHANNEL);
+
+    assert_true(vts_sched_trigger(s, "p", "resumed/unpaused", 0));
+    assert_true(vts_sched_begin(s, "p", &job));
+    assert_false(vts_sched_trigger(s, "p", "resumed/unpaused", 1));
+    /* No retry loop for a domain that cannot be served. */
+    assert_int_equal(vts_sched_finish(s, "p", &r, 2), VTS_SCHED_GAVE_UP);
+}
+
+static void
+test_pause_length_is_recorded(void **state)
+{
+    vts_sched *s = *state;
+
+    vts_sched_suspended(s, "a", 1 * S);
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 4 * S));
+    assert_int_equal(vts_sched_get(s, "a")->pause_ns, 3 * S);
+    assert_int_equal(run_job(s, "a", ok_result(), 4 * S + 5), VTS_SCHED_DONE);
+    assert_int_equal(vts_sched_get(s, "a")->last_pause_ns, 3 * S);
+    /* The next trigger without a pause reports none. */
+    assert_true(vts_sched_trigger(s, "a", "sweep", 10 * S));
+    assert_int_equal(vts_sched_get(s, "a")->pause_ns, -1);
+}
+
+static void
+test_hook_expectation_waits_for_resume(void **state)
+{
+    vts_sched *s = *state;
+
+    vts_sched_expect(s, "in", "hook/migrate", 0);
+    assert_int_equal(vts_sched_get(s, "in")->phase, VTS_PHASE_WAITING);
+    /* Nothing to queue before the guest runs; the agent or the resume
+     * queues it. */
+    assert_true(vts_sched_trigger(s, "in", "resumed/migrated", 2 * S));
+    assert_int_equal(run_job(s, "in", ok_result(), 2 * S + 30), VTS_SCHED_DONE);
+    assert_int_equal(vts_sched_get(s, "in")->last_latency_ns, 2 * S + 30);
+}
+
+static void
+test_hook_expectation_leaves_busy_entry(void **state)
+{
+    vts_sched *s = *state;
+
+    assert_true(vts_sched_trigger(s, "b", "resumed/unpaused", 0));
+    vts_sched_expect(s, "b", "hook/restore", 1);
+    assert_int_equal(vts_sched_get(s, "b")->phase, VTS_PHASE_QUEUED);
+}
+
+static void
+test_stopped_cancels_wait(void **state)
+{
+    vts_sched *s = *state;
+
+    assert_true(vts_sched_trigger(s, "gone", "resumed/migrated", 0));
+    assert_int_equal(run_job(s, "gone", err_result(VTS_ERR_AGENT_NOT_CONNECTED), 1),
+                     VTS_SCHED_WAIT);
+    vts_sched_stopped(s, "gone");
+    assert_int_equal(vts_sched_get(s, "gone")->phase, VTS_PHASE_IDLE);
+    assert_int_equal(vts_sched_next_due(s), -1);
+}
+
+static void
+test_many_domains_are_independent(void **state)
+{
+    vts_sched *s = *state;
+    char name[32];
+
+    for (int i = 0; i < 100; i++) {
+        snprintf(name, sizeof(name), "dom-%d", i);
+        assert_true(vts_sched_trigger(s, name, "resumed/unpaused", i));
+    }
+    assert_int_equal(run_job(s, "dom-50", err_result(VTS_ERR_AGENT_TIMEOUT), 200),
+                     VTS_SCHED_RETRY);
+    for (int i = 0; i < 100; i++) {
+        snprintf(name, sizeof(name), "dom-%d", i);
+        if (i != 50)
+            assert_int_equal(run_job(s, name, ok_result(), 300), VTS_SCHED_DONE);
+    }
+    assert_int_equal(vts_sched_get(s, "dom-50")->phase, VTS_PHASE_BACKOFF);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_trigger_queues_once_and_coalesces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trigger_during_sync_runs_once_more, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stale_queue_item_is_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_agent_not_connected_waits_for_agent_event, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_agent_connects_while_first_attempt_runs, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_agent_connect_without_trigger_does_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_restore_paused_then_resumed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_deadline_expires, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_deadline_gives_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unresponsive_agent_backs_off_exponentially, setup,
+                                        teardown),
+        cmocka_unit_test(test_backoff_is_capped),
+        cmocka_unit_test_setup_teardown(test_agent_reconnect_cuts_backoff_short, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_permanent_errors_give_up_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_permanent_error_ignores_rerun, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_length_is_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hook_expectation_waits_for_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hook_expectation_leaves_busy_entry, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stopped_cancels_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_domains_are_independent, setup, teardown),
+    };
+
+    return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
+}
