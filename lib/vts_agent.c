@@ -74,17 +74,17 @@ vts_agent_parse_time(const char *reply, int64_t *time_ns, vts_error *err)
 
     if (vts_agent_parse_return(reply, &root, &ret, err) < 0)
         goto cleanup;
-    /* json-c turns integers beyond int64 into doubles: only a real integer
-     * is a time. */
+    /* Only a real integer is a time (not 1.7e18, not "1700..."). */
     if (!json_object_is_type(ret, json_type_int)) {
         vts_error_set(err, VTS_ERR_BAD_REPLY,
                       "the guest agent's time is not an integer: %.*s", VTS_AGENT_QUOTE_MAX,
                       reply);
         goto cleanup;
     }
-    errno = 0;
+    /* json-c 0.16 keeps integers beyond int64 as uint64 and clamps
+     * get_int64 to INT64_MAX without an error: compare both views. */
     value = json_object_get_int64(ret);
-    if (value <= 0 || errno == ERANGE) {
+    if (value <= 0 || (uint64_t)value != json_object_get_uint64(ret)) {
         vts_error_set(err, VTS_ERR_BAD_REPLY,
                       "the guest agent's time is out of range: %.*s", VTS_AGENT_QUOTE_MAX,
                       reply);

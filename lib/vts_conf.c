@@ -61,9 +61,9 @@ static const struct {
     {"h", VTS_NS_PER_HOUR},
 };
 
-#define VTS_CONF_KEYS                                                                      \
-    "uri, threshold, tolerance, samples, agent_timeout, agent_wait, retry_max, "           \
-    "backoff_initial, backoff_max, workers, include, exclude, log_level, "                 \
+#define VTS_CONF_KEYS                                                                    \
+    "uri, threshold, tolerance, samples, agent_timeout, agent_wait, retry_max, "         \
+    "backoff_initial, backoff_max, workers, include, exclude, log_level, "               \
     "control_socket, metrics_file"
 
 void
@@ -237,7 +237,8 @@ vts_conf_duration(const vts_conf_ctx *ctx, const char *value, int64_t min, int64
         return vts_conf_fail(ctx, VTS_ERR_CONFIG, "missing value (use e.g. 5ms, 2s)");
     rc = vts_conf_parse_duration(value, &ns);
     if (rc == -1)
-        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is not a duration (use e.g. 5ms, 2s)",
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG,
+                             "'%s' is not a duration (use e.g. 5ms, 2s)",
                              vts_conf_quote(q, sizeof(q), value));
     vts_conf_format_duration(lo, sizeof(lo), min);
     vts_conf_format_duration(hi, sizeof(hi), max);
@@ -251,12 +252,14 @@ vts_conf_duration(const vts_conf_ctx *ctx, const char *value, int64_t min, int64
 /* A duration in whole seconds, for the agent timeout that libvirt takes in
  * seconds. */
 static int
-vts_conf_seconds(const vts_conf_ctx *ctx, const char *value, int min_s, int max_s, int *out)
+vts_conf_seconds(const vts_conf_ctx *ctx, const char *value, int min_s, int max_s,
+                 int *out)
 {
     char q[VTS_CONF_QUOTE_MAX + 4];
     int64_t ns = 0;
 
-    if (vts_conf_duration(ctx, value, min_s * VTS_NS_PER_SEC, max_s * VTS_NS_PER_SEC, &ns) < 0)
+    if (vts_conf_duration(ctx, value, min_s * VTS_NS_PER_SEC, max_s * VTS_NS_PER_SEC,
+                          &ns) < 0)
         return -1;
     if (ns % VTS_NS_PER_SEC != 0)
         return vts_conf_fail(ctx, VTS_ERR_CONFIG,
@@ -270,17 +273,18 @@ static int
 vts_conf_int(const vts_conf_ctx *ctx, const char *value, int min, int max, int *out)
 {
     char q[VTS_CONF_QUOTE_MAX + 4];
-    const char *p;
+    const char *p = NULL;
     long long v = 0;
 
     if (!*value)
-        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "missing value (a whole number from %d to %d)",
-                             min, max);
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG,
+                             "missing value (a whole number from %d to %d)", min, max);
     for (p = value; *p >= '0' && *p <= '9'; p++)
         if (v <= max) /* stop growing once out of range: no overflow */
             v = v * 10 + (*p - '0');
     if (*p)
-        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is not a whole number from %d to %d",
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG,
+                             "'%s' is not a whole number from %d to %d",
                              vts_conf_quote(q, sizeof(q), value), min, max);
     if (v < min || v > max)
         return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is out of range (%d to %d)",
@@ -295,10 +299,9 @@ static int
 vts_conf_no_quotes(const vts_conf_ctx *ctx, const char *value, size_t n)
 {
     if (n >= 2 && (value[0] == '"' || value[0] == '\'') && value[n - 1] == value[0])
-        return vts_conf_fail(ctx, VTS_ERR_CONFIG,
-                             "values take no quotes: write %.*s without them",
-                             (int)(n - 2 < VTS_CONF_QUOTE_MAX ? n - 2 : VTS_CONF_QUOTE_MAX),
-                             value + 1);
+        return vts_conf_fail(
+            ctx, VTS_ERR_CONFIG, "values take no quotes: write %.*s without them",
+            (int)(n - 2 < VTS_CONF_QUOTE_MAX ? n - 2 : VTS_CONF_QUOTE_MAX), value + 1);
     return 0;
 }
 
@@ -376,13 +379,14 @@ vts_conf_log_level(const vts_conf_ctx *ctx, const char *value, vts_log_level *ou
 static int
 vts_conf_patterns(const vts_conf_ctx *ctx, const char *value, char ***list, size_t *count)
 {
-    const char *p = value, *start;
+    const char *p = value, *start = NULL;
     char **grown = NULL;
     char *pattern = NULL;
 
     if (!*value)
-        return vts_conf_fail(ctx, VTS_ERR_CONFIG,
-                             "missing value (one or more domain name patterns, e.g. web-*)");
+        return vts_conf_fail(
+            ctx, VTS_ERR_CONFIG,
+            "missing value (one or more domain name patterns, e.g. web-*)");
     while (*p) {
         while (*p == ' ' || *p == '\t')
             p++;
@@ -411,7 +415,7 @@ vts_conf_patterns(const vts_conf_ctx *ctx, const char *value, char ***list, size
 static char *
 vts_conf_find_comment(char *line)
 {
-    char *p;
+    char *p = NULL;
 
     for (p = line; (p = strchr(p, '#')); p++)
         if (p == line || p[-1] == ' ' || p[-1] == '\t')
@@ -422,7 +426,7 @@ vts_conf_find_comment(char *line)
 static char *
 vts_conf_trim(char *s)
 {
-    char *end;
+    char *end = NULL;
 
     while (*s == ' ' || *s == '\t' || *s == '\r')
         s++;
@@ -438,7 +442,8 @@ vts_conf_directive(vts_conf *conf, vts_conf_ctx *ctx, char *line, unsigned *back
 {
     char q[VTS_CONF_QUOTE_MAX + 4];
     char *eq = strchr(line, '=');
-    char *key, *value;
+    char *key = NULL;
+    char *value = NULL;
 
     if (!eq)
         return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is not 'key = value'",
@@ -449,7 +454,6 @@ vts_conf_directive(vts_conf *conf, vts_conf_ctx *ctx, char *line, unsigned *back
     if (!*key)
         return vts_conf_fail(ctx, VTS_ERR_CONFIG, "a key is missing before '='");
     ctx->key = key;
-
 
     if (strcmp(key, "uri") == 0)
         return vts_conf_string(ctx, value, &conf->uri);
@@ -494,7 +498,8 @@ vts_conf_directive(vts_conf *conf, vts_conf_ctx *ctx, char *line, unsigned *back
     }
 
     ctx->key = NULL;
-    return vts_conf_fail(ctx, VTS_ERR_CONFIG, "unknown key '%s' (known keys: " VTS_CONF_KEYS ")",
+    return vts_conf_fail(ctx, VTS_ERR_CONFIG,
+                         "unknown key '%s' (known keys: " VTS_CONF_KEYS ")",
                          vts_conf_quote(q, sizeof(q), key));
 }
 
@@ -512,13 +517,13 @@ vts_conf_check(const vts_conf *conf, vts_conf_ctx *ctx, const unsigned *backoff_
     if (backoff_lines[1] > backoff_lines[0]) {
         ctx->line = backoff_lines[1];
         ctx->key = "backoff_max";
-        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "%s is less than backoff_initial (%s)", max,
-                             init);
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "%s is less than backoff_initial (%s)",
+                             max, init);
     }
     ctx->line = backoff_lines[0];
     ctx->key = "backoff_initial";
-    return vts_conf_fail(ctx, VTS_ERR_CONFIG, "%s is more than backoff_max (%s%s)", init, max,
-                         backoff_lines[1] ? "" : ", the default");
+    return vts_conf_fail(ctx, VTS_ERR_CONFIG, "%s is more than backoff_max (%s%s)", init,
+                         max, backoff_lines[1] ? "" : ", the default");
 }
 
 /* Parse @len bytes of @text, which may hold NUL bytes (an error). */
@@ -530,7 +535,8 @@ vts_conf_parse(vts_conf *conf, const char *text, size_t len, const char *source,
     vts_conf_ctx ctx = {.source = source ? source : "<string>", .line = 0, .err = err};
     unsigned backoff_lines[2] = {0, 0};
     char *copy = NULL;
-    char *line, *next, *eol, *end, *comment, *p;
+    char *line = NULL, *next = NULL, *eol = NULL, *end = NULL;
+    char *comment = NULL, *p = NULL;
     int rc = -1;
 
     vts_conf_init(&tmp);
@@ -588,7 +594,8 @@ cleanup:
 }
 
 int
-vts_conf_parse_string(vts_conf *conf, const char *text, const char *source, vts_error *err)
+vts_conf_parse_string(vts_conf *conf, const char *text, const char *source,
+                      vts_error *err)
 {
     if (!text)
         text = "";
@@ -599,7 +606,7 @@ int
 vts_conf_load(vts_conf *conf, const char *path, bool missing_ok, vts_error *err)
 {
     struct stat st;
-    char *buf = NULL, *grown;
+    char *buf = NULL, *grown = NULL;
     size_t len = 0, cap;
     ssize_t n;
     int fd = -1;
@@ -623,7 +630,8 @@ vts_conf_load(vts_conf *conf, const char *path, bool missing_ok, vts_error *err)
         goto cleanup;
     }
     if (!S_ISREG(st.st_mode)) {
-        vts_error_set(err, VTS_ERR_CONFIG, "the configuration %s is not a regular file", path);
+        vts_error_set(err, VTS_ERR_CONFIG, "the configuration %s is not a regular file",
+                      path);
         goto cleanup;
     }
     /* Room for the whole file and one byte more, to see it end; the file
@@ -648,8 +656,8 @@ vts_conf_load(vts_conf *conf, const char *path, bool missing_ok, vts_error *err)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            vts_error_set(err, VTS_ERR_CONFIG, "cannot read the configuration %s: %s", path,
-                          strerror(errno));
+            vts_error_set(err, VTS_ERR_CONFIG, "cannot read the configuration %s: %s",
+                          path, strerror(errno));
             goto cleanup;
         }
         if (n == 0)
@@ -657,9 +665,10 @@ vts_conf_load(vts_conf *conf, const char *path, bool missing_ok, vts_error *err)
         len += (size_t)n;
     }
     if (len > VTS_CONF_MAX_SIZE) {
-        vts_error_set(err, VTS_ERR_CONFIG,
-                      "the configuration %s is larger than %d bytes: is it the right file?",
-                      path, VTS_CONF_MAX_SIZE);
+        vts_error_set(
+            err, VTS_ERR_CONFIG,
+            "the configuration %s is larger than %d bytes: is it the right file?", path,
+            VTS_CONF_MAX_SIZE);
         goto cleanup;
     }
     buf[len] = '\0';

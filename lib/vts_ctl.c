@@ -46,11 +46,12 @@ vts_ctl_parse_pending(json_object *root, vts_ctl_request *req, vts_error *err)
 {
     json_object *domain = NULL;
     json_object *reason = NULL;
-    const char *s;
+    const char *s = NULL;
     size_t len;
 
     if (!json_object_object_get_ex(root, "domain", &domain))
-        return vts_error_set(err, VTS_ERR_BAD_REPLY, "request: \"pending\" needs a \"domain\"");
+        return vts_error_set(err, VTS_ERR_BAD_REPLY,
+                             "request: \"pending\" needs a \"domain\"");
     if (!json_object_is_type(domain, json_type_string))
         return vts_error_set(err, VTS_ERR_BAD_REPLY,
                              "request: \"domain\" must be a string");
@@ -59,9 +60,10 @@ vts_ctl_parse_pending(json_object *root, vts_ctl_request *req, vts_error *err)
     if (len == 0)
         return vts_error_set(err, VTS_ERR_BAD_REPLY, "request: \"domain\" is empty");
     if (len >= sizeof(req->domain))
-        return vts_error_set(err, VTS_ERR_BAD_REPLY,
-                             "request: \"domain\" is %zu bytes long; at most %zu are allowed",
-                             len, sizeof(req->domain) - 1);
+        return vts_error_set(
+            err, VTS_ERR_BAD_REPLY,
+            "request: \"domain\" is %zu bytes long; at most %zu are allowed", len,
+            sizeof(req->domain) - 1);
     if (memchr(s, '\0', len))
         return vts_error_set(err, VTS_ERR_BAD_REPLY,
                              "request: \"domain\" contains a NUL character");
@@ -72,13 +74,15 @@ vts_ctl_parse_pending(json_object *root, vts_ctl_request *req, vts_error *err)
         return 0;
     }
     if (!json_object_is_type(reason, json_type_string))
-        return vts_error_set(err, VTS_ERR_BAD_REPLY, "request: \"reason\" must be a string");
+        return vts_error_set(err, VTS_ERR_BAD_REPLY,
+                             "request: \"reason\" must be a string");
     s = json_object_get_string(reason);
     len = (size_t)json_object_get_string_len(reason);
     if (!vts_ctl_reason_ok(s, len))
-        return vts_error_set(err, VTS_ERR_BAD_REPLY,
-                             "request: \"reason\" must be 1 to %d characters of a-z and '-'",
-                             VTS_CTL_REASON_MAX - 1);
+        return vts_error_set(
+            err, VTS_ERR_BAD_REPLY,
+            "request: \"reason\" must be 1 to %d characters of a-z and '-'",
+            VTS_CTL_REASON_MAX - 1);
     memcpy(req->reason, s, len + 1);
     return 0;
 }
@@ -90,7 +94,8 @@ vts_ctl_parse_request(const char *buf, size_t len, vts_ctl_request *req, vts_err
     json_object *root = NULL;
     json_object *cmd = NULL;
     enum json_tokener_error jerr;
-    const char *name;
+    const char *name = NULL;
+    size_t name_len;
     int rc = -1;
 
     memset(req, 0, sizeof(*req));
@@ -113,23 +118,25 @@ vts_ctl_parse_request(const char *buf, size_t len, vts_ctl_request *req, vts_err
         goto cleanup;
     }
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    /* A top-level object ends at its '}', so no NUL is needed to finish it;
-     * anything that is still "continue" after all bytes is incomplete. */
     root = json_tokener_parse_ex(tok, buf, (int)len);
     jerr = json_tokener_get_error(tok);
     if (jerr == json_tokener_continue) {
-        vts_error_set(err, VTS_ERR_BAD_REPLY, "request: not a complete JSON object");
-        goto cleanup;
-    }
-    if (!root) {
+        /* An object ends at its '}'; a bare number or literal needs the end
+         * of input, which json-c takes as a NUL fed after the text. */
+        root = json_tokener_parse_ex(tok, "", 1);
+        if (json_tokener_get_error(tok) != json_tokener_success) {
+            vts_error_set(err, VTS_ERR_BAD_REPLY, "request: not a complete JSON object");
+            goto cleanup;
+        }
+    } else if (jerr != json_tokener_success) {
         vts_error_set(err, VTS_ERR_BAD_REPLY, "request: not JSON (%s at byte %zu)",
                       json_tokener_error_desc(jerr), json_tokener_get_parse_end(tok));
         goto cleanup;
-    }
-    if (json_tokener_get_parse_end(tok) < len) {
+    } else if (json_tokener_get_parse_end(tok) < len) {
         vts_error_set(err, VTS_ERR_BAD_REPLY, "request: data after the JSON object");
         goto cleanup;
     }
+    /* root is NULL for a JSON null. */
     if (!json_object_is_type(root, json_type_object)) {
         vts_error_set(err, VTS_ERR_BAD_REPLY, "request: not a JSON object");
         goto cleanup;
@@ -142,10 +149,12 @@ vts_ctl_parse_request(const char *buf, size_t len, vts_ctl_request *req, vts_err
         vts_error_set(err, VTS_ERR_BAD_REPLY, "request: \"cmd\" must be a string");
         goto cleanup;
     }
+    /* Compare lengths too: "status\u0000" is not "status". */
     name = json_object_get_string(cmd);
-    if (strcmp(name, "status") == 0) {
+    name_len = (size_t)json_object_get_string_len(cmd);
+    if (name_len == strlen("status") && strcmp(name, "status") == 0) {
         req->cmd = VTS_CTL_STATUS;
-    } else if (strcmp(name, "pending") == 0) {
+    } else if (name_len == strlen("pending") && strcmp(name, "pending") == 0) {
         req->cmd = VTS_CTL_PENDING;
         if (vts_ctl_parse_pending(root, req, err) < 0)
             goto cleanup;
@@ -161,7 +170,8 @@ cleanup:
     if (rc < 0)
         memset(req, 0, sizeof(*req));
     json_object_put(root);
-    json_tokener_free(tok);
+    if (tok) /* unlike json_object_put, not NULL-safe in json-c 0.16 */
+        json_tokener_free(tok);
     return rc;
 }
 
@@ -170,14 +180,15 @@ vts_ctl_format_pending(const char *domain, const char *reason)
 {
     json_object *obj = NULL;
     json_object *str = NULL;
-    const char *text;
+    const char *text = NULL;
     char *line = NULL;
     size_t dlen, tlen;
 
     if (!reason)
         reason = VTS_CTL_DEFAULT_REASON;
     dlen = domain ? strlen(domain) : 0;
-    if (dlen == 0 || dlen >= VTS_CTL_DOMAIN_MAX || !vts_ctl_reason_ok(reason, strlen(reason))) {
+    if (dlen == 0 || dlen >= VTS_CTL_DOMAIN_MAX ||
+        !vts_ctl_reason_ok(reason, strlen(reason))) {
         errno = EINVAL;
         return NULL;
     }
@@ -234,8 +245,8 @@ vts_ctl_addr(const char *path, struct sockaddr_un *addr, vts_error *err)
         return vts_error_set(err, VTS_ERR_CONFIG, "the control socket path is empty");
     if (len >= sizeof(addr->sun_path))
         return vts_error_set(err, VTS_ERR_CONFIG,
-                             "the control socket path %s is %zu bytes; at most %zu fit", path,
-                             len, sizeof(addr->sun_path) - 1);
+                             "the control socket path %s is %zu bytes; at most %zu fit",
+                             path, len, sizeof(addr->sun_path) - 1);
     memcpy(addr->sun_path, path, len + 1);
     return 0;
 }
@@ -246,7 +257,7 @@ static int
 vts_ctl_make_parent(const char *path, vts_error *err)
 {
     char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    char *slash;
+    char *slash = NULL;
 
     snprintf(dir, sizeof(dir), "%s", path);
     slash = strrchr(dir, '/');
@@ -254,8 +265,8 @@ vts_ctl_make_parent(const char *path, vts_error *err)
         return 0; /* relative name in the cwd, or directly under / */
     *slash = '\0';
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-        return vts_error_set(err, VTS_ERR_CONFIG, "cannot create the directory %s: %s", dir,
-                             strerror(errno));
+        return vts_error_set(err, VTS_ERR_CONFIG, "cannot create the directory %s: %s",
+                             dir, strerror(errno));
     return 0;
 }
 
@@ -293,7 +304,8 @@ vts_ctl_listen(const char *path, vts_error *err)
         goto cleanup;
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        vts_error_set(err, VTS_ERR_INTERNAL, "cannot create a socket: %s", strerror(errno));
+        vts_error_set(err, VTS_ERR_INTERNAL, "cannot create a socket: %s",
+                      strerror(errno));
         goto cleanup;
     }
     /* Twice at most: once, and once more after removing a stale socket. */
@@ -301,8 +313,8 @@ vts_ctl_listen(const char *path, vts_error *err)
         if (bind(fd, (const struct sockaddr *)&addr, sizeof(addr)) == 0)
             break;
         if (errno != EADDRINUSE || attempt > 0) {
-            vts_error_set(err, VTS_ERR_CONFIG, "cannot bind the control socket %s: %s", path,
-                          strerror(errno));
+            vts_error_set(err, VTS_ERR_CONFIG, "cannot bind the control socket %s: %s",
+                          path, strerror(errno));
             goto cleanup;
         }
         if (lstat(path, &st) < 0) {
@@ -313,21 +325,22 @@ vts_ctl_listen(const char *path, vts_error *err)
             goto cleanup;
         }
         if (!S_ISSOCK(st.st_mode)) {
-            vts_error_set(err, VTS_ERR_CONFIG,
-                          "%s exists and is not a socket: remove it or set control_socket "
-                          "to another path",
-                          path);
+            vts_error_set(
+                err, VTS_ERR_CONFIG,
+                "%s exists and is not a socket: remove it or set control_socket "
+                "to another path",
+                path);
             goto cleanup;
         }
         if (vts_ctl_someone_listens(&addr)) {
-            vts_error_set(err, VTS_ERR_CONFIG,
-                          "another vmtimesyncd is running (it answers on %s): stop it first",
-                          path);
+            vts_error_set(
+                err, VTS_ERR_CONFIG,
+                "another vmtimesyncd is running (it answers on %s): stop it first", path);
             goto cleanup;
         }
         if (unlink(path) < 0 && errno != ENOENT) {
-            vts_error_set(err, VTS_ERR_CONFIG, "cannot remove the stale socket %s: %s", path,
-                          strerror(errno));
+            vts_error_set(err, VTS_ERR_CONFIG, "cannot remove the stale socket %s: %s",
+                          path, strerror(errno));
             goto cleanup;
         }
     }
@@ -378,7 +391,7 @@ vts_ctl_client_init(vts_ctl_client *c, int fd, int64_t now_ns)
 int
 vts_ctl_client_read(vts_ctl_client *c, vts_ctl_request *req, vts_error *err)
 {
-    char *nl;
+    char *nl = NULL;
     ssize_t n;
 
     for (;;) {
@@ -396,13 +409,15 @@ vts_ctl_client_read(vts_ctl_client *c, vts_ctl_request *req, vts_error *err)
                                  strerror(errno));
         if (n == 0)
             return vts_error_set(err, VTS_ERR_BAD_REPLY,
-                                 c->len ? "request: the client closed before the newline"
-                                        : "request: the client closed without sending one");
+                                 c->len
+                                     ? "request: the client closed before the newline"
+                                     : "request: the client closed without sending one");
         nl = memchr(c->buf + c->len, '\n', (size_t)n);
         c->len += (size_t)n;
         c->buf[c->len] = '\0';
         if (nl)
-            return vts_ctl_parse_request(c->buf, (size_t)(nl - c->buf), req, err) < 0 ? -1 : 1;
+            return vts_ctl_parse_request(c->buf, (size_t)(nl - c->buf), req, err) < 0 ? -1
+                                                                                      : 1;
     }
 }
 
@@ -488,8 +503,8 @@ vts_ctl_connect(int fd, const struct sockaddr_un *addr, const char *path, int ti
         if (saved == EINTR)
             continue;
         if (saved == ENOENT) {
-            vts_error_set(err, VTS_ERR_CONNECT, "vmtimesyncd is not running (no socket at %s)",
-                          path);
+            vts_error_set(err, VTS_ERR_CONNECT,
+                          "vmtimesyncd is not running (no socket at %s)", path);
             errno = saved;
             return -1;
         }
@@ -518,8 +533,8 @@ vts_ctl_connect(int fd, const struct sockaddr_un *addr, const char *path, int ti
                 return 0;
             saved = soerr;
         }
-        vts_error_set(err, VTS_ERR_CONNECT, "cannot connect to vmtimesyncd at %s: %s", path,
-                      strerror(saved));
+        vts_error_set(err, VTS_ERR_CONNECT, "cannot connect to vmtimesyncd at %s: %s",
+                      path, strerror(saved));
         errno = saved;
         return -1;
     }
@@ -548,7 +563,8 @@ vts_ctl_send_all(int fd, const char *data, size_t len, int timeout_ms, int64_t d
                 return vts_ctl_timed_out(err, timeout_ms);
             continue;
         }
-        vts_error_set(err, VTS_ERR_CONNECT, "sending to vmtimesyncd: %s", strerror(saved));
+        vts_error_set(err, VTS_ERR_CONNECT, "sending to vmtimesyncd: %s",
+                      strerror(saved));
         errno = saved;
         return -1;
     }
@@ -561,7 +577,7 @@ vts_ctl_call(const char *path, const char *request, int timeout_ms, char **reply
 {
     struct sockaddr_un addr;
     int64_t deadline = vts_ctl_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-    char *buf = NULL, *grown;
+    char *buf = NULL, *grown = NULL;
     size_t len = 0, cap = 0, rlen;
     ssize_t n;
     int fd = -1;
@@ -589,7 +605,8 @@ vts_ctl_call(const char *path, const char *request, int timeout_ms, char **reply
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         saved = errno;
-        vts_error_set(err, VTS_ERR_INTERNAL, "cannot create a socket: %s", strerror(saved));
+        vts_error_set(err, VTS_ERR_INTERNAL, "cannot create a socket: %s",
+                      strerror(saved));
         errno = saved;
         goto cleanup;
     }

@@ -407,7 +407,7 @@ vts_daemon_connect(vts_daemon *d)
         d->ops->events_register(hv, vts_daemon_on_event, vts_daemon_on_close, d, &err) < 0) {
         d->ops->disconnect(hv);
         vts_log(VTS_LOG_ERR, "%s; retrying in %" PRId64 " s", err.message,
-                d->reconnect_delay / VTS_NS_PER_SEC);
+                (int64_t)(d->reconnect_delay / VTS_NS_PER_SEC));
         d->reconnect_at = vts_daemon_mono_ns() + d->reconnect_delay;
         d->reconnect_delay *= 2;
         if (d->reconnect_delay > VTS_DAEMON_RECONNECT_MAX_NS)

@@ -96,13 +96,14 @@ vts_xml_next_tag(const char **cur, const char *end, vts_tag *tag)
     return 1;
 }
 
-/* Find attribute @name in @tag; on success point @val at its raw value. */
+/* Find the attribute named by the @want bytes at @name in @tag; on success
+ * point @val at its raw value. */
 static bool
-vts_xml_attr(const vts_tag *tag, const char *name, const char **val, size_t *val_len)
+vts_xml_attr_span(const vts_tag *tag, const char *name, size_t want, const char **val,
+                  size_t *val_len)
 {
     const char *p = tag->attrs;
     const char *end = tag->attrs + tag->attrs_len;
-    size_t want = strlen(name);
 
     while (p < end) {
         const char *an;
@@ -139,6 +140,12 @@ vts_xml_attr(const vts_tag *tag, const char *name, const char **val, size_t *val
 }
 
 static bool
+vts_xml_attr(const vts_tag *tag, const char *name, const char **val, size_t *val_len)
+{
+    return vts_xml_attr_span(tag, name, strlen(name), val, val_len);
+}
+
+static bool
 vts_span_eq(const char *s, size_t len, const char *lit)
 {
     return strlen(lit) == len && memcmp(s, lit, len) == 0;
@@ -153,35 +160,55 @@ vts_attr_eq(const vts_tag *tag, const char *name, const char *lit)
     return vts_xml_attr(tag, name, &v, &n) && vts_span_eq(v, n, lit);
 }
 
-/* Is @tag an element of our metadata namespace with the local name
- * VTS_DOMXML_ELEMENT? The prefix is whatever the writer chose, declared on
- * the element itself as libvirt's virDomainSetMetadata does. */
+/* Does @tag (or, failing that, one of its @nenc enclosing elements,
+ * innermost last) bind the prefix of @tag's name to our namespace? An
+ * unprefixed name uses the default namespace (xmlns="..."). */
 static bool
-vts_is_our_element(const vts_tag *tag)
+vts_in_our_ns(const vts_tag *tag, const vts_tag *enclosing, size_t nenc)
 {
     const char *colon = memchr(tag->name, ':', tag->name_len);
-    char xmlns[80];
-    size_t prefix_len;
+    size_t prefix_len = colon ? (size_t)(colon - tag->name) : 0;
+    /* "xmlns:" + prefix, or "xmlns" */
+    char attr[6 + 256];
+    size_t attr_len;
 
-    if (!colon)
+    if (prefix_len > 256)
         return false;
-    prefix_len = (size_t)(colon - tag->name);
-    if (!vts_span_eq(colon + 1, tag->name_len - prefix_len - 1, VTS_DOMXML_ELEMENT))
-        return false;
-    if (prefix_len + sizeof("xmlns:") > sizeof(xmlns))
-        return false;
-    memcpy(xmlns, "xmlns:", 6);
-    memcpy(xmlns + 6, tag->name, prefix_len);
-    xmlns[6 + prefix_len] = '\0';
-    return vts_attr_eq(tag, xmlns, VTS_DOMXML_NS);
+    memcpy(attr, "xmlns:", 6);
+    memcpy(attr + 6, tag->name, prefix_len);
+    attr_len = colon ? 6 + prefix_len : 5;
+
+    /* The nearest declaration wins: the element itself, then outwards. */
+    for (size_t i = 0; i <= nenc; i++) {
+        const vts_tag *t = i == 0 ? tag : &enclosing[nenc - i];
+        const char *v;
+        size_t n;
+
+        if (vts_xml_attr_span(t, attr, attr_len, &v, &n))
+            return vts_span_eq(v, n, VTS_DOMXML_NS);
+    }
+    return false;
+}
+
+/* Is @tag vmtimesync's metadata element: local name VTS_DOMXML_ELEMENT in
+ * our namespace, whatever prefix the writer chose and wherever it declared
+ * it (virDomainSetMetadata declares it on the element itself)? */
+static bool
+vts_is_our_element(const vts_tag *tag, const vts_tag *enclosing, size_t nenc)
+{
+    const char *colon = memchr(tag->name, ':', tag->name_len);
+    const char *local = colon ? colon + 1 : tag->name;
+    size_t local_len = tag->name_len - (size_t)(local - tag->name);
+
+    return vts_span_eq(local, local_len, VTS_DOMXML_ELEMENT) &&
+           vts_in_our_ns(tag, enclosing, nenc);
 }
 
 int
 vts_domxml_scan(const char *xml, size_t len, vts_domxml_info *info, vts_error *err)
 {
-    /* The names of the open elements, outermost first. */
-    const char *path[VTS_XML_MAX_DEPTH];
-    size_t path_len[VTS_XML_MAX_DEPTH];
+    /* The open elements, outermost first. */
+    vts_tag path[VTS_XML_MAX_DEPTH];
     size_t depth = 0;
     bool seen_domain = false;
     const char *cur = xml;
@@ -207,8 +234,8 @@ vts_domxml_scan(const char *xml, size_t len, vts_domxml_info *info, vts_error *e
         }
         /* <domain><devices><channel><target .../> */
         if (depth == 3 && vts_span_eq(tag.name, tag.name_len, "target") &&
-            vts_span_eq(path[1], path_len[1], "devices") &&
-            vts_span_eq(path[2], path_len[2], "channel") &&
+            vts_span_eq(path[1].name, path[1].name_len, "devices") &&
+            vts_span_eq(path[2].name, path[2].name_len, "channel") &&
             vts_attr_eq(&tag, "type", "virtio") &&
             vts_attr_eq(&tag, "name", "org.qemu.guest_agent.0")) {
             info->has_agent_channel = true;
@@ -218,8 +245,8 @@ vts_domxml_scan(const char *xml, size_t len, vts_domxml_info *info, vts_error *e
                 info->agent_state = VTS_AGENT_STATE_DISCONNECTED;
         }
         /* <domain><metadata><ns:sync enabled='no'/> */
-        if (depth == 2 && vts_span_eq(path[1], path_len[1], "metadata") &&
-            vts_is_our_element(&tag) && vts_attr_eq(&tag, "enabled", "no"))
+        if (depth == 2 && vts_span_eq(path[1].name, path[1].name_len, "metadata") &&
+            vts_is_our_element(&tag, path, depth) && vts_attr_eq(&tag, "enabled", "no"))
             info->opted_out = true;
 
         if (tag.kind == VTS_TAG_OPEN) {
@@ -227,9 +254,7 @@ vts_domxml_scan(const char *xml, size_t len, vts_domxml_info *info, vts_error *e
                 return vts_error_set(err, VTS_ERR_BAD_REPLY,
                                      "the domain XML nests deeper than %d elements",
                                      VTS_XML_MAX_DEPTH);
-            path[depth] = tag.name;
-            path_len[depth] = tag.name_len;
-            depth++;
+            path[depth++] = tag;
         }
     }
     if (rc < 0)

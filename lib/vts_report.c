@@ -33,11 +33,11 @@ vts_report_escape(char *buf, size_t len, const char *in)
 void
 vts_report_offset(char *buf, size_t len, int64_t ns)
 {
-    int64_t mag = ns < 0 ? -ns : ns;
+    uint64_t mag = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
 
-    if (mag >= VTS_NS_PER_SEC)
+    if (mag >= (uint64_t)VTS_NS_PER_SEC)
         snprintf(buf, len, "%+.3f s", (double)ns / VTS_NS_PER_SEC);
-    else if (mag >= 10 * VTS_NS_PER_MS)
+    else if (mag >= (uint64_t)(10 * VTS_NS_PER_MS))
         snprintf(buf, len, "%+.1f ms", (double)ns / VTS_NS_PER_MS);
     else
         snprintf(buf, len, "%+.2f ms", (double)ns / VTS_NS_PER_MS);
@@ -47,8 +47,12 @@ void
 vts_report_text(char *buf, size_t len, const char *domain, const vts_sync_result *res)
 {
     char name[256], off[32], resid[32], rtt[32];
+    char msg[4 * VTS_ERROR_MSG_MAX];
 
     vts_report_escape(name, sizeof(name), domain);
+    /* The message may quote the guest agent: a guest must not be able to
+     * forge log lines or send terminal escapes. */
+    vts_report_escape(msg, sizeof(msg), res->err.message);
     vts_report_offset(off, sizeof(off), res->offset_ns);
     vts_report_offset(resid, sizeof(resid), res->residual_ns);
     snprintf(rtt, sizeof(rtt), "%.2f ms", (double)res->rtt_ns / VTS_NS_PER_MS);
@@ -67,9 +71,9 @@ vts_report_text(char *buf, size_t len, const char *domain, const vts_sync_result
         break;
     case VTS_ACTION_ERROR:
         if (res->have_offset)
-            snprintf(buf, len, "%s: offset %s -> %s", name, off, res->err.message);
+            snprintf(buf, len, "%s: offset %s -> %s", name, off, msg);
         else
-            snprintf(buf, len, "%s: %s", name, res->err.message);
+            snprintf(buf, len, "%s: %s", name, msg);
         break;
     }
 }

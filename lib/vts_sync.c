@@ -123,6 +123,7 @@ vts_sync_measure(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
                  const vts_sync_opts *opts, vts_sample *best, vts_error *err)
 {
     int samples = opts->samples;
+    bool have = false;
     int i;
 
     if (samples < 1)
@@ -156,10 +157,11 @@ vts_sync_measure(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         vts_sync_log(opts, VTS_LOG_DEBUG, domain,
                      "sample %d: offset %+" PRId64 " ns, rtt %" PRId64 " ns", i, s.offset_ns,
                      s.rtt_ns);
-        if (i == 0 || s.rtt_ns < best->rtt_ns)
+        if (!have || s.rtt_ns < best->rtt_ns)
             *best = s;
+        have = true;
     }
-    if (best->rtt_ns < 0)
+    if (!have)
         return vts_error_set(err, VTS_ERR_INTERNAL,
                              "the host's clock kept stepping while measuring");
     return 0;

@@ -339,11 +339,14 @@ vts_cli_status(const vts_cli *cli)
         printf("%s\n", reply);
         goto cleanup;
     }
-    if (json_object_object_get_ex(root, "uri", &v))
+    if (json_object_object_get_ex(root, "uri", &v)) {
+        json_object *conn = NULL;
+        bool up = json_object_object_get_ex(root, "connected", &conn) &&
+                  json_object_get_boolean(conn);
+
         printf("vmtimesyncd: %s, %s\n", json_object_get_string(v),
-               json_object_object_get_ex(root, "connected", &v) && json_object_get_boolean(v)
-                   ? "connected"
-                   : "NOT connected");
+               up ? "connected" : "NOT connected");
+    }
     for (size_t i = 0; i < json_object_array_length(doms); i++)
         vts_cli_status_line(json_object_array_get_idx(doms, i));
 
