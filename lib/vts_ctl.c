@@ -233,11 +233,12 @@ nomem:
 
 /* ---- the server ---- */
 
-/* Fill @addr for @path; -1 with @err (VTS_ERR_CONFIG) when it does not fit. */
+/* Fill @addr for @path (not NULL); -1 with @err (VTS_ERR_CONFIG) when it is
+ * empty or does not fit. */
 static int
 vts_ctl_addr(const char *path, struct sockaddr_un *addr, vts_error *err)
 {
-    size_t len = path ? strlen(path) : 0;
+    size_t len = strlen(path);
 
     memset(addr, 0, sizeof(*addr));
     addr->sun_family = AF_UNIX;
@@ -298,6 +299,8 @@ vts_ctl_listen(const char *path, vts_error *err)
     int attempt;
     int rc = -1;
 
+    if (!path)
+        path = "";
     if (vts_ctl_addr(path, &addr, err) < 0)
         goto cleanup;
     if (vts_ctl_make_parent(path, err) < 0)
@@ -598,6 +601,8 @@ vts_ctl_call(const char *path, const char *request, int timeout_ms, char **reply
                       VTS_CTL_MAX_REQUEST);
         goto cleanup;
     }
+    if (!path)
+        path = "";
     if (vts_ctl_addr(path, &addr, err) < 0) {
         errno = EINVAL;
         goto cleanup;

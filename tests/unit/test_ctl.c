@@ -194,7 +194,7 @@ test_ctl_parse_bad(void **state)
 static void
 test_ctl_parse_limits(void **state)
 {
-    char *buf = NULL;
+    static char buf[2 * VTS_CTL_MAX_REQUEST];
     char name[VTS_CTL_DOMAIN_MAX + 1];
     char reason[VTS_CTL_REASON_MAX + 1];
     vts_ctl_request req;
@@ -202,9 +202,6 @@ test_ctl_parse_limits(void **state)
     int n;
 
     (void)state;
-    buf = malloc(2 * VTS_CTL_MAX_REQUEST);
-    assert_non_null(buf);
-
     /* The longest name, 1023 bytes; 1024 is refused. */
     memset(name, 'n', sizeof(name));
     name[VTS_CTL_DOMAIN_MAX - 1] = '\0';
@@ -246,7 +243,6 @@ test_ctl_parse_limits(void **state)
     memset(buf, '[', VTS_CTL_MAX_REQUEST);
     memcpy(buf, "{\"x\":", 5);
     parse_fails(buf, VTS_CTL_MAX_REQUEST, "request: not JSON (*");
-    free(buf);
 }
 
 /* A small deterministic generator: the same inputs on every run. */

@@ -1,0 +1,267 @@
+# shellcheck shell=bash
+# t_daemon.sh: vmtimesyncd on real test hosts. Every test makes a guest
+# lose time the way production does (pause, save/restore, live migration),
+# or loses events on purpose (daemon down, libvirtd restarted), and checks
+# with vts-probe, independently of the daemon, that the guest is put right.
+
+# What a user would accept as "fixed": a correctness bound, not the
+# precision target (benchmarks measure that).
+FIXED_NS=$((10 * NS_PER_MS))
+# How long a fix may take in a test: generous for a loaded 2-core CI box.
+FIX_WAIT_S=20
+
+VTSD=$VTS_BUILD_DIR/vmtimesyncd
+
+# daemon_start HOST [CONF_LINE...]: start vmtimesyncd for HOST in the
+# foreground with its own control socket and log; pid in $E2E_TMP.
+daemon_start() {
+	local host=$1 conf pid
+	shift
+	conf=$E2E_TMP/vtsd-$host.conf
+	{
+		echo "uri = $(th_host_uri "$host")"
+		echo "control_socket = $E2E_TMP/vtsd-$host.sock"
+		echo "log_level = debug"
+		echo "agent_timeout = 2s"
+		for line in "$@"; do echo "$line"; done
+	} >"$conf"
+	"$VTSD" --foreground -f "$conf" >>"$E2E_TMP/vtsd-$host.log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$E2E_TMP/vtsd-$host.pid"
+	# Ready when it has connected and its socket answers.
+	for _ in $(seq 1 100); do
+		if "$VTS" --status --socket "$E2E_TMP/vtsd-$host.sock" >/dev/null 2>&1; then
+			note "vmtimesyncd for $host: pid $pid"
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "vmtimesyncd for $host did not come up: $(tail -n 5 "$E2E_TMP/vtsd-$host.log")"
+}
+
+# daemon_stop HOST: SIGTERM and wait; fail if it does not exit 0.
+daemon_stop() {
+	local pidf=$E2E_TMP/vtsd-$1.pid pid rc
+	[ -f "$pidf" ] || return 0
+	pid=$(cat "$pidf")
+	rm -f "$pidf"
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 1 150); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		fail "vmtimesyncd for $1 ignored SIGTERM for 15 s"
+	fi
+	wait "$pid" 2>/dev/null
+	rc=$?
+	# 127: not our child (started in file_setup's shell); nothing to check.
+	[ "$rc" -eq 0 ] || [ "$rc" -eq 127 ] || fail "vmtimesyncd for $1 exited $rc after SIGTERM"
+}
+
+daemon_log() { cat "$E2E_TMP/vtsd-$1.log" 2>/dev/null; }
+daemon_pid() { cat "$E2E_TMP/vtsd-$1.pid"; }
+
+# wait_fixed HOST DOM: wait until the guest is within FIXED_NS of the host;
+# fail after FIX_WAIT_S. Leaves the time it took in $FIX_MS and the last
+# offset in $FIX_OFF.
+wait_fixed() {
+	local start off
+	start=$(e2e_now_ms)
+	while :; do
+		off=$("$PROBE" -c "$(th_host_uri "$1")" "$2" offset 2>/dev/null | cut -d' ' -f1)
+		if [ -n "$off" ] && [ "$(_abs "$off")" -lt "$FIXED_NS" ]; then
+			FIX_MS=$(($(e2e_now_ms) - start))
+			FIX_OFF=$off
+			note "$2 fixed within $FIX_MS ms, offset $(fmt_ns "$off")"
+			return 0
+		fi
+		if [ $(($(e2e_now_ms) - start)) -gt $((FIX_WAIT_S * 1000)) ]; then
+			fail "$2 on $1 not fixed after ${FIX_WAIT_S} s: offset $(fmt_ns "${off:-none}"); daemon log: $(daemon_log "$1" | tail -n 5)"
+		fi
+		sleep 0.1
+	done
+}
+
+# pause_guest HOST DOM SECONDS: suspend, wait, resume; check the guest is
+# behind by about that much right after (when no daemon runs).
+pause_guest() {
+	must virsh -c "$(th_host_uri "$1")" suspend "$2"
+	sleep "$3"
+	must virsh -c "$(th_host_uri "$1")" resume "$2"
+}
+
+file_setup() {
+	guests_boot "$E2E_HOST" d1 d2 d3
+	e2e_host h2
+}
+
+file_teardown() {
+	daemon_stop "$E2E_HOST" || true
+	daemon_stop h2 || true
+}
+
+test_pause_resume_fixed_by_daemon() {
+	local off
+	daemon_start "$E2E_HOST"
+	probe_shift "$E2E_HOST" d1 0
+	pause_guest "$E2E_HOST" d1 3
+	wait_fixed "$E2E_HOST" d1
+	assert_match "$(daemon_log "$E2E_HOST")" "d1: offset -[23]\.[0-9]+ s -> stepped -> residual .* \[trigger resumed/unpaused, paused [23]\.[0-9]+ s" "daemon log line"
+	# It stays fixed: nothing oscillates.
+	sleep 1
+	off=$(probe_offset "$E2E_HOST" d1)
+	assert_abs_lt "$off" "$FIXED_NS" "d1 one second later"
+	daemon_stop "$E2E_HOST"
+}
+
+test_status_reports_last_sync() {
+	daemon_start "$E2E_HOST"
+	pause_guest "$E2E_HOST" d2 2
+	wait_fixed "$E2E_HOST" d2
+	sleep 0.5
+	run "$VTS" --status --socket "$E2E_TMP/vtsd-$E2E_HOST.sock"
+	assert_rc 0 "vmtimesync --status"
+	assert_match "$OUT" "^d2: idle; last sync on resumed/unpaused, [0-9]+ s ago: stepped, offset -[12]\.[0-9]+ s, residual" "status line"
+	run "$VTS" --status --json --socket "$E2E_TMP/vtsd-$E2E_HOST.sock"
+	assert_rc 0 "vmtimesync --status --json"
+	assert_eq "stepped" "$(json_get "$OUT" '.domains[] | select(.domain=="d2") | .last.action')" "d2's last action"
+	assert_eq "true" "$(json_get "$OUT" '.connected')" "connected"
+	daemon_stop "$E2E_HOST"
+}
+
+test_save_restore_fixed_by_daemon() {
+	daemon_start "$E2E_HOST"
+	probe_shift "$E2E_HOST" d1 0
+	must virsh -c "$E2E_URI" save d1 "$E2E_TMP/d1.save"
+	sleep 2
+	must virsh -c "$E2E_URI" restore "$E2E_TMP/d1.save"
+	rm -f "$E2E_TMP/d1.save"
+	wait_fixed "$E2E_HOST" d1
+	assert_match "$(daemon_log "$E2E_HOST")" "d1: offset -[2-9]\.[0-9]+ s -> stepped .*trigger (started/restored|resumed/from-snapshot)" "daemon log line"
+	daemon_stop "$E2E_HOST"
+}
+
+test_live_migration_fixed_by_destination_daemon() {
+	local off
+	# Only the destination runs a daemon: the fix must come from there.
+	daemon_start h2
+	probe_shift "$E2E_HOST" d3 -5
+	off=$(probe_offset "$E2E_HOST" d3)
+	assert_near "$off" $((-5 * NS_PER_S)) $((100 * NS_PER_MS)) "d3 before migrating"
+	must --timeout 120 virsh -c "$E2E_URI" migrate --live --p2p --tunnelled d3 "$(th_host_uri h2)"
+	wait_fixed h2 d3
+	assert_match "$(daemon_log h2)" "d3: offset -[45]\.[0-9]+ s -> stepped .*trigger (resumed/migrated|started/migrated)" "destination daemon log line"
+	# Bring it home for the other tests, and see the source's daemon fix the
+	# way back too.
+	daemon_start "$E2E_HOST"
+	probe_shift h2 d3 -2
+	must --timeout 120 virsh -c "$(th_host_uri h2)" migrate --live --p2p --tunnelled d3 "$E2E_URI"
+	wait_fixed "$E2E_HOST" d3
+	daemon_stop h2
+	daemon_stop "$E2E_HOST"
+}
+
+test_sweep_fixes_what_happened_while_down() {
+	probe_shift "$E2E_HOST" d2 0
+	pause_guest "$E2E_HOST" d2 2
+	# Nobody was listening: the guest is behind.
+	assert_abs_gt "$(probe_offset "$E2E_HOST" d2)" $((1500 * NS_PER_MS)) "d2 before the daemon starts"
+	daemon_start "$E2E_HOST"
+	wait_fixed "$E2E_HOST" d2
+	assert_match "$(daemon_log "$E2E_HOST")" "d2: offset -[12]\.[0-9]+ s -> stepped .*\[trigger sweep" "sweep log line"
+	daemon_stop "$E2E_HOST"
+}
+
+test_libvirtd_restart_while_paused() {
+	daemon_start "$E2E_HOST"
+	probe_shift "$E2E_HOST" d1 0
+	must virsh -c "$E2E_URI" suspend d1
+	th_host_kill "$E2E_HOST" || fail "cannot kill libvirtd"
+	sleep 2
+	th_host_restart "$E2E_HOST" || fail "cannot restart libvirtd"
+	must virsh -c "$E2E_URI" resume d1
+	wait_fixed "$E2E_HOST" d1
+	assert_contains "$(daemon_log "$E2E_HOST")" "lost the connection to libvirt"
+	assert_match "$(daemon_log "$E2E_HOST")" "d1: offset -[2-9][0-9.]* s -> stepped" "fix after reconnect"
+	daemon_stop "$E2E_HOST"
+}
+
+test_hung_agent_does_not_delay_others() {
+	local start healthy_ms
+	guests_boot "$E2E_HOST" hung
+	daemon_start "$E2E_HOST"
+	# Freeze the guest agent from inside the guest.
+	must virsh -c "$E2E_URI" qemu-agent-command hung \
+		'{"execute":"guest-exec","arguments":{"path":"/bin/sh","arg":["-c","sleep 0.2; kill -STOP $(pidof qemu-ga)"]}}'
+	sleep 1
+	probe_shift "$E2E_HOST" d1 0
+	probe_shift "$E2E_HOST" d2 0
+	must virsh -c "$E2E_URI" suspend hung
+	must virsh -c "$E2E_URI" suspend d1
+	must virsh -c "$E2E_URI" suspend d2
+	sleep 2
+	start=$(e2e_now_ms)
+	must virsh -c "$E2E_URI" resume hung
+	must virsh -c "$E2E_URI" resume d1
+	must virsh -c "$E2E_URI" resume d2
+	wait_fixed "$E2E_HOST" d1
+	wait_fixed "$E2E_HOST" d2
+	healthy_ms=$(($(e2e_now_ms) - start))
+	note "healthy guests fixed $healthy_ms ms after the resumes, with one agent hung"
+	# Well under one agent timeout (2 s) plus the probe's own time.
+	assert_lt "$healthy_ms" 5000 "time to fix the healthy guests"
+	sleep 3
+	assert_match "$(daemon_log "$E2E_HOST")" "hung: .*(did not answer|not responding|not available).*retrying with backoff" "hung agent log line"
+	daemon_stop "$E2E_HOST"
+	th_guest_destroy "$E2E_HOST" hung
+}
+
+test_opt_out_metadata() {
+	local off
+	daemon_start "$E2E_HOST"
+	must virsh -c "$E2E_URI" metadata d2 http://vmtimesync.org/xmlns/domain/1.0 \
+		--key vmtimesync --set "<sync enabled='no'/>" --live
+	probe_shift "$E2E_HOST" d2 0
+	pause_guest "$E2E_HOST" d2 2
+	sleep 3
+	off=$(probe_offset "$E2E_HOST" d2)
+	assert_abs_gt "$off" $((1500 * NS_PER_MS)) "opted-out d2 left alone"
+	assert_contains "$(daemon_log "$E2E_HOST")" "d2: opted out in its metadata"
+	must virsh -c "$E2E_URI" metadata d2 http://vmtimesync.org/xmlns/domain/1.0 --remove --live
+	# By hand it is still possible.
+	must "$VTS" -c "$E2E_URI" d2
+	daemon_stop "$E2E_HOST"
+}
+
+test_exclude_and_reload() {
+	local conf=$E2E_TMP/vtsd-$E2E_HOST.conf off
+	daemon_start "$E2E_HOST"
+	# Good reload: exclude d1.
+	echo "exclude = d1 other-*" >>"$conf"
+	kill -HUP "$(daemon_pid "$E2E_HOST")"
+	sleep 0.5
+	assert_contains "$(daemon_log "$E2E_HOST")" "reloaded $conf"
+	probe_shift "$E2E_HOST" d1 0
+	pause_guest "$E2E_HOST" d1 2
+	sleep 3
+	off=$(probe_offset "$E2E_HOST" d1)
+	assert_abs_gt "$off" $((1500 * NS_PER_MS)) "excluded d1 left alone"
+	# Broken reload: the daemon keeps running with the old configuration.
+	echo "threshold = 5x" >>"$conf"
+	kill -HUP "$(daemon_pid "$E2E_HOST")"
+	sleep 0.5
+	assert_match "$(daemon_log "$E2E_HOST")" "reload failed, keeping the running configuration: $conf:[0-9]+: threshold" "bad reload log"
+	kill -0 "$(daemon_pid "$E2E_HOST")" || fail "daemon died on a bad reload"
+	probe_shift "$E2E_HOST" d2 0
+	pause_guest "$E2E_HOST" d2 2
+	wait_fixed "$E2E_HOST" d2
+	pause_guest "$E2E_HOST" d1 1
+	sleep 2
+	off=$(probe_offset "$E2E_HOST" d1)
+	assert_abs_gt "$off" $((2500 * NS_PER_MS)) "d1 still excluded after the bad reload"
+	daemon_stop "$E2E_HOST"
+	must "$VTS" -c "$E2E_URI" d1
+}
