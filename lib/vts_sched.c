@@ -104,10 +104,13 @@ vts_sched_entry_of(vts_sched *s, const char *name)
 static void
 vts_sched_queue_new(vts_sched *s, vts_sched_entry *e, const char *trigger, int64_t now)
 {
-    if (e->phase == VTS_PHASE_IDLE) {
+    /* Latency counts from the trigger that let the guest run: a guest
+     * waiting to be resumed (restore, incoming migration) was not losing
+     * time to us while its vCPUs were stopped. */
+    if (e->phase == VTS_PHASE_IDLE || e->phase == VTS_PHASE_WAITING)
         e->trigger_ns = now;
+    if (e->phase == VTS_PHASE_IDLE)
         e->attempts = 0;
-    }
     e->deadline_ns = now + s->conf.agent_wait_ns;
     snprintf(e->trigger, sizeof(e->trigger), "%s", trigger);
     e->phase = VTS_PHASE_QUEUED;
