@@ -108,10 +108,25 @@ EOC
 }
 
 daemon_down() {
-	local pidf
+	local pidf pid
 	pidf="$(th_host_dir "$1")/vmtimesyncd.pid"
-	[ -f "$pidf" ] && kill -TERM "$(cat "$pidf")" 2>/dev/null
+	[ -f "$pidf" ] || return 0
+	pid=$(cat "$pidf")
 	rm -f "$pidf"
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	return 0
+}
+
+# Run by th_cleanup first, also when a step fails or on Ctrl-C: the daemons
+# live outside the test hosts' namespaces, so th_cleanup would miss them.
+demo_stop_daemons() {
+	daemon_down "$HOST"
+	daemon_down "${HOST}2"
 }
 
 # wait_fixed: poll with vts-probe until the guest is within 10 ms (20 s max).
@@ -182,6 +197,7 @@ main() {
 	TH_GUEST_DIR=$BUILD/guest
 	# shellcheck source=tests/e2e/testhost.sh
 	. "$E2E_DIR/testhost.sh"
+	TH_PRE_CLEANUP=demo_stop_daemons
 	th_init || die "cannot make a private directory"
 
 	step "Starting a private libvirt host '$HOST'"

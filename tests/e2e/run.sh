@@ -147,12 +147,13 @@ E2E_CHILD=""
 _e2e_pre_cleanup() {
 	local pg
 	set +m # no "Terminated" notices for the jobs stopped here
+	# The file's shell first, so it does not report its test as failed.
 	pg=$(cat "$E2E_TMP/test.pgid" 2>/dev/null)
-	[ -n "$pg" ] && e2e_kill_group "$pg"
 	if [ -n "$E2E_CHILD" ]; then
-		e2e_kill_group "$E2E_CHILD"
+		e2e_kill_group "$E2E_CHILD" >/dev/null
 		E2E_CHILD=""
 	fi
+	[ -n "$pg" ] && e2e_kill_group "$pg" >/dev/null
 	rm -f "$RESULTS"
 }
 TH_PRE_CLEANUP=_e2e_pre_cleanup
