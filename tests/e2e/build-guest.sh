@@ -29,8 +29,9 @@ for tool in apt-cache apt-get dpkg-deb cpio gzip ldd sha256sum; do
 	command -v "$tool" >/dev/null || die "missing $tool (run tests/e2e/setup-host.sh)"
 done
 [ -x "$QEMU_GA" ] || die "missing $QEMU_GA (apt-get install qemu-guest-agent)"
-[ -x "$BUSYBOX" ] && "$BUSYBOX" --list >/dev/null 2>&1 ||
+if [ ! -x "$BUSYBOX" ] || ! "$BUSYBOX" --list >/dev/null 2>&1; then
 	die "missing $BUSYBOX (apt-get install busybox-static)"
+fi
 file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
 file_is_static "$BUSYBOX" || die "$BUSYBOX is not static (apt-get install busybox-static)"
 
@@ -96,7 +97,7 @@ if [ ! -f "$kdir/done" ]; then
 		die "apt-get download $kpkg failed"
 	}
 	dpkg-deb -x "$work"/deb/*.deb "$work/root"
-	vmlinuz=$(ls "$work"/root/boot/vmlinuz-* 2>/dev/null | head -n1)
+	vmlinuz=$(find "$work/root/boot" -maxdepth 1 -name 'vmlinuz-*' 2>/dev/null | head -n1)
 	[ -n "$vmlinuz" ] || die "no boot/vmlinuz-* in $kpkg"
 	cp "$vmlinuz" "$kdir/vmlinuz"
 	for m in "${MODULES[@]}"; do

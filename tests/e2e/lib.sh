@@ -235,7 +235,7 @@ e2e_host() {
 # made for a test or a test file (SIGTERM, 3 s, SIGKILL). Zombies waiting
 # for init to reap them do not count.
 e2e_kill_group() {
-	local pg=$1 left i
+	local pg=$1 left
 	case "$pg" in '' | *[!0-9]*) return 0 ;; esac
 	_e2e_group_alive() {
 		local p
@@ -245,9 +245,10 @@ e2e_kill_group() {
 	}
 	left=$(_e2e_group_alive)
 	[ -n "$left" ] || return 0
-	echo "# stopping processes left behind: $(echo $left)"
+	# shellcheck disable=SC2086 # one pid per word on purpose
+	echo "# stopping processes left behind: $(printf '%s ' $left)"
 	kill -TERM -- "-$pg" 2>/dev/null
-	for i in $(seq 30); do
+	for _ in $(seq 30); do
 		[ -n "$(_e2e_group_alive)" ] || return 0
 		sleep 0.1
 	done

@@ -16,7 +16,8 @@
  *       sets the guest clock to host now + SECONDS (may be fractional or
  *       negative) with guest-set-time, to put a guest off by a known
  *       amount. The one-way delay leaves it about half a round trip behind
- *       that.
+ *       that. (libvirt syncs with the agent once per connection, not per
+ *       command, so each call here is one round trip to qemu-ga.)
  *
  * Exit status 0 on success, 1 on any failure (message on stderr), 2 on a
  * usage error.
@@ -49,6 +50,9 @@ static void probe_usage(FILE *out)
 	      "shift sets the guest clock to host now + SECONDS.\n",
 	      out);
 }
+
+static void probe_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 
 static void probe_error(const char *fmt, ...)
 {
