@@ -163,7 +163,7 @@ demo_daemon() {
 	th_host_start "${HOST}2" || die "the second demo host did not start"
 	daemon_up "${HOST}2"
 	cmd "virsh migrate --live --p2p --tunnelled $GUEST \$URI2"
-	th_virsh "$HOST" migrate --live --p2p --tunnelled "$GUEST" "$(th_host_uri "${HOST}2")" ||
+	th_virsh "$HOST" migrate --live --p2p --tunnelled "$GUEST" "$(th_host_uri "${HOST}2")" >/dev/null ||
 		die "the migration failed"
 	URI=$(th_host_uri "${HOST}2")
 	wait_fixed

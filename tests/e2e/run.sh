@@ -123,6 +123,12 @@ fi
 
 [ "$(id -u)" -eq 0 ] || harness_fail "must run as root (it starts libvirtd and QEMU)"
 
+for bin in "$VTS" "$PROBE"; do
+	if [ ! -x "$bin" ]; then
+		harness_fail "missing $bin: build it first ('make check-e2e' builds and runs the e2e tests; 'make all build/vts-probe' only builds), or point VTS_BUILD_DIR at the binaries"
+	fi
+done
+
 # --- the machine and the guest ---------------------------------------------
 t0=$(e2e_now_ms)
 if [ "${VTS_E2E_NO_SETUP:-0}" != 1 ]; then
@@ -132,12 +138,6 @@ t1=$(e2e_now_ms)
 "$E2E_DIR/build-guest.sh" "$VTS_GUEST_DIR" || harness_fail "tests/e2e/build-guest.sh failed"
 t2=$(e2e_now_ms)
 say "host packages checked in $(e2e_ms_to_s $((t1 - t0))) s, guest ready in $(e2e_ms_to_s $((t2 - t1))) s"
-
-for bin in "$VTS" "$PROBE"; do
-	if [ ! -x "$bin" ]; then
-		harness_fail "missing $bin: build it first ('make' builds build/vmtimesync and build/vts-probe; or set VTS_BUILD_DIR)"
-	fi
-done
 
 # --- the shared test host ---------------------------------------------------
 mkdir -p "$E2E_LOGDIR"
