@@ -12,8 +12,9 @@
 /* The corrected one-way delay never leaves [0, 1 s]: a larger correction
  * means the measurement was garbage, not that the agent is that slow. */
 #define VTS_SYNC_MAX_DELAY_NS VTS_NS_PER_SEC
-/* Steps per sync: the first one and at most one correction. */
-#define VTS_SYNC_MAX_STEPS 2
+/* Steps per sync: the first one, one correction, and a step back to the
+ * first estimate when the correction made things worse. */
+#define VTS_SYNC_MAX_STEPS 3
 
 void
 vts_sync_opts_init(vts_sync_opts *opts)
@@ -201,7 +202,8 @@ vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
 {
     vts_sample first = {0, -1};
     vts_sample after = {0, -1};
-    int64_t delay;
+    int64_t delay, first_delay;
+    int64_t first_residual = 0;
     int i;
 
     memset(res, 0, sizeof(*res));
@@ -222,7 +224,12 @@ vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         return 0;
     }
 
-    delay = first.rtt_ns / 2;
+    /* Step, verify, and correct the delay estimate by the residual. One
+     * step's delay can spike on a loaded host (the agent or the vCPU thread
+     * not scheduled), and a correction that follows a spike overshoots: when
+     * the corrected step lands no closer than the first, step once more
+     * with the first estimate, which was the better one. */
+    first_delay = delay = first.rtt_ns / 2;
     for (i = 0; i < VTS_SYNC_MAX_STEPS; i++) {
         vts_sync_log(opts, VTS_LOG_DEBUG, domain, "step %d: one-way delay %" PRId64 " ns",
                      i + 1, delay);
@@ -234,13 +241,22 @@ vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         res->residual_ns = after.offset_ns;
         if (vts_abs64(after.offset_ns) <= opts->tolerance_ns)
             break;
-        /* The guest landed residual_ns away from the host: the delay was
-         * overestimated by exactly that much. */
-        delay -= after.offset_ns;
-        if (delay < 0)
-            delay = 0;
-        if (delay > VTS_SYNC_MAX_DELAY_NS)
-            delay = VTS_SYNC_MAX_DELAY_NS;
+        if (i == 0) {
+            first_residual = after.offset_ns;
+            /* The guest landed residual_ns away from the host: the delay
+             * was overestimated by exactly that much. */
+            delay -= after.offset_ns;
+            if (delay < 0)
+                delay = 0;
+            if (delay > VTS_SYNC_MAX_DELAY_NS)
+                delay = VTS_SYNC_MAX_DELAY_NS;
+        } else if (i == 1 && vts_abs64(after.offset_ns) >= vts_abs64(first_residual)) {
+            vts_sync_log(opts, VTS_LOG_DEBUG, domain,
+                         "the correction made it worse: back to the first estimate");
+            delay = first_delay;
+        } else {
+            break;
+        }
     }
     /* Failed only when the residual is beyond the threshold by more than
      * the verifying measurement's own uncertainty: a loaded host's noise is

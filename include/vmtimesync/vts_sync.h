@@ -10,7 +10,9 @@
  *    on the host's time when it executes the command, not one delay behind.
  *  - Verify: measure again. If the residual is over the tolerance, the
  *    delay estimate was off by exactly that residual: correct it and step
- *    once more.
+ *    once more. A single step's delay can spike on a loaded host; when the
+ *    correction lands no closer than the first step, step a third and last
+ *    time with the first estimate.
  */
 #ifndef VTS_SYNC_H
 #define VTS_SYNC_H

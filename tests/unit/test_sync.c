@@ -422,7 +422,7 @@ test_sync_check_only_never_sets_time(void **state)
 }
 
 static void
-test_sync_guest_that_ignores_set_time_fails_verify_after_two_steps(void **state)
+test_sync_guest_that_ignores_set_time_fails_verify_after_three_steps(void **state)
 {
     sync_fixture *f = *state;
 
@@ -431,8 +431,10 @@ test_sync_guest_that_ignores_set_time_fails_verify_after_two_steps(void **state)
     fake_hv_set_guest_offset(-5 * S);
     sync_domain(f);
     expect_error(f, VTS_ERR_VERIFY_FAILED, "NTP");
-    assert_int_equal(f->res.steps, 2);
-    assert_int_equal(fake_hv_count("guest-set-time"), 2);
+    /* The first step, its correction, and, since the correction did not
+     * help, one more with the first estimate; then it stops. */
+    assert_int_equal(f->res.steps, 3);
+    assert_int_equal(fake_hv_count("guest-set-time"), 3);
     assert_true(f->res.have_offset);
     assert_true(f->res.offset_ns == -5 * S);
     assert_true(f->res.have_residual);
@@ -476,6 +478,27 @@ test_sync_residual_beyond_threshold_plus_rtt_after_two_steps_fails_verify(void *
     expect_error(f, VTS_ERR_VERIFY_FAILED, "+8.000 ms");
     assert_int_equal(f->res.steps, 2);
     assert_true(f->res.residual_ns == 8 * MS);
+}
+
+static void
+test_sync_delay_spike_on_first_step_does_not_make_the_correction_overshoot(void **state)
+{
+    sync_fixture *f = *state;
+
+    /* The first guest-set-time is held up 9 ms (a descheduled vCPU); the
+     * correction assumes 10 ms, but the second step is quick again and
+     * lands 9 ms ahead: no better. The third step goes back to the first
+     * estimate and, with a normal delay, lands on the host's time. */
+    fake_hv_set_guest_offset(-5 * S);
+    fake_hv_set_delay(1 * MS, 1 * MS);
+    fake_hv_set_call_delay(5, 10 * MS, 1 * MS);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+    assert_int_equal(f->res.steps, 3);
+    assert_near(f->res.residual_ns, 0, 2);
+    assert_near(fake_hv_guest_offset(), 0, 2);
+    assert_true(set_time_call(1)->time_ns - set_time_call(1)->sent_ns == 10 * MS);
+    assert_true(set_time_call(2)->time_ns - set_time_call(2)->sent_ns == 1 * MS);
 }
 
 static void
@@ -879,7 +902,8 @@ main(void)
         T(test_sync_offset_within_threshold_is_left_alone),
         T(test_sync_offset_beyond_threshold_is_stepped),
         T(test_sync_check_only_never_sets_time),
-        T(test_sync_guest_that_ignores_set_time_fails_verify_after_two_steps),
+        T(test_sync_guest_that_ignores_set_time_fails_verify_after_three_steps),
+        T(test_sync_delay_spike_on_first_step_does_not_make_the_correction_overshoot),
         T(test_sync_residual_within_threshold_plus_rtt_after_two_steps_is_stepped),
         T(test_sync_residual_beyond_threshold_plus_rtt_after_two_steps_fails_verify),
         T(test_sync_corrective_delay_is_clamped_to_one_second),
