@@ -263,9 +263,11 @@ vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
      * not a failure, a guest that jumps back (NTP fighting us) is. */
     if (vts_abs64(res->residual_ns) > opts->threshold_ns + after.rtt_ns) {
         vts_error_set(&res->err, VTS_ERR_VERIFY_FAILED,
-                      "stepped %d times but the guest is still %+.3f ms off: something in "
-                      "the guest (NTP, another agent) moves its clock back",
-                      res->steps, (double)res->residual_ns / VTS_NS_PER_MS);
+                      "stepped %d times but the guest is still %+.3f ms off (round trip "
+                      "%.2f ms): the host may be overloaded, or something in the guest "
+                      "(NTP, another agent) moves its clock back",
+                      res->steps, (double)res->residual_ns / VTS_NS_PER_MS,
+                      (double)after.rtt_ns / VTS_NS_PER_MS);
         goto error;
     }
     res->action = VTS_ACTION_STEPPED;
