@@ -110,4 +110,9 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
+# Packaging (deb, rpm, man pages, systemd unit) and benchmarks live in
+# their own fragments.
+-include packaging/packaging.mk
+-include bench/bench.mk
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
