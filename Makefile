@@ -42,11 +42,12 @@ ALL_CFLAGS = -std=gnu11 $(WARNINGS) -Iinclude -D_GNU_SOURCE $(PKG_CFLAGS) $(CFLA
 
 LIB_SRCS = lib/vts_error.c lib/vts_hv.c lib/vts_hv_libvirt.c lib/vts_agent.c \
 	lib/vts_domxml.c lib/vts_sync.c lib/vts_report.c \
-	lib/vts_sched.c lib/vts_pool.c lib/vts_log.c lib/vts_conf.c lib/vts_ctl.c lib/vts_daemon.c
+	lib/vts_sched.c lib/vts_pool.c lib/vts_log.c lib/vts_conf.c lib/vts_ctl.c lib/vts_daemon.c \
+	lib/vts_hook.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB = $(BUILD)/libvmtimesync.a
 
-PROGS = $(BUILD)/vmtimesync $(BUILD)/vmtimesyncd
+PROGS = $(BUILD)/vmtimesync $(BUILD)/vmtimesyncd $(BUILD)/vmtimesync-hook
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 UNIT_SUPPORT = $(BUILD)/tests/unit/fake_hv.o
 PROBE = $(BUILD)/vts-probe
@@ -70,6 +71,24 @@ $(BUILD)/vmtimesync: $(BUILD)/src/vmtimesync.o $(LIB)
 $(BUILD)/vmtimesyncd: $(BUILD)/src/vmtimesyncd.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm -pthread
 
+# The hook links json-c only: libvirt's libraries take tens of ms to load,
+# and libvirtd waits for the hook. It execs the CLI for its waiter.
+HOOK_CLI ?= $(SBINDIR)/vmtimesync
+JSONC_LIBS = $(shell $(PKG_CONFIG) --libs json-c)
+
+$(BUILD)/hook/vmtimesync-hook.o: hook/vmtimesync-hook.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DVTS_HOOK_CLI='"$(HOOK_CLI)"' -c -o $@ $<
+
+$(BUILD)/vmtimesync-hook: $(BUILD)/hook/vmtimesync-hook.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(JSONC_LIBS) -lm -pthread
+
+# The end-to-end tests' copy of the hook runs the CLI from the build tree.
+$(BUILD)/e2e/vmtimesync-hook: hook/vmtimesync-hook.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DVTS_HOOK_CLI='"$(abspath $(BUILD))/vmtimesync"' -o $@ $< $(LIB) \
+		$(LDFLAGS) $(JSONC_LIBS) -lm -pthread
+
 $(PROBE): tests/e2e/vts-probe.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
@@ -92,7 +111,7 @@ check: deps
 check-unit: $(UNIT_TESTS)
 	@fail=0; for t in $(UNIT_TESTS); do $$t || fail=1; done; exit $$fail
 
-check-e2e: $(PROGS) $(PROBE)
+check-e2e: $(PROGS) $(PROBE) $(BUILD)/e2e/vmtimesync-hook
 	VTS_BUILD_DIR=$(BUILD) tests/e2e/run.sh
 
 demo: deps

@@ -569,11 +569,19 @@ vts_daemon_answer(vts_daemon *d, vts_dclient *cl, const vts_ctl_request *req)
         vts_report_escape(esc, sizeof(esc), req->domain);
         snprintf(trigger, sizeof(trigger), "hook/%s", req->reason);
         pthread_mutex_lock(&d->lock);
-        if (vts_conf_domain_wanted(&d->conf, req->domain))
+        if (!vts_conf_domain_wanted(&d->conf, req->domain)) {
+            /* excluded: nothing to do */
+        } else if (strcmp(req->reason, "reconnect") == 0) {
+            /* libvirtd restarted: the guest runs already and no event will
+             * come for it, so look at it now (retried until libvirtd is
+             * back). */
+            if (vts_sched_trigger(d->sched, req->domain, trigger, vts_daemon_mono_ns()))
+                vts_daemon_push(d, req->domain);
+        } else {
             vts_sched_expect(d->sched, req->domain, trigger, vts_daemon_mono_ns());
+        }
         pthread_mutex_unlock(&d->lock);
-        vts_log(VTS_LOG_INFO, "%s: the libvirt hook announced %s; waiting for it to run",
-                esc, req->reason);
+        vts_log(VTS_LOG_INFO, "%s: the libvirt hook announced %s", esc, req->reason);
         vts_daemon_kick(d);
         reply = strdup("{\"ok\":true}");
         break;

@@ -14,7 +14,10 @@
 
 #include <json-c/json.h>
 
+#include "vmtimesync/vts_conf.h"
 #include "vmtimesync/vts_ctl.h"
+#include "vmtimesync/vts_hook.h"
+#include "vmtimesync/vts_log.h"
 #include "vmtimesync/vts_domxml.h"
 #include "vmtimesync/vts_hv.h"
 #include "vmtimesync/vts_report.h"
@@ -28,7 +31,17 @@ enum {
     VTS_EXIT_CONNECT = 3,
 };
 
-enum { OPT_CHECK = 256, OPT_JSON, OPT_THRESHOLD, OPT_TIMEOUT, OPT_SAMPLES, OPT_STATUS, OPT_SOCKET };
+enum {
+    OPT_CHECK = 256,
+    OPT_JSON,
+    OPT_THRESHOLD,
+    OPT_TIMEOUT,
+    OPT_SAMPLES,
+    OPT_STATUS,
+    OPT_SOCKET,
+    OPT_AFTER_HOOK,
+    OPT_WAIT,
+};
 
 /* How long --status waits for the daemon. */
 #define VTS_CLI_STATUS_TIMEOUT_MS 3000
@@ -39,6 +52,8 @@ typedef struct {
     bool json;
     bool status;
     const char *socket;
+    const char *after_hook; /* the hook's reason: run as its waiter */
+    int64_t wait_ns;
     int verbose;
     vts_sync_opts sync;
 } vts_cli;
@@ -65,6 +80,10 @@ vts_cli_usage(FILE *out)
             "      --samples N      guest-get-time calls per measurement, 1-%d (default %d)\n"
             "      --status         what vmtimesyncd did for each domain (needs the daemon)\n"
             "      --socket PATH    the daemon's control socket (default %s)\n"
+            "      --after-hook OP  wait (--wait SEC, default 600) for DOMAIN to run with\n"
+            "                       its agent connected, sync it once, log to syslog: what\n"
+            "                       the libvirt hook starts after OP when vmtimesyncd is\n"
+            "                       not running\n"
             "  -v, --verbose        show every sample and step on stderr\n"
             "  -h, --help           show this help and exit\n"
             "  -V, --version        show the version and exit\n"
@@ -133,6 +152,8 @@ vts_cli_parse(vts_cli *cli, int argc, char **argv)
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"samples", required_argument, NULL, OPT_SAMPLES},
         {"status", no_argument, NULL, OPT_STATUS},
+        {"after-hook", required_argument, NULL, OPT_AFTER_HOOK},
+        {"wait", required_argument, NULL, OPT_WAIT},
         {"socket", required_argument, NULL, OPT_SOCKET},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -179,6 +200,15 @@ vts_cli_parse(vts_cli *cli, int argc, char **argv)
         case OPT_STATUS:
             cli->status = true;
             break;
+        case OPT_AFTER_HOOK:
+            cli->after_hook = optarg;
+            break;
+        case OPT_WAIT:
+            if (vts_cli_parse_seconds(optarg, &cli->wait_ns) < 0 || cli->wait_ns == 0) {
+                fprintf(stderr, "vmtimesync: --wait takes seconds > 0, not '%s'\n", optarg);
+                return -1;
+            }
+            break;
         case OPT_SOCKET:
             cli->socket = optarg;
             break;
@@ -202,6 +232,10 @@ vts_cli_parse(vts_cli *cli, int argc, char **argv)
             return -1;
         }
         return optind;
+    }
+    if (cli->after_hook && (cli->all || optind != argc - 1)) {
+        fprintf(stderr, "vmtimesync: --after-hook takes exactly one domain\n");
+        return -1;
     }
     if (cli->all && optind < argc) {
         fprintf(stderr, "vmtimesync: give domain names or --all, not both\n");
@@ -310,6 +344,28 @@ vts_cli_status_line(json_object *dom)
     printf("\n");
 }
 
+/* --after-hook: the libvirt hook's detached waiter. Logs to syslog: its
+ * stdout and stderr are /dev/null. */
+static int
+vts_cli_after_hook(const vts_cli *cli, const char *domain)
+{
+    vts_conf conf;
+    int rc;
+
+    vts_log_open("vmtimesync-hook", false, VTS_LOG_INFO);
+    vts_conf_init(&conf);
+    conf.uri = strdup(cli->uri);
+    conf.threshold_ns = cli->sync.threshold_ns;
+    conf.tolerance_ns = cli->sync.tolerance_ns;
+    conf.samples = cli->sync.samples;
+    conf.agent_timeout_s = cli->sync.timeout_s;
+    if (cli->wait_ns > 0)
+        conf.agent_wait_ns = cli->wait_ns;
+    rc = vts_hook_waiter_run(&vts_hv_libvirt_ops, &conf, domain, cli->after_hook);
+    vts_conf_clear(&conf);
+    return rc == 0 ? VTS_EXIT_OK : VTS_EXIT_DOMAIN_FAILED;
+}
+
 /* --status: ask vmtimesyncd what it did. */
 static int
 vts_cli_status(const vts_cli *cli)
@@ -385,6 +441,8 @@ main(int argc, char **argv)
         cli.uri = getenv("LIBVIRT_DEFAULT_URI");
     if (!cli.uri || !*cli.uri)
         cli.uri = "qemu:///system";
+    if (cli.after_hook)
+        return vts_cli_after_hook(&cli, argv[first]);
 
     if (ops->connect(cli.uri, &conn, &err) < 0) {
         fprintf(stderr, "vmtimesync: %s\n", err.message);

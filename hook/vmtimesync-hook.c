@@ -1,0 +1,243 @@
+/* vmtimesync-hook: the libvirt hook, installed as
+ * /etc/libvirt/hooks/qemu.d/vmtimesync.
+ *
+ * libvirtd waits for a hook with no timeout, and a non-zero exit aborts the
+ * guest's start, restore or migration. So this program never calls libvirt,
+ * never prints to stdout (for migrate and restore libvirt would take it as
+ * the new domain XML), always exits 0, and returns within a few tens of
+ * milliseconds whatever state vmtimesyncd is in:
+ *
+ *  - on "migrate begin", "restore begin" and "reconnect begin" for a domain
+ *    with a guest agent channel, it tells vmtimesyncd over its control
+ *    socket that the domain will need a sync;
+ *  - when the daemon is not there (or does not answer in time) it leaves a
+ *    detached waiter behind (`vmtimesync --after-hook`, see vts_hook.h),
+ *    which connects to libvirt only after this process has exited, waits
+ *    for the guest to run with its agent connected, syncs it once and logs
+ *    to syslog.
+ *
+ * It links no libvirt: loading libvirt's libraries alone takes longer than
+ * a hook may.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmtimesync/vts_conf.h"
+#include "vmtimesync/vts_ctl.h"
+#include "vmtimesync/vts_hook.h"
+#include "vmtimesync/vts_log.h"
+#include "vmtimesync/vts_report.h"
+
+/* The budget: libvirtd is blocked while we run. */
+#define VTS_HOOK_STDIN_MS 15
+#define VTS_HOOK_DAEMON_MS 15
+#ifndef VTS_HOOK_CLI
+#define VTS_HOOK_CLI "/usr/local/sbin/vmtimesync"
+#endif
+/* A domain XML is a few KiB; more than this is not one. */
+#define VTS_HOOK_MAX_XML (1024 * 1024)
+/* The waiter waits at most this long for the hook to have exited. */
+#define VTS_HOOK_PARENT_WAIT_MS 5000
+
+static int64_t
+vts_hook_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read stdin until EOF, at most VTS_HOOK_MAX_XML bytes kept, for at most
+ * VTS_HOOK_STDIN_MS. Returns a malloc'd buffer (maybe empty) and its length
+ * in @len; sets @complete when EOF was reached within the limits. */
+static char *
+vts_hook_read_stdin(size_t *len, bool *complete)
+{
+    int64_t deadline = vts_hook_now_ms() + VTS_HOOK_STDIN_MS;
+    size_t cap = 16384, n = 0;
+    char *buf = malloc(cap);
+    int flags = fcntl(STDIN_FILENO, F_GETFL);
+
+    *complete = false;
+    *len = 0;
+    if (!buf)
+        return NULL;
+    if (flags >= 0)
+        fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK);
+    for (;;) {
+        struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+        int64_t left = deadline - vts_hook_now_ms();
+        ssize_t r;
+
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            break;
+        if (n == cap) {
+            char *grown;
+
+            if (cap >= VTS_HOOK_MAX_XML)
+                break; /* too big to be a domain XML */
+            grown = realloc(buf, cap * 2);
+            if (!grown)
+                break;
+            buf = grown;
+            cap *= 2;
+        }
+        r = read(STDIN_FILENO, buf + n, cap - n);
+        if (r == 0) {
+            *complete = true;
+            break;
+        }
+        if (r < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            break;
+        }
+        n += (size_t)r;
+    }
+    *len = n;
+    return buf;
+}
+
+/* The detached waiter, in the grandchild: wait for the hook to have
+ * returned to libvirtd, then exec `vmtimesync --after-hook`. The hook
+ * itself does not link libvirt (loading it alone costs tens of ms); the
+ * CLI does. Never returns. */
+static void
+vts_hook_become_waiter(pid_t hook, const vts_conf *conf, const char *domain,
+                       const char *reason)
+{
+    int64_t until = vts_hook_now_ms() + VTS_HOOK_PARENT_WAIT_MS;
+    int devnull = open("/dev/null", O_RDWR);
+    struct rlimit rl;
+    char wait_s[32], threshold[32], timeout[32], samples[32];
+    char *const argv[] = {
+        (char *)VTS_HOOK_CLI, (char *)"--after-hook", (char *)reason,
+        (char *)"--wait", wait_s, (char *)"--connect", (char *)vts_conf_uri(conf),
+        (char *)"--threshold", threshold, (char *)"--timeout", timeout,
+        (char *)"--samples", samples, (char *)"--", (char *)domain, NULL,
+    };
+
+    snprintf(wait_s, sizeof(wait_s), "%lld", (long long)(conf->agent_wait_ns / 1000000000LL));
+    snprintf(threshold, sizeof(threshold), "%.9f", (double)conf->threshold_ns / 1e9);
+    snprintf(timeout, sizeof(timeout), "%d", conf->agent_timeout_s);
+    snprintf(samples, sizeof(samples), "%d", conf->samples);
+
+    /* libvirtd reads the hook's stdout and stderr until they close: hold
+     * none of its pipes. */
+    if (devnull >= 0) {
+        dup2(devnull, STDIN_FILENO);
+        dup2(devnull, STDOUT_FILENO);
+        dup2(devnull, STDERR_FILENO);
+    }
+    closelog();
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        for (rlim_t fd = 3; fd < rl.rlim_cur && fd < 65536; fd++)
+            close((int)fd);
+    }
+    /* Talk to libvirt only once the hook has returned to libvirtd. */
+    while (kill(hook, 0) == 0 && vts_hook_now_ms() < until) {
+        struct timespec ms = {0, 1000000};
+
+        nanosleep(&ms, NULL);
+    }
+    execv(VTS_HOOK_CLI, argv);
+    vts_log_open("vmtimesync-hook", false, VTS_LOG_INFO);
+    vts_log(VTS_LOG_ERR, "cannot run %s for the waiter: %s", VTS_HOOK_CLI, strerror(errno));
+    _exit(1);
+}
+
+/* Fork twice so the waiter is nobody's child: libvirtd never waits for it. */
+static void
+vts_hook_spawn_waiter(const vts_conf *conf, const char *domain, const char *reason,
+                      const char *name)
+{
+    pid_t hook = getpid();
+    pid_t child = fork();
+
+    if (child < 0) {
+        vts_log(VTS_LOG_ERR, "%s: cannot start the waiter: %s", name, strerror(errno));
+        return;
+    }
+    if (child == 0) {
+        setsid();
+        if (fork() == 0)
+            vts_hook_become_waiter(hook, conf, domain, reason);
+        _exit(0);
+    }
+    while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+int
+main(int argc, char **argv)
+{
+    vts_hook_decision d;
+    vts_conf conf;
+    vts_error err;
+    char conf_path[4096];
+    char name[256];
+    char *xml = NULL;
+    char *request = NULL;
+    char *reply = NULL;
+    size_t len = 0;
+    bool complete = false;
+
+    signal(SIGPIPE, SIG_IGN);
+    vts_log_open("vmtimesync-hook", false, VTS_LOG_INFO);
+    vts_conf_init(&conf);
+
+    vts_hook_decide_args(argc, argv, &d);
+    if (d.action != VTS_HOOK_ANNOUNCE) {
+        if (d.why[0])
+            vts_log(VTS_LOG_WARNING, "ignoring a call with bad arguments: %s", d.why);
+        goto done;
+    }
+    vts_report_escape(name, sizeof(name), d.domain);
+
+    xml = vts_hook_read_stdin(&len, &complete);
+    if (!complete) {
+        vts_log(VTS_LOG_WARNING, "%s: %s: the domain XML on stdin did not end in time or is "
+                "too large; not syncing", name, d.reason);
+        goto done;
+    }
+    vts_hook_decide_xml(xml, len, &d);
+    if (d.action != VTS_HOOK_ANNOUNCE) {
+        vts_log(VTS_LOG_INFO, "%s: %s: %s", name, d.reason, d.why);
+        goto done;
+    }
+
+    vts_hook_conf_path(argv[0], conf_path, sizeof(conf_path));
+    if (vts_conf_load(&conf, conf_path, true, &err) < 0) {
+        vts_log(VTS_LOG_ERR, "%s; using the defaults", err.message);
+        vts_conf_init(&conf);
+    }
+
+    request = vts_ctl_format_pending(d.domain, d.reason);
+    if (request && vts_ctl_call(conf.control_socket, request, VTS_HOOK_DAEMON_MS, &reply,
+                                &err) == 0 &&
+        strstr(reply, "\"ok\":true")) {
+        vts_log(VTS_LOG_DEBUG, "%s: %s: handed to vmtimesyncd", name, d.reason);
+        goto done;
+    }
+    vts_log(VTS_LOG_INFO, "%s: %s: %s; a waiter will sync the guest once it runs", name,
+            d.reason, request ? err.message : "cannot build the request");
+    vts_hook_spawn_waiter(&conf, d.domain, d.reason, name);
+
+done:
+    free(reply);
+    free(request);
+    free(xml);
+    vts_conf_clear(&conf);
+    return 0;
+}

@@ -1,0 +1,64 @@
+/* vts_hook.h: the libvirt hook's decisions and its detached waiter.
+ *
+ * libvirtd runs every executable in /etc/libvirt/hooks/qemu.d/ with argv
+ * "DOMAIN OPERATION SUBOP EXTRA" and the domain XML on stdin, and waits for
+ * it with no timeout; a non-zero exit aborts the operation. So the hook
+ * decides from its arguments and the XML alone (never calling libvirt),
+ * tells vmtimesyncd, or leaves a detached waiter behind, and exits 0 within
+ * milliseconds. The pure decision lives here so it is unit-tested; the I/O
+ * is in hook/vmtimesync-hook.c.
+ */
+#ifndef VTS_HOOK_H
+#define VTS_HOOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vmtimesync/vts_conf.h"
+#include "vmtimesync/vts_ctl.h"
+#include "vmtimesync/vts_hv.h"
+
+/* The operations that announce a guest which will need a sync:
+ * "migrate begin" (incoming migration), "restore begin", and
+ * "reconnect begin" (libvirtd restarted; events may have been missed). */
+typedef enum {
+    VTS_HOOK_IGNORE,   /* nothing to do; @why says why */
+    VTS_HOOK_ANNOUNCE, /* tell the daemon, or start a waiter */
+} vts_hook_action;
+
+typedef struct {
+    vts_hook_action action;
+    const char *domain; /* argv's, borrowed */
+    char reason[VTS_CTL_REASON_MAX]; /* "migrate", "restore", "reconnect" */
+    bool needs_xml;     /* the decision depends on the XML on stdin */
+    char why[160];      /* for the log when ignored */
+} vts_hook_decision;
+
+/* Decide from the arguments alone: @argc and @argv as main() got them.
+ * Bad arguments (missing, extra, empty or over-long domain names, unknown
+ * operations) give VTS_HOOK_IGNORE with a reason; an announcing operation
+ * gives VTS_HOOK_ANNOUNCE with needs_xml set. */
+void vts_hook_decide_args(int argc, char *const *argv, vts_hook_decision *d);
+
+/* Refine an announcing decision with the domain XML (@xml, @len bytes, not
+ * necessarily NUL-terminated): a domain without a guest agent channel, one
+ * opted out in its metadata, or XML that cannot be read turns it into
+ * VTS_HOOK_IGNORE with a reason. */
+void vts_hook_decide_xml(const char *xml, size_t len, vts_hook_decision *d);
+
+/* The configuration file the hook reads: "vmtimesync.conf" in the parent of
+ * the directory holding @argv0 (/etc/libvirt/hooks/vmtimesync.conf for
+ * /etc/libvirt/hooks/qemu.d/vmtimesync, so that a containerised libvirt
+ * carries its own) when that file exists, else VTS_CONF_DEFAULT_PATH.
+ * Writes the path into @buf of @len bytes. */
+void vts_hook_conf_path(const char *argv0, char *buf, size_t len);
+
+/* The waiter, run in a detached process after the hook returned: connect
+ * (retrying while libvirtd starts up), wait until @domain runs with its
+ * guest agent connected (polling every 100 ms; at most conf->agent_wait;
+ * give up when the domain never shows up or goes away), sync it once and
+ * log the result. Returns 0 when the guest is fine, -1 otherwise (logged). */
+int vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *domain,
+                        const char *reason);
+
+#endif /* VTS_HOOK_H */
