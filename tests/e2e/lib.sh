@@ -255,3 +255,94 @@ e2e_kill_group() {
 	kill -KILL -- "-$pg" 2>/dev/null
 	return 0
 }
+
+# --- vmtimesyncd -------------------------------------------------------------
+
+# What a user would accept as "fixed": a correctness bound, not the
+# precision target (benchmarks measure that).
+FIXED_NS=$((10 * NS_PER_MS))
+# How long a fix may take in a test: generous for a loaded 2-core CI box.
+FIX_WAIT_S=20
+
+VTSD=$VTS_BUILD_DIR/vmtimesyncd
+
+# daemon_start HOST [CONF_LINE...]: start vmtimesyncd for HOST in the
+# foreground with its own control socket and log; pid in $E2E_TMP.
+daemon_start() {
+	local host=$1 conf pid
+	shift
+	conf=$E2E_TMP/vtsd-$host.conf
+	{
+		echo "uri = $(th_host_uri "$host")"
+		echo "control_socket = $E2E_TMP/vtsd-$host.sock"
+		echo "log_level = debug"
+		echo "agent_timeout = 2s"
+		for line in "$@"; do echo "$line"; done
+	} >"$conf"
+	"$VTSD" --foreground -f "$conf" >>"$E2E_TMP/vtsd-$host.log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$E2E_TMP/vtsd-$host.pid"
+	# Ready when it has connected and its socket answers.
+	for _ in $(seq 1 100); do
+		if "$VTS" --status --socket "$E2E_TMP/vtsd-$host.sock" >/dev/null 2>&1; then
+			note "vmtimesyncd for $host: pid $pid"
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "vmtimesyncd for $host did not come up: $(tail -n 5 "$E2E_TMP/vtsd-$host.log")"
+}
+
+# daemon_stop HOST: SIGTERM and wait; fail if it does not exit 0.
+daemon_stop() {
+	local pidf=$E2E_TMP/vtsd-$1.pid pid rc
+	[ -f "$pidf" ] || return 0
+	pid=$(cat "$pidf")
+	rm -f "$pidf"
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 1 150); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		fail "vmtimesyncd for $1 ignored SIGTERM for 15 s"
+	fi
+	wait "$pid" 2>/dev/null
+	rc=$?
+	# 127: not our child (started in file_setup's shell); nothing to check.
+	[ "$rc" -eq 0 ] || [ "$rc" -eq 127 ] || fail "vmtimesyncd for $1 exited $rc after SIGTERM"
+}
+
+daemon_log() { cat "$E2E_TMP/vtsd-$1.log" 2>/dev/null; }
+daemon_pid() { cat "$E2E_TMP/vtsd-$1.pid"; }
+
+# wait_fixed HOST DOM: wait until the guest is within FIXED_NS of the host;
+# fail after FIX_WAIT_S. Leaves the time it took in $FIX_MS and the last
+# offset in $FIX_OFF.
+wait_fixed() {
+	local start off
+	start=$(e2e_now_ms)
+	while :; do
+		off=$("$PROBE" -c "$(th_host_uri "$1")" "$2" offset 2>/dev/null | cut -d' ' -f1)
+		if [ -n "$off" ] && [ "$(_abs "$off")" -lt "$FIXED_NS" ]; then
+			FIX_MS=$(($(e2e_now_ms) - start))
+			FIX_OFF=$off
+			note "$2 fixed within $FIX_MS ms, offset $(fmt_ns "$off")"
+			return 0
+		fi
+		if [ $(($(e2e_now_ms) - start)) -gt $((FIX_WAIT_S * 1000)) ]; then
+			fail "$2 on $1 not fixed after ${FIX_WAIT_S} s: offset $(fmt_ns "${off:-none}"); daemon log: $(daemon_log "$1" | tail -n 5)"
+		fi
+		sleep 0.1
+	done
+}
+
+# pause_guest HOST DOM SECONDS: suspend, wait, resume; check the guest is
+# behind by about that much right after (when no daemon runs).
+pause_guest() {
+	must virsh -c "$(th_host_uri "$1")" suspend "$2"
+	sleep "$3"
+	must virsh -c "$(th_host_uri "$1")" resume "$2"
+}
