@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,16 +108,15 @@ vts_hook_read_stdin(size_t *len, bool *complete)
     return buf;
 }
 
-/* The detached waiter, in the grandchild: wait for the hook to have
- * returned to libvirtd, then exec `vmtimesync --after-hook`. The hook
- * itself does not link libvirt (loading it alone costs tens of ms); the
- * CLI does. Never returns. */
+/* The detached waiter, in the child: wait for the hook to have returned to
+ * libvirtd, then exec `vmtimesync --after-hook`. The hook itself does not
+ * link libvirt (loading it alone costs tens of ms); the CLI does. Never
+ * returns. */
 static void
 vts_hook_become_waiter(pid_t hook, const vts_conf *conf, const char *domain,
                        const char *reason)
 {
     int64_t until = vts_hook_now_ms() + VTS_HOOK_PARENT_WAIT_MS;
-    int devnull = open("/dev/null", O_RDWR);
     struct rlimit rl;
     char wait_s[32], threshold[32], timeout[32], samples[32];
     char *const argv[] = {
@@ -128,55 +126,59 @@ vts_hook_become_waiter(pid_t hook, const vts_conf *conf, const char *domain,
         (char *)"--samples", samples, (char *)"--", (char *)domain, NULL,
     };
 
-    snprintf(wait_s, sizeof(wait_s), "%lld", (long long)(conf->agent_wait_ns / 1000000000LL));
-    snprintf(threshold, sizeof(threshold), "%.9f", (double)conf->threshold_ns / 1e9);
-    snprintf(timeout, sizeof(timeout), "%d", conf->agent_timeout_s);
-    snprintf(samples, sizeof(samples), "%d", conf->samples);
-
-    /* libvirtd reads the hook's stdout and stderr until they close: hold
-     * none of its pipes. */
-    if (devnull >= 0) {
-        dup2(devnull, STDIN_FILENO);
-        dup2(devnull, STDOUT_FILENO);
-        dup2(devnull, STDERR_FILENO);
+    /* Leave the CPU to the hook (and libvirtd) until the hook is gone. */
+    setsid();
+    if (nice(10) < 0) {
+        /* not fatal: we only wait a little less politely */
     }
-    closelog();
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        for (rlim_t fd = 3; fd < rl.rlim_cur && fd < 65536; fd++)
-            close((int)fd);
-    }
-    /* Talk to libvirt only once the hook has returned to libvirtd. */
     while (kill(hook, 0) == 0 && vts_hook_now_ms() < until) {
         struct timespec ms = {0, 1000000};
 
         nanosleep(&ms, NULL);
     }
+    snprintf(wait_s, sizeof(wait_s), "%lld", (long long)(conf->agent_wait_ns / 1000000000LL));
+    snprintf(threshold, sizeof(threshold), "%.9f", (double)conf->threshold_ns / 1e9);
+    snprintf(timeout, sizeof(timeout), "%d", conf->agent_timeout_s);
+    snprintf(samples, sizeof(samples), "%d", conf->samples);
+    closelog();
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        for (rlim_t fd = 3; fd < rl.rlim_cur && fd < 65536; fd++)
+            close((int)fd);
+    }
+    /* Only now, with the hook returned to libvirtd, talk to libvirt. */
     execv(VTS_HOOK_CLI, argv);
     vts_log_open("vmtimesync-hook", false, VTS_LOG_INFO);
     vts_log(VTS_LOG_ERR, "cannot run %s for the waiter: %s", VTS_HOOK_CLI, strerror(errno));
     _exit(1);
 }
 
-/* Fork twice so the waiter is nobody's child: libvirtd never waits for it. */
+/* Leave the waiter behind. Our stdin, stdout and stderr are libvirtd's
+ * pipes, which it reads until they close: point them at /dev/null first,
+ * so that they close the moment this process exits, however late the
+ * waiter gets the CPU. The waiter is nobody's child to wait for once we
+ * exit; it is reparented. */
 static void
 vts_hook_spawn_waiter(const vts_conf *conf, const char *domain, const char *reason,
                       const char *name)
 {
     pid_t hook = getpid();
-    pid_t child = fork();
+    int devnull = open("/dev/null", O_RDWR);
+    pid_t child;
 
-    if (child < 0) {
-        vts_log(VTS_LOG_ERR, "%s: cannot start the waiter: %s", name, strerror(errno));
+    if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 || dup2(devnull, STDOUT_FILENO) < 0 ||
+        dup2(devnull, STDERR_FILENO) < 0) {
+        vts_log(VTS_LOG_ERR, "%s: cannot start the waiter: /dev/null: %s", name,
+                strerror(errno));
+        if (devnull >= 0)
+            close(devnull);
         return;
     }
-    if (child == 0) {
-        setsid();
-        if (fork() == 0)
-            vts_hook_become_waiter(hook, conf, domain, reason);
-        _exit(0);
-    }
-    while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-        ;
+    close(devnull);
+    child = fork();
+    if (child < 0)
+        vts_log(VTS_LOG_ERR, "%s: cannot start the waiter: %s", name, strerror(errno));
+    else if (child == 0)
+        vts_hook_become_waiter(hook, conf, domain, reason);
 }
 
 int
