@@ -14,6 +14,8 @@
 
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
+# libvirt looks for hooks here whatever our PREFIX is.
+HOOKDIR ?= /etc/libvirt/hooks/qemu.d
 DESTDIR ?=
 
 CC ?= cc
@@ -122,9 +124,12 @@ install: $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/vmtimesync $(DESTDIR)$(SBINDIR)/vmtimesync
 	install -m 0755 $(BUILD)/vmtimesyncd $(DESTDIR)$(SBINDIR)/vmtimesyncd
+	install -d $(DESTDIR)$(HOOKDIR)
+	install -m 0755 $(BUILD)/vmtimesync-hook $(DESTDIR)$(HOOKDIR)/vmtimesync
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vmtimesync $(DESTDIR)$(SBINDIR)/vmtimesyncd
+	rm -f $(DESTDIR)$(HOOKDIR)/vmtimesync
 
 clean:
 	rm -rf $(BUILD)
