@@ -118,13 +118,32 @@ vts_hook_become_waiter(pid_t hook, const vts_conf *conf, const char *domain,
 {
     int64_t until = vts_hook_now_ms() + VTS_HOOK_PARENT_WAIT_MS;
     struct rlimit rl;
-    char wait_s[32], threshold[32], timeout[32], samples[32];
-    char *const argv[] = {
-        (char *)VTS_HOOK_CLI, (char *)"--after-hook", (char *)reason,
-        (char *)"--wait", wait_s, (char *)"--connect", (char *)vts_conf_uri(conf),
-        (char *)"--threshold", threshold, (char *)"--timeout", timeout,
-        (char *)"--samples", samples, (char *)"--", (char *)domain, NULL,
-    };
+    char wait_s[32], threshold[32], timeout[32], samples[32], max_step[32], max_back[32];
+    char *argv[24];
+    int n = 0;
+
+    argv[n++] = (char *)VTS_HOOK_CLI;
+    argv[n++] = (char *)"--after-hook";
+    argv[n++] = (char *)reason;
+    argv[n++] = (char *)"--wait";
+    argv[n++] = wait_s;
+    argv[n++] = (char *)"--connect";
+    argv[n++] = (char *)vts_conf_uri(conf);
+    argv[n++] = (char *)"--threshold";
+    argv[n++] = threshold;
+    argv[n++] = (char *)"--timeout";
+    argv[n++] = timeout;
+    argv[n++] = (char *)"--samples";
+    argv[n++] = samples;
+    argv[n++] = (char *)"--max-step";
+    argv[n++] = max_step;
+    argv[n++] = (char *)"--max-backward";
+    argv[n++] = max_back;
+    if (conf->allow_unsynced_host)
+        argv[n++] = (char *)"--allow-unsynced-host";
+    argv[n++] = (char *)"--";
+    argv[n++] = (char *)domain;
+    argv[n] = NULL;
 
     /* Leave the CPU to the hook (and libvirtd) until the hook is gone. */
     setsid();
@@ -140,6 +159,8 @@ vts_hook_become_waiter(pid_t hook, const vts_conf *conf, const char *domain,
     snprintf(threshold, sizeof(threshold), "%.9f", (double)conf->threshold_ns / 1e9);
     snprintf(timeout, sizeof(timeout), "%d", conf->agent_timeout_s);
     snprintf(samples, sizeof(samples), "%d", conf->samples);
+    snprintf(max_step, sizeof(max_step), "%.9f", (double)conf->max_step_ns / 1e9);
+    snprintf(max_back, sizeof(max_back), "%.9f", (double)conf->max_backward_ns / 1e9);
     closelog();
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         for (rlim_t fd = 3; fd < rl.rlim_cur && fd < 65536; fd++)

@@ -64,7 +64,7 @@ static const struct {
 #define VTS_CONF_KEYS                                                                    \
     "uri, threshold, tolerance, samples, agent_timeout, agent_wait, retry_max, "         \
     "backoff_initial, backoff_max, workers, include, exclude, log_level, "               \
-    "control_socket, metrics_file"
+    "control_socket, metrics_file, host_unsynced, max_step, max_backward"
 
 void
 vts_conf_init(vts_conf *conf)
@@ -80,6 +80,8 @@ vts_conf_init(vts_conf *conf)
     conf->backoff_max_ns = VTS_CONF_DEFAULT_BACKOFF_MAX_NS;
     conf->workers = VTS_CONF_DEFAULT_WORKERS;
     conf->log_level = VTS_LOG_INFO;
+    conf->max_step_ns = VTS_SYNC_DEFAULT_MAX_STEP_NS;
+    conf->max_backward_ns = VTS_SYNC_DEFAULT_MAX_BACKWARD_NS;
     memcpy(conf->control_socket, VTS_CTL_DEFAULT_PATH, sizeof(VTS_CTL_DEFAULT_PATH));
 }
 
@@ -491,6 +493,20 @@ vts_conf_directive(vts_conf *conf, vts_conf_ctx *ctx, char *line, unsigned *back
     if (strcmp(key, "control_socket") == 0)
         return vts_conf_socket_path(ctx, value, conf->control_socket,
                                     sizeof(conf->control_socket));
+    if (strcmp(key, "host_unsynced") == 0) {
+        if (strcmp(value, "refuse") == 0 || strcmp(value, "allow") == 0) {
+            conf->allow_unsynced_host = strcmp(value, "allow") == 0;
+            return 0;
+        }
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is neither 'refuse' nor 'allow'",
+                             vts_conf_quote(q, sizeof(q), value));
+    }
+    if (strcmp(key, "max_step") == 0)
+        return vts_conf_duration(ctx, value, 0, 100 * 365 * 24 * VTS_NS_PER_HOUR,
+                                 &conf->max_step_ns);
+    if (strcmp(key, "max_backward") == 0)
+        return vts_conf_duration(ctx, value, 0, 100 * 365 * 24 * VTS_NS_PER_HOUR,
+                                 &conf->max_backward_ns);
     if (strcmp(key, "metrics_file") == 0) {
         if (*value && vts_conf_check_path(ctx, value) < 0)
             return -1;
@@ -717,4 +733,7 @@ vts_conf_to_sync_opts(const vts_conf *conf, vts_sync_opts *opts)
     opts->tolerance_ns = conf->tolerance_ns;
     opts->samples = conf->samples;
     opts->timeout_s = conf->agent_timeout_s;
+    opts->allow_unsynced_host = conf->allow_unsynced_host;
+    opts->max_step_ns = conf->max_step_ns;
+    opts->max_backward_ns = conf->max_backward_ns;
 }

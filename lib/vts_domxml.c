@@ -244,6 +244,11 @@ vts_domxml_scan(const char *xml, size_t len, vts_domxml_info *info, vts_error *e
             else if (vts_attr_eq(&tag, "state", "disconnected"))
                 info->agent_state = VTS_AGENT_STATE_DISCONNECTED;
         }
+        /* <domain><clock><timer name='rtc' tickpolicy='catchup'/> */
+        if (depth == 2 && vts_span_eq(tag.name, tag.name_len, "timer") &&
+            vts_span_eq(path[1].name, path[1].name_len, "clock") &&
+            vts_attr_eq(&tag, "name", "rtc") && vts_attr_eq(&tag, "tickpolicy", "catchup"))
+            info->rtc_catchup = true;
         /* <domain><metadata><ns:sync enabled='no'/> */
         if (depth == 2 && vts_span_eq(path[1].name, path[1].name_len, "metadata") &&
             vts_is_our_element(&tag, path, depth) && vts_attr_eq(&tag, "enabled", "no"))

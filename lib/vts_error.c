@@ -20,6 +20,9 @@ static const char *const vts_error_names[VTS_ERR__COUNT] = {
     [VTS_ERR_VERIFY_FAILED] = "verify-failed",
     [VTS_ERR_CONFIG] = "config",
     [VTS_ERR_OPTED_OUT] = "opted-out",
+    [VTS_ERR_HOST_UNSYNCED] = "host-unsynced",
+    [VTS_ERR_STEP_TOO_LARGE] = "step-too-large",
+    [VTS_ERR_BACKWARD_REFUSED] = "backward-refused",
 };
 
 void

@@ -9,7 +9,9 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <stdbool.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/timex.h>
 #include <string.h>
 #include <time.h>
 
@@ -263,6 +265,33 @@ vts_hv_libvirt_agent_command(vts_hv_dom *d, const char *cmd, int timeout_s, char
     *reply = virDomainQemuAgentCommand(d->dom, cmd, timeout_s, 0);
     if (!*reply)
         return vts_hv_libvirt_error(err, "the guest agent command");
+    return 0;
+}
+
+static int
+vts_hv_libvirt_host_clock(bool *synced, int64_t *maxerror_ns, vts_error *err)
+{
+    struct timex tx;
+    int state;
+
+    memset(&tx, 0, sizeof(tx));
+    state = adjtimex(&tx);
+    if (state < 0)
+        return vts_error_set(err, VTS_ERR_INTERNAL, "adjtimex: %s", strerror(errno));
+    *synced = state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+    *maxerror_ns = (int64_t)tx.maxerror * 1000; /* microseconds */
+    return 0;
+}
+
+static int
+vts_hv_libvirt_rtc_reset_reinjection(vts_hv_dom *d, vts_error *err)
+{
+    char *reply = NULL;
+
+    if (virDomainQemuMonitorCommand(d->dom, "{\"execute\":\"rtc-reset-reinjection\"}", &reply,
+                                    0) < 0)
+        return vts_hv_libvirt_error(err, "rtc-reset-reinjection");
+    free(reply);
     return 0;
 }
 
@@ -556,6 +585,8 @@ const vts_hv_ops vts_hv_libvirt_ops = {
     .dom_xml = vts_hv_libvirt_dom_xml,
     .agent_command = vts_hv_libvirt_agent_command,
     .now_ns = vts_hv_libvirt_now_ns,
+    .host_clock = vts_hv_libvirt_host_clock,
+    .rtc_reset_reinjection = vts_hv_libvirt_rtc_reset_reinjection,
     .loop_init = vts_hv_libvirt_loop_init,
     .loop_run_once = vts_hv_libvirt_loop_run_once,
     .loop_add_handle = vts_hv_libvirt_loop_add_handle,

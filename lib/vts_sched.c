@@ -238,6 +238,8 @@ vts_sched_is_permanent(vts_err_code code)
     case VTS_ERR_NOT_RUNNING:
     case VTS_ERR_OPTED_OUT:
     case VTS_ERR_CONFIG:
+    case VTS_ERR_STEP_TOO_LARGE:
+    case VTS_ERR_BACKWARD_REFUSED:
         return true;
     default:
         return false;

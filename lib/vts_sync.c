@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "vmtimesync/vts_agent.h"
+#include "vmtimesync/vts_domxml.h"
+#include "vmtimesync/vts_report.h"
 
 /* The corrected one-way delay never leaves [0, 1 s]: a larger correction
  * means the measurement was garbage, not that the agent is that slow. */
@@ -24,6 +26,8 @@ vts_sync_opts_init(vts_sync_opts *opts)
     opts->tolerance_ns = VTS_SYNC_DEFAULT_TOLERANCE_NS;
     opts->samples = VTS_SYNC_DEFAULT_SAMPLES;
     opts->timeout_s = VTS_SYNC_DEFAULT_TIMEOUT_S;
+    opts->max_step_ns = VTS_SYNC_DEFAULT_MAX_STEP_NS;
+    opts->max_backward_ns = VTS_SYNC_DEFAULT_MAX_BACKWARD_NS;
 }
 
 const char *
@@ -114,6 +118,26 @@ vts_sync_explain(vts_error *err, const vts_sync_opts *opts)
     case VTS_ERR_BAD_REPLY:
         vts_error_set(err, err->code, "%s: is a genuine qemu-guest-agent answering?", detail);
         break;
+    case VTS_ERR_HOST_UNSYNCED:
+        vts_error_set(err, err->code,
+                      "the host's own clock is not synchronized (%s): not copying it into "
+                      "the guest; fix the host's NTP ('chronyc tracking'), or allow it "
+                      "(--allow-unsynced-host, host_unsynced = allow)",
+                      detail);
+        break;
+    case VTS_ERR_STEP_TOO_LARGE:
+        vts_error_set(err, err->code,
+                      "%s: not applied; check the host's and the guest's clocks, then "
+                      "'vmtimesync --force' (or raise max_step)",
+                      detail);
+        break;
+    case VTS_ERR_BACKWARD_REFUSED:
+        vts_error_set(err, err->code,
+                      "%s: stepping a guest back that far can break software that expects "
+                      "time to go forward; not applied ('vmtimesync --force', or raise "
+                      "max_backward)",
+                      detail);
+        break;
     default:
         break;
     }
@@ -166,6 +190,67 @@ vts_sync_measure(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         return vts_error_set(err, VTS_ERR_INTERNAL,
                              "the host's clock kept stepping while measuring");
     return 0;
+}
+
+/* May a step of -@offset_ns be made? The host's clock must be synchronized
+ * (we copy it into the guest), and the step within the safety bounds. */
+static int
+vts_sync_check_step(const vts_hv_ops *ops, const vts_sync_opts *opts, int64_t offset_ns,
+                    vts_error *err)
+{
+    char off[32], bound[32];
+
+    if (!opts->allow_unsynced_host && ops->host_clock) {
+        bool synced = false;
+        int64_t maxerror = -1;
+
+        if (ops->host_clock(&synced, &maxerror, err) < 0)
+            return -1;
+        if (!synced)
+            return vts_error_set(err, VTS_ERR_HOST_UNSYNCED, "adjtimex reports STA_UNSYNC");
+        if (maxerror > VTS_SYNC_HOST_MAXERROR_NS)
+            return vts_error_set(err, VTS_ERR_HOST_UNSYNCED, "maximum error %.3f s",
+                                 (double)maxerror / VTS_NS_PER_SEC);
+    }
+    if (opts->force)
+        return 0;
+    vts_report_offset(off, sizeof(off), offset_ns);
+    if (opts->max_step_ns > 0 && vts_abs64(offset_ns) > opts->max_step_ns) {
+        vts_report_offset(bound, sizeof(bound), opts->max_step_ns);
+        return vts_error_set(err, VTS_ERR_STEP_TOO_LARGE,
+                             "the guest is %s off, beyond max_step (%s)", off, bound + 1);
+    }
+    if (opts->max_backward_ns >= 0 && offset_ns > opts->max_backward_ns) {
+        vts_report_offset(bound, sizeof(bound), opts->max_backward_ns);
+        return vts_error_set(err, VTS_ERR_BACKWARD_REFUSED,
+                             "the guest is %s ahead of the host, beyond max_backward (%s)",
+                             off, bound + 1);
+    }
+    return 0;
+}
+
+/* After a step, drop the RTC ticks QEMU would otherwise replay into a guest
+ * whose RTC uses tickpolicy='catchup' (Windows, usually): they would make
+ * its clock run fast. libvirt's virDomainSetTime does the same. */
+static void
+vts_sync_rtc_reset(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
+                   const vts_sync_opts *opts)
+{
+    vts_domxml_info info;
+    vts_error err;
+    char *xml = NULL;
+
+    if (!ops->rtc_reset_reinjection || !ops->dom_xml || ops->dom_xml(dom, &xml, &err) < 0)
+        goto cleanup;
+    if (vts_domxml_scan(xml, strlen(xml), &info, &err) < 0 || !info.rtc_catchup)
+        goto cleanup;
+    if (ops->rtc_reset_reinjection(dom, &err) < 0)
+        vts_sync_log(opts, VTS_LOG_WARNING, domain,
+                     "stepped, but could not reset the RTC's catch-up ticks: %s", err.message);
+    else
+        vts_sync_log(opts, VTS_LOG_DEBUG, domain, "reset the RTC's catch-up ticks");
+cleanup:
+    free(xml);
 }
 
 /* Step the guest to the host's time plus @delay_ns and count the step. */
@@ -223,6 +308,8 @@ vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         res->action = VTS_ACTION_NONE;
         return 0;
     }
+    if (vts_sync_check_step(ops, opts, first.offset_ns, &res->err) < 0)
+        goto error;
 
     /* Step, verify, and correct the delay estimate by the residual. One
      * step's delay can spike on a loaded host (the agent or the vCPU thread
@@ -271,6 +358,7 @@ vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         goto error;
     }
     res->action = VTS_ACTION_STEPPED;
+    vts_sync_rtc_reset(ops, dom, domain, opts);
     return 0;
 
 error:

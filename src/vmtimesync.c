@@ -41,6 +41,10 @@ enum {
     OPT_SOCKET,
     OPT_AFTER_HOOK,
     OPT_WAIT,
+    OPT_ALLOW_UNSYNCED,
+    OPT_MAX_STEP,
+    OPT_MAX_BACKWARD,
+    OPT_FORCE,
 };
 
 /* How long --status waits for the daemon. */
@@ -78,6 +82,16 @@ vts_cli_usage(FILE *out)
             "                       (default 0.005)\n"
             "      --timeout SEC    seconds to wait for each guest agent reply (default %d)\n"
             "      --samples N      guest-get-time calls per measurement, 1-%d (default %d)\n"
+            "\n"
+            "Time safety (a step copies the host's clock into the guest):\n"
+            "      --allow-unsynced-host  step even when the host's own clock is not\n"
+            "                       synchronized (adjtimex); refused by default\n"
+            "      --max-step SEC   do not apply steps larger than SEC (default 86400;\n"
+            "                       0: no limit)\n"
+            "      --max-backward SEC  do not step a guest that is ahead back by more\n"
+            "                       than SEC (default 1)\n"
+            "      --force          apply steps beyond --max-step and --max-backward\n"
+            "\n"
             "      --status         what vmtimesyncd did for each domain (needs the daemon)\n"
             "      --socket PATH    the daemon's control socket (default %s)\n"
             "      --after-hook OP  wait (--wait SEC, default 600) for DOMAIN to run with\n"
@@ -154,6 +168,10 @@ vts_cli_parse(vts_cli *cli, int argc, char **argv)
         {"status", no_argument, NULL, OPT_STATUS},
         {"after-hook", required_argument, NULL, OPT_AFTER_HOOK},
         {"wait", required_argument, NULL, OPT_WAIT},
+        {"allow-unsynced-host", no_argument, NULL, OPT_ALLOW_UNSYNCED},
+        {"max-step", required_argument, NULL, OPT_MAX_STEP},
+        {"max-backward", required_argument, NULL, OPT_MAX_BACKWARD},
+        {"force", no_argument, NULL, OPT_FORCE},
         {"socket", required_argument, NULL, OPT_SOCKET},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -199,6 +217,26 @@ vts_cli_parse(vts_cli *cli, int argc, char **argv)
             break;
         case OPT_STATUS:
             cli->status = true;
+            break;
+        case OPT_ALLOW_UNSYNCED:
+            cli->sync.allow_unsynced_host = true;
+            break;
+        case OPT_FORCE:
+            cli->sync.force = true;
+            break;
+        case OPT_MAX_STEP:
+            if (vts_cli_parse_seconds(optarg, &cli->sync.max_step_ns) < 0) {
+                fprintf(stderr, "vmtimesync: --max-step takes seconds >= 0, not '%s'\n",
+                        optarg);
+                return -1;
+            }
+            break;
+        case OPT_MAX_BACKWARD:
+            if (vts_cli_parse_seconds(optarg, &cli->sync.max_backward_ns) < 0) {
+                fprintf(stderr, "vmtimesync: --max-backward takes seconds >= 0, not '%s'\n",
+                        optarg);
+                return -1;
+            }
             break;
         case OPT_AFTER_HOOK:
             cli->after_hook = optarg;
@@ -359,6 +397,9 @@ vts_cli_after_hook(const vts_cli *cli, const char *domain)
     conf.tolerance_ns = cli->sync.tolerance_ns;
     conf.samples = cli->sync.samples;
     conf.agent_timeout_s = cli->sync.timeout_s;
+    conf.allow_unsynced_host = cli->sync.allow_unsynced_host;
+    conf.max_step_ns = cli->sync.max_step_ns;
+    conf.max_backward_ns = cli->sync.max_backward_ns;
     if (cli->wait_ns > 0)
         conf.agent_wait_ns = cli->wait_ns;
     rc = vts_hook_waiter_run(&vts_hv_libvirt_ops, &conf, domain, cli->after_hook);

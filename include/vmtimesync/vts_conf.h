@@ -23,6 +23,10 @@
  *   log_level        err, warning, info or debug [info]
  *   control_socket   absolute path [/run/vmtimesync/control.sock]
  *   metrics_file     absolute path, or empty for none [empty]
+ *   host_unsynced    refuse or allow [refuse]: step guests even when the host's
+ *                    own clock is not synchronized (adjtimex)
+ *   max_step         duration [24h]; 0 = no limit: larger steps are not applied
+ *   max_backward     duration [1s]: guests ahead by more are not stepped back
  *
  * A duration is a number, which may have a fraction, and a unit: ns, us, ms,
  * s, min or h ("5ms", "1.5 s", "2min"); a bare number is seconds.
@@ -73,6 +77,9 @@ typedef struct {
     vts_log_level log_level;
     char control_socket[VTS_CONF_SOCKET_PATH_MAX];
     char *metrics_file; /* NULL: no metrics */
+    bool allow_unsynced_host;
+    int64_t max_step_ns;     /* 0: no limit */
+    int64_t max_backward_ns;
 } vts_conf;
 
 /* Fill @conf with the defaults. @conf is not read: whatever it held is

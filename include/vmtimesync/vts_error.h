@@ -26,6 +26,9 @@ typedef enum {
     VTS_ERR_VERIFY_FAILED,        /* stepped, but the guest is still off */
     VTS_ERR_CONFIG,               /* a configuration file or option is wrong */
     VTS_ERR_OPTED_OUT,            /* excluded by configuration or metadata */
+    VTS_ERR_HOST_UNSYNCED,        /* the host's own clock is not synchronized */
+    VTS_ERR_STEP_TOO_LARGE,       /* beyond max_step: not applied unless forced */
+    VTS_ERR_BACKWARD_REFUSED,     /* a backward step beyond the policy's bound */
     VTS_ERR__COUNT
 } vts_err_code;
 

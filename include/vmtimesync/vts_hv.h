@@ -12,6 +12,7 @@
 #ifndef VTS_HV_H
 #define VTS_HV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -97,6 +98,13 @@ typedef struct vts_hv_ops {
                          char **reply, vts_error *err);
     /* The host's CLOCK_REALTIME in nanoseconds since the epoch. */
     int64_t (*now_ns)(void);
+    /* Is the host's own clock synchronized (adjtimex(2): no STA_UNSYNC),
+     * and its estimated maximum error in ns (-1 when unknown)? */
+    int (*host_clock)(bool *synced, int64_t *maxerror_ns, vts_error *err);
+    /* Tell QEMU to drop the RTC interrupts it owes the guest
+     * (rtc-reset-reinjection), after setting the time of a guest whose RTC
+     * timer uses tickpolicy='catchup', as virDomainSetTime does. */
+    int (*rtc_reset_reinjection)(vts_hv_dom *dom, vts_error *err);
 
     /* The event loop. loop_init must be called once, before connect. The
      * handle and timer calls may be made from any thread. */

@@ -34,6 +34,17 @@
 #define VTS_SYNC_DEFAULT_TOLERANCE_NS (1 * VTS_NS_PER_MS)
 #define VTS_SYNC_DEFAULT_SAMPLES 5
 #define VTS_SYNC_MAX_SAMPLES 64
+/* Time safety. A step larger than this (either way) is reported and not
+ * applied unless forced: a guest a day off points at a wrong clock
+ * somewhere, not at a pause. */
+#define VTS_SYNC_DEFAULT_MAX_STEP_NS (86400LL * VTS_NS_PER_SEC)
+/* A guest ahead of the host is stepped back only by up to this much unless
+ * forced: software in the guest may not expect time to go backwards. A
+ * pause only ever puts guests behind; ahead means another clock was wrong. */
+#define VTS_SYNC_DEFAULT_MAX_BACKWARD_NS (1 * VTS_NS_PER_SEC)
+/* The host's clock counts as unsynchronized when adjtimex says so or its
+ * maximum error is above this. */
+#define VTS_SYNC_HOST_MAXERROR_NS (1 * VTS_NS_PER_SEC)
 /* Seconds libvirt waits for each agent reply. */
 #define VTS_SYNC_DEFAULT_TIMEOUT_S 5
 
@@ -54,6 +65,10 @@ typedef struct {
     int samples;      /* guest-get-time calls per measurement */
     int timeout_s;    /* per agent call */
     bool check_only;  /* measure and report, never step */
+    bool allow_unsynced_host; /* step even when the host's clock is unsynced */
+    int64_t max_step_ns;      /* 0: no limit */
+    int64_t max_backward_ns;  /* < 0: no limit */
+    bool force;               /* apply steps beyond max_step and max_backward */
     vts_log_fn log;   /* may be NULL */
     void *log_opaque;
 } vts_sync_opts;

@@ -21,8 +21,10 @@ file_setup() {
 	H2_URI=$(th_host_uri h2)
 	th_guest_start h2 bare --no-agent-channel || fail "cannot start bare on h2"
 	th_guest_start h2 nohw --no-hwclock || fail "cannot start nohw on h2"
+	th_guest_start h2 rtc --rtc-catchup || fail "cannot start rtc on h2"
 	guests_boot "$E2E_HOST" c1 c2 c3
 	th_guest_wait_agent h2 nohw || fail "nohw on h2: agent never answered"
+	th_guest_wait_agent h2 rtc || fail "rtc on h2: agent never answered"
 	for g in c1 c2 c3; do
 		probe_shift "$E2E_HOST" "$g" 0
 	done
@@ -59,7 +61,7 @@ test_pause_then_sync() {
 	off=$(probe_offset "$E2E_HOST" c1)
 	assert_abs_gt "$off" $((2500 * NS_PER_MS)) "c1 after a 3 s pause"
 	assert_lt "$off" 0 "c1 is behind, not ahead"
-	run "$VTS" -c "$E2E_URI" c1
+	run "$VTS" --allow-unsynced-host -c "$E2E_URI" c1
 	assert_rc 0
 	line=$(line_for "$OUT" c1)
 	assert_ne "" "$line" "a stdout line for c1"
@@ -72,13 +74,13 @@ test_pause_then_sync() {
 test_check_changes_nothing() {
 	local off line
 	probe_shift "$E2E_HOST" c2 -2
-	run "$VTS" -c "$E2E_URI" --check c2
+	run "$VTS" --allow-unsynced-host -c "$E2E_URI" --check c2
 	assert_rc 0
 	line=$(line_for "$OUT" c2)
 	assert_contains "$line" "checked"
 	assert_not_contains "$line" "stepped"
 	assert_near "$(text_offset_ns "$line")" $((-2 * NS_PER_S)) "$NEAR_NS" "offset --check reported"
-	run "$VTS" -c "$E2E_URI" --check --json c2
+	run "$VTS" --allow-unsynced-host -c "$E2E_URI" --check --json c2
 	assert_rc 0
 	line=$(json_line_for "$OUT" c2)
 	assert_eq checked "$(json_get "$line" .action)" "JSON action"
@@ -93,7 +95,9 @@ test_all_steps_every_guest() {
 	probe_shift "$E2E_HOST" c1 -1.5
 	probe_shift "$E2E_HOST" c2 2.5
 	probe_shift "$E2E_HOST" c3 -7
-	run "$VTS" -c "$E2E_URI" --all
+	# c2 is ahead: allow stepping it back (the backward policy has its own
+	# test below).
+	run "$VTS" --allow-unsynced-host --max-backward 10 -c "$E2E_URI" --all
 	assert_rc 0
 	assert_eq 3 "$(printf '%s\n' "$OUT" | grep -c .)" "stdout lines (one per guest)"
 	for g in c1 c2 c3; do
@@ -109,7 +113,7 @@ test_json_output() {
 	local line g shift_ns
 	probe_shift "$E2E_HOST" c1 -4
 	probe_shift "$E2E_HOST" c2 3
-	run "$VTS" -c "$E2E_URI" --json c1 c2
+	run "$VTS" --allow-unsynced-host --max-backward 10 -c "$E2E_URI" --json c1 c2
 	assert_rc 0
 	assert_eq 2 "$(printf '%s\n' "$OUT" | grep -c .)" "stdout lines"
 	while read -r line; do
@@ -139,7 +143,7 @@ test_json_output() {
 test_within_threshold_is_left_alone() {
 	local line
 	probe_shift "$E2E_HOST" c3 -0.5
-	run "$VTS" -c "$E2E_URI" --json --threshold 1 c3
+	run "$VTS" --allow-unsynced-host -c "$E2E_URI" --json --threshold 1 c3
 	assert_rc 0
 	line=$(json_line_for "$OUT" c3)
 	assert_eq none "$(json_get "$line" .action)" "action within the threshold"
@@ -150,13 +154,13 @@ test_within_threshold_is_left_alone() {
 # e. A domain without the agent channel: say so, and how to add one.
 test_no_agent_channel() {
 	local line
-	run "$VTS" -c "$H2_URI" bare
+	run "$VTS" --allow-unsynced-host -c "$H2_URI" bare
 	assert_rc 1
 	assert_eq 1 "$(printf '%s\n' "$ERR" | grep -c '^vmtimesync: bare: ')" "stderr lines for bare"
 	line=$(printf '%s\n' "$ERR" | grep '^vmtimesync: bare: ')
 	assert_contains "$line" "no guest agent channel"
 	assert_match "$line" 'org\.qemu\.guest_agent\.0|virsh edit|<channel' "how to add one"
-	run "$VTS" -c "$H2_URI" --json bare
+	run "$VTS" --allow-unsynced-host -c "$H2_URI" --json bare
 	assert_rc 1
 	line=$(json_line_for "$OUT" bare)
 	assert_eq error "$(json_get "$line" .action)" "JSON action"
@@ -168,13 +172,13 @@ test_no_agent_channel() {
 test_no_hwclock_in_guest() {
 	local line
 	pause h2 nohw 2
-	run "$VTS" -c "$H2_URI" nohw
+	run "$VTS" --allow-unsynced-host -c "$H2_URI" nohw
 	assert_rc 1
 	line=$(printf '%s\n' "$ERR" | grep '^vmtimesync: nohw: ')
 	assert_ne "" "$line" "stderr line for nohw"
 	assert_contains "$line" "/sbin/hwclock"
 	assert_contains "$line" "util-linux-extra"
-	run "$VTS" -c "$H2_URI" --json nohw
+	run "$VTS" --allow-unsynced-host -c "$H2_URI" --json nohw
 	assert_rc 1
 	line=$(json_line_for "$OUT" nohw)
 	assert_eq error "$(json_get "$line" .action)" "JSON action"
@@ -185,14 +189,14 @@ test_no_hwclock_in_guest() {
 test_unknown_domain_does_not_stop_others() {
 	local line action
 	probe_shift "$E2E_HOST" c3 -3
-	run "$VTS" -c "$E2E_URI" no-such-guest c3
+	run "$VTS" --allow-unsynced-host -c "$E2E_URI" no-such-guest c3
 	assert_rc 1
 	line=$(printf '%s\n' "$ERR" | grep '^vmtimesync: no-such-guest: ')
 	assert_ne "" "$line" "stderr line naming no-such-guest"
 	assert_contains "$line" "not found"
 	assert_contains "$(line_for "$OUT" c3)" "stepped" "c3's line"
 	assert_fixed "$E2E_HOST" c3
-	run "$VTS" -c "$E2E_URI" --json c3 no-such-guest
+	run "$VTS" --allow-unsynced-host -c "$E2E_URI" --json c3 no-such-guest
 	assert_rc 1
 	line=$(json_line_for "$OUT" no-such-guest)
 	assert_eq not-found "$(json_get "$line" .error.code)" "JSON error code"
@@ -206,12 +210,12 @@ test_paused_domain() {
 	local line
 	must th_virsh "$E2E_HOST" suspend c2
 	trap 'th_virsh "$E2E_HOST" resume c2 >/dev/null 2>&1' EXIT
-	run --timeout 60 "$VTS" -c "$E2E_URI" --json c2
+	run --timeout 60 "$VTS" --allow-unsynced-host -c "$E2E_URI" --json c2
 	assert_rc 1
 	assert_lt "$DUR_MS" "$QUICK_MS" "ms until vmtimesync returned"
 	line=$(json_line_for "$OUT" c2)
 	assert_eq paused "$(json_get "$line" .error.code)" "JSON error code"
-	run --timeout 60 "$VTS" -c "$E2E_URI" c2
+	run --timeout 60 "$VTS" --allow-unsynced-host -c "$E2E_URI" c2
 	assert_rc 1
 	assert_lt "$DUR_MS" "$QUICK_MS" "ms until vmtimesync returned"
 	assert_contains "$(printf '%s\n' "$ERR" | grep '^vmtimesync: c2: ')" "paused"
@@ -222,23 +226,23 @@ test_paused_domain() {
 # i. No libvirt at that URI: exit 3.
 test_cannot_connect() {
 	local uri='qemu+unix:///system?socket=/nonexistent/vts-e2e/libvirt-sock'
-	run --timeout 60 "$VTS" -c "$uri" c1
+	run --timeout 60 "$VTS" --allow-unsynced-host -c "$uri" c1
 	assert_rc 3
 	assert_ne "" "$ERR" "stderr"
 	assert_lt "$DUR_MS" "$QUICK_MS" "ms until vmtimesync returned"
-	run --timeout 60 "$VTS" -c "$uri" --json --all
+	run --timeout 60 "$VTS" --allow-unsynced-host -c "$uri" --json --all
 	assert_rc 3
 }
 
 # j. Usage errors: exit 2 and a message; --help and --version succeed.
 test_usage_errors() {
-	run "$VTS" -c "$E2E_URI"
+	run "$VTS" --allow-unsynced-host -c "$E2E_URI"
 	assert_rc 2 "no domain"
 	assert_ne "" "$ERR" "stderr without a domain"
-	run "$VTS" -c "$E2E_URI" --no-such-option c1
+	run "$VTS" --allow-unsynced-host -c "$E2E_URI" --no-such-option c1
 	assert_rc 2 "unknown option"
 	assert_ne "" "$ERR" "stderr for an unknown option"
-	run "$VTS" -c "$E2E_URI" c1 --threshold
+	run "$VTS" --allow-unsynced-host -c "$E2E_URI" c1 --threshold
 	assert_rc 2 "--threshold without a value"
 	run "$VTS" --help
 	assert_rc 0 "--help"
@@ -246,4 +250,72 @@ test_usage_errors() {
 	run "$VTS" --version
 	assert_rc 0 "--version"
 	assert_contains "$OUT" "vmtimesync" "--version output"
+}
+
+# --- time safety ---------------------------------------------------------
+
+test_unsynced_host_is_refused() {
+	local off
+	if [ "$("$PROBE" hostclock)" != unsynced ]; then
+		note "this host's clock is synchronized: nothing to refuse here"
+		return 0
+	fi
+	probe_shift "$E2E_HOST" c1 -2
+	run "$VTS" -c "$E2E_URI" c1
+	assert_rc 1 "vmtimesync on a host whose clock is not synchronized"
+	assert_contains "$ERR" "c1: offset -"
+	assert_contains "$ERR" "host's own clock is not synchronized"
+	run "$VTS" -c "$E2E_URI" --json c1
+	assert_eq "host-unsynced" "$(json_get "$OUT" .error.code)" "JSON error code"
+	off=$(probe_offset "$E2E_HOST" c1)
+	assert_near "$off" $((-2 * NS_PER_S)) $((100 * NS_PER_MS)) "c1 left alone"
+	# --check still measures.
+	run "$VTS" -c "$E2E_URI" --check c1
+	assert_rc 0 "--check on an unsynchronized host"
+	probe_shift "$E2E_HOST" c1 0
+}
+
+test_backward_step_policy() {
+	local off
+	# Ahead by 0.5 s: within the default bound (1 s), stepped back.
+	probe_shift "$E2E_HOST" c3 0.5
+	run "$VTS" --allow-unsynced-host -c "$E2E_URI" c3
+	assert_rc 0 "a 0.5 s backward step"
+	assert_abs_lt "$(probe_offset "$E2E_HOST" c3)" "$FIXED_NS" "c3 after a 0.5 s backward step"
+	# Ahead by 5 s: refused, reported, left alone.
+	probe_shift "$E2E_HOST" c3 5
+	run "$VTS" --allow-unsynced-host -c "$E2E_URI" --json c3
+	assert_rc 1 "a 5 s backward step"
+	assert_eq "backward-refused" "$(json_get "$OUT" .error.code)" "JSON error code"
+	off=$(probe_offset "$E2E_HOST" c3)
+	assert_near "$off" $((5 * NS_PER_S)) $((100 * NS_PER_MS)) "c3 left 5 s ahead"
+	# Forced.
+	run "$VTS" --allow-unsynced-host --force -c "$E2E_URI" c3
+	assert_rc 0 "a forced 5 s backward step"
+	assert_abs_lt "$(probe_offset "$E2E_HOST" c3)" "$FIXED_NS" "c3 after the forced step"
+}
+
+test_max_step() {
+	probe_shift "$E2E_HOST" c3 -5
+	run "$VTS" --allow-unsynced-host --max-step 2 -c "$E2E_URI" c3
+	assert_rc 1 "a 5 s step with --max-step 2"
+	assert_contains "$ERR" "beyond max_step"
+	assert_abs_gt "$(probe_offset "$E2E_HOST" c3)" $((4 * NS_PER_S)) "c3 left 5 s behind"
+	run "$VTS" --allow-unsynced-host --max-step 2 --force -c "$E2E_URI" c3
+	assert_rc 0 "forced"
+	assert_abs_lt "$(probe_offset "$E2E_HOST" c3)" "$FIXED_NS" "c3 after the forced step"
+}
+
+test_rtc_catchup_reinjection_reset() {
+	probe_shift h2 rtc -3
+	run "$VTS" --allow-unsynced-host -v -c "$H2_URI" rtc
+	assert_rc 0 "sync of a guest with an RTC catch-up tick policy"
+	# QEMU accepted rtc-reset-reinjection for this guest.
+	assert_contains "$ERR" "rtc: reset the RTC's catch-up ticks"
+	assert_not_contains "$ERR" "could not reset"
+	assert_abs_lt "$(probe_offset h2 rtc)" "$FIXED_NS" "rtc after the sync"
+	# A guest without the tick policy is not sent the command.
+	probe_shift "$E2E_HOST" c2 -3
+	run "$VTS" --allow-unsynced-host -v -c "$E2E_URI" c2
+	assert_not_contains "$ERR" "catch-up"
 }

@@ -486,10 +486,12 @@ th_host_stop() {
 }
 
 # th_guest_start HOST DOM [--no-agent-channel] [--no-hwclock] [--mem MiB]
-#                [--cmdline ARGS]
+#                [--cmdline ARGS] [--rtc-catchup]
+# --rtc-catchup gives the guest <timer name='rtc' tickpolicy='catchup'/>, as
+# Windows guests usually have.
 # Creates a transient TCG guest and returns at once; see th_guest_wait_agent.
 th_guest_start() {
-	local host=$1 dom=$2 mem=128 agent=1 extra="" d xml log
+	local host=$1 dom=$2 mem=128 agent=1 extra="" d xml log clock="<clock offset='utc'/>"
 	shift 2 || { _th_err "usage: th_guest_start HOST DOM [options]"; return 1; }
 	_th_need_init || return 1
 	_th_check_name "$dom" || return 1
@@ -499,6 +501,7 @@ th_guest_start() {
 		--no-hwclock) extra+=" vts.nohwclock" ;;
 		--mem) mem=$2; shift ;;
 		--cmdline) extra+=" $2"; shift ;;
+		--rtc-catchup) clock="<clock offset='utc'><timer name='rtc' tickpolicy='catchup'/></clock>" ;;
 		*) _th_err "th_guest_start: unknown option $1"; return 1 ;;
 		esac
 		shift
@@ -527,7 +530,7 @@ th_guest_start() {
     <cmdline>console=ttyS0 panic=-1 quiet$extra</cmdline>
   </os>
   <features><acpi/></features>
-  <clock offset='utc'/>
+  $clock
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>destroy</on_reboot>
   <on_crash>destroy</on_crash>

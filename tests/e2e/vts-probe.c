@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timex.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -45,6 +46,7 @@
 static void probe_usage(FILE *out)
 {
 	fputs("usage: vts-probe -c URI DOMAIN offset [-n SAMPLES] [-t TIMEOUT_S]\n"
+	      "       vts-probe hostclock\n"
 	      "       vts-probe -c URI DOMAIN shift SECONDS [-t TIMEOUT_S]\n"
 	      "offset prints \"OFFSET_NS RTT_NS\" (guest minus host);\n"
 	      "shift sets the guest clock to host now + SECONDS.\n",
@@ -228,6 +230,22 @@ int main(int argc, char **argv)
 	int ret = 1;
 	int opt;
 	int i;
+
+	/* "vts-probe hostclock": is this host's clock synchronized (adjtimex)?
+	 * Prints "synced" or "unsynced", independently of vmtimesync. */
+	if (argc == 2 && strcmp(argv[1], "hostclock") == 0) {
+		struct timex tx;
+		int clock_state;
+
+		memset(&tx, 0, sizeof(tx));
+		clock_state = adjtimex(&tx);
+		if (clock_state < 0) {
+			perror("vts-probe: adjtimex");
+			return 1;
+		}
+		puts(clock_state == TIME_ERROR || (tx.status & STA_UNSYNC) ? "unsynced" : "synced");
+		return 0;
+	}
 
 	/*
 	 * Options may follow the operands ("DOM offset -n 5"), and a negative

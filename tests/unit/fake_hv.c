@@ -69,6 +69,10 @@ static struct {
 
     int64_t guest_offset;
     bool ignore_set_time;
+    bool host_unsynced;       /* adjtimex would report STA_UNSYNC */
+    int64_t host_maxerror_ns; /* adjtimex's maximum error */
+    int rtc_resets;           /* rtc-reset-reinjection calls */
+    bool rtc_reset_fails;
     fake_hv_delay delay;
     fake_hv_command_script commands[FAKE_HV_MAX_COMMAND_SCRIPTS];
     size_t ncommands;
@@ -176,6 +180,45 @@ fake_hv_reset(void)
     snprintf(fake.domain, sizeof(fake.domain), "%s", FAKE_HV_DOMAIN);
     fake.state = VTS_DOM_RUNNING;
     fake.now = FAKE_HV_START_NS;
+    fake.host_maxerror_ns = 1000000; /* a synchronized host: 1 ms */
+}
+
+void
+fake_hv_set_host_clock(bool synced, int64_t maxerror_ns)
+{
+    fake.host_unsynced = !synced;
+    fake.host_maxerror_ns = maxerror_ns;
+}
+
+int
+fake_hv_rtc_resets(void)
+{
+    return fake.rtc_resets;
+}
+
+void
+fake_hv_fail_rtc_reset(bool fail)
+{
+    fake.rtc_reset_fails = fail;
+}
+
+static int
+fake_hv_op_host_clock(bool *synced, int64_t *maxerror_ns, vts_error *err)
+{
+    (void)err;
+    *synced = !fake.host_unsynced;
+    *maxerror_ns = fake.host_maxerror_ns;
+    return 0;
+}
+
+static int
+fake_hv_op_rtc_reset_reinjection(vts_hv_dom *dom, vts_error *err)
+{
+    (void)dom;
+    fake.rtc_resets++;
+    if (fake.rtc_reset_fails)
+        return vts_error_set(err, VTS_ERR_INTERNAL, "fake_hv: rtc-reset-reinjection failed");
+    return 0;
 }
 
 void
@@ -624,6 +667,8 @@ const vts_hv_ops fake_hv_ops = {
     .dom_xml = fake_hv_op_dom_xml,
     .agent_command = fake_hv_op_agent_command,
     .now_ns = fake_hv_op_now_ns,
+    .host_clock = fake_hv_op_host_clock,
+    .rtc_reset_reinjection = fake_hv_op_rtc_reset_reinjection,
     .loop_init = fake_hv_op_loop_init,
     .loop_run_once = fake_hv_op_loop_run_once,
     .loop_add_handle = fake_hv_op_loop_add_handle,

@@ -161,4 +161,12 @@ int fake_hv_count(const char *execute);
 int fake_hv_lookups(void);
 int fake_hv_open_doms(void);
 
+/* The host's own clock as adjtimex would report it (default after
+ * fake_hv_reset: synchronized, maximum error 1 ms). */
+void fake_hv_set_host_clock(bool synced, int64_t maxerror_ns);
+
+/* How many rtc-reset-reinjection calls were made; make them fail. */
+int fake_hv_rtc_resets(void);
+void fake_hv_fail_rtc_reset(bool fail);
+
 #endif /* FAKE_HV_H */

@@ -87,6 +87,38 @@ duration_of(const char *value)
 /* ---- defaults and the shape of the file ---- */
 
 static void
+test_conf_time_safety(void **state)
+{
+    vts_conf conf;
+    vts_sync_opts opts;
+
+    (void)state;
+    parse_ok(&conf, "");
+    assert_false(conf.allow_unsynced_host);
+    assert_true(conf.max_step_ns == 86400LL * VTS_NS_PER_SEC);
+    assert_true(conf.max_backward_ns == VTS_NS_PER_SEC);
+    vts_conf_clear(&conf);
+
+    parse_ok(&conf, "host_unsynced = allow\nmax_step = 0\nmax_backward = 250ms\n");
+    assert_true(conf.allow_unsynced_host);
+    assert_true(conf.max_step_ns == 0);
+    assert_true(conf.max_backward_ns == 250 * VTS_NS_PER_MS);
+    vts_sync_opts_init(&opts);
+    vts_conf_to_sync_opts(&conf, &opts);
+    assert_true(opts.allow_unsynced_host);
+    assert_true(opts.max_step_ns == 0);
+    assert_true(opts.max_backward_ns == 250 * VTS_NS_PER_MS);
+    vts_conf_clear(&conf);
+
+    parse_ok(&conf, "host_unsynced = refuse\n");
+    assert_false(conf.allow_unsynced_host);
+    vts_conf_clear(&conf);
+
+    parse_fails("host_unsynced = yes\n",
+                "t.conf:1: host_unsynced: 'yes' is neither 'refuse' nor 'allow'");
+}
+
+static void
 test_conf_defaults(void **state)
 {
     vts_conf conf;
@@ -200,13 +232,13 @@ test_conf_syntax_errors(void **state)
         "t.conf:2: unknown key 'threshhold' (known keys: uri, threshold, tolerance, "
         "samples, agent_timeout, agent_wait, retry_max, backoff_initial, "
         "backoff_max, workers, include, exclude, log_level, control_socket, "
-        "metrics_file)");
+        "metrics_file, host_unsynced, max_step, max_backward)");
     /* Keys are case-sensitive. */
     parse_fails("Samples = 5\n",
                 "t.conf:1: unknown key 'Samples' (known keys: uri, threshold, tolerance, "
                 "samples, agent_timeout, agent_wait, retry_max, backoff_initial, "
                 "backoff_max, workers, include, exclude, log_level, control_socket, "
-                "metrics_file)");
+                "metrics_file, host_unsynced, max_step, max_backward)");
     /* Only the first '=' splits. */
     parse_fails("samples = 5 = 6\n",
                 "t.conf:1: samples: '5 = 6' is not a whole number from 1 to 64");
@@ -883,6 +915,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conf_defaults),
+        cmocka_unit_test(test_conf_time_safety),
         cmocka_unit_test(test_conf_every_key),
         cmocka_unit_test(test_conf_whitespace_crlf_comments),
         cmocka_unit_test(test_conf_syntax_errors),

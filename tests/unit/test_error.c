@@ -47,6 +47,9 @@ test_error_code_names_are_stable(void **state)
         [VTS_ERR_VERIFY_FAILED] = "verify-failed",
         [VTS_ERR_CONFIG] = "config",
         [VTS_ERR_OPTED_OUT] = "opted-out",
+        [VTS_ERR_HOST_UNSYNCED] = "host-unsynced",
+        [VTS_ERR_STEP_TOO_LARGE] = "step-too-large",
+        [VTS_ERR_BACKWARD_REFUSED] = "backward-refused",
     };
     int code;
 

@@ -146,6 +146,10 @@ test_sync_opts_init_sets_documented_defaults(void **state)
     assert_int_equal(opts.samples, 5);
     assert_int_equal(opts.timeout_s, 5);
     assert_false(opts.check_only);
+    assert_false(opts.allow_unsynced_host);
+    assert_false(opts.force);
+    assert_true(opts.max_step_ns == 86400 * S);
+    assert_true(opts.max_backward_ns == 1 * S);
     assert_null(opts.log);
     assert_null(opts.log_opaque);
 }
@@ -296,6 +300,7 @@ test_sync_step_is_verified_with_a_fresh_measurement(void **state)
 
     fake_hv_set_guest_offset(3 * S);
     fake_hv_set_delay(1 * MS, 1 * MS);
+    f->opts.max_backward_ns = -1; /* about verifying, not the backward policy */
     sync_domain(f);
     expect_ok(f, VTS_ACTION_STEPPED);
     /* 5 samples, the step, 5 samples. */
@@ -502,6 +507,167 @@ test_sync_delay_spike_on_first_step_does_not_make_the_correction_overshoot(void 
 }
 
 static void
+test_sync_refuses_when_the_host_clock_is_unsynchronized(void **state)
+{
+    sync_fixture *f = *state;
+
+    fake_hv_set_host_clock(false, 16 * S);
+    fake_hv_set_guest_offset(-5 * S);
+    sync_domain(f);
+    expect_error(f, VTS_ERR_HOST_UNSYNCED, "chronyc");
+    assert_int_equal(fake_hv_count("guest-set-time"), 0);
+    /* Measured all the same: the offset is reported. */
+    assert_true(f->res.have_offset);
+    assert_true(fake_hv_guest_offset() == -5 * S);
+}
+
+static void
+test_sync_refuses_when_the_host_clock_error_is_large(void **state)
+{
+    sync_fixture *f = *state;
+
+    fake_hv_set_host_clock(true, 2 * S);
+    fake_hv_set_guest_offset(-5 * S);
+    sync_domain(f);
+    expect_error(f, VTS_ERR_HOST_UNSYNCED, "maximum error 2.000 s");
+    assert_int_equal(fake_hv_count("guest-set-time"), 0);
+}
+
+static void
+test_sync_unsynchronized_host_can_be_allowed(void **state)
+{
+    sync_fixture *f = *state;
+
+    fake_hv_set_host_clock(false, 16 * S);
+    fake_hv_set_guest_offset(-5 * S);
+    f->opts.allow_unsynced_host = true;
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+}
+
+static void
+test_sync_unsynchronized_host_does_not_matter_within_threshold(void **state)
+{
+    sync_fixture *f = *state;
+
+    fake_hv_set_host_clock(false, 16 * S);
+    fake_hv_set_guest_offset(1 * MS);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_NONE);
+}
+
+static void
+test_sync_step_beyond_max_step_is_refused_unless_forced(void **state)
+{
+    sync_fixture *f = *state;
+
+    fake_hv_set_guest_offset(-2LL * 86400 * S);
+    sync_domain(f);
+    expect_error(f, VTS_ERR_STEP_TOO_LARGE, "--force");
+    assert_int_equal(fake_hv_count("guest-set-time"), 0);
+
+    f->opts.force = true;
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+}
+
+static void
+test_sync_max_step_zero_means_no_limit(void **state)
+{
+    sync_fixture *f = *state;
+
+    f->opts.max_step_ns = 0;
+    fake_hv_set_guest_offset(-3LL * 86400 * S);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+}
+
+static void
+test_sync_backward_step_within_bound_is_made(void **state)
+{
+    sync_fixture *f = *state;
+
+    fake_hv_set_guest_offset(500 * MS); /* guest ahead */
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+    assert_near(fake_hv_guest_offset(), 0, 2);
+}
+
+static void
+test_sync_backward_step_beyond_bound_is_refused_unless_forced(void **state)
+{
+    sync_fixture *f = *state;
+
+    fake_hv_set_guest_offset(5 * S);
+    sync_domain(f);
+    expect_error(f, VTS_ERR_BACKWARD_REFUSED, "ahead of the host");
+    assert_int_equal(fake_hv_count("guest-set-time"), 0);
+
+    f->opts.max_backward_ns = 10 * S;
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+}
+
+static void
+test_sync_forward_step_ignores_backward_bound(void **state)
+{
+    sync_fixture *f = *state;
+
+    f->opts.max_backward_ns = 0; /* never step back */
+    fake_hv_set_guest_offset(-5 * S);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+}
+
+#define RTC_CATCHUP_XML                                                                  \
+    "<domain type='kvm'><name>web-1</name><clock offset='localtime'>"                   \
+    "<timer name='rtc' tickpolicy='catchup'/></clock><devices><channel type='unix'>"    \
+    "<target type='virtio' name='org.qemu.guest_agent.0' state='connected'/>"           \
+    "</channel></devices></domain>"
+
+static void
+test_sync_resets_rtc_reinjection_for_catchup_guests(void **state)
+{
+    sync_fixture *f = *state;
+
+    fake_hv_set_xml(RTC_CATCHUP_XML);
+    fake_hv_set_guest_offset(-5 * S);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+    assert_int_equal(fake_hv_rtc_resets(), 1);
+}
+
+static void
+test_sync_no_rtc_reset_without_catchup_or_step(void **state)
+{
+    sync_fixture *f = *state;
+
+    fake_hv_set_guest_offset(-5 * S);
+    sync_domain(f); /* the default XML has no catch-up RTC */
+    expect_ok(f, VTS_ACTION_STEPPED);
+    assert_int_equal(fake_hv_rtc_resets(), 0);
+
+    fake_hv_set_xml(RTC_CATCHUP_XML);
+    fake_hv_set_guest_offset(1 * MS);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_NONE);
+    assert_int_equal(fake_hv_rtc_resets(), 0);
+}
+
+static void
+test_sync_failed_rtc_reset_does_not_fail_the_sync(void **state)
+{
+    sync_fixture *f = *state;
+
+    fake_hv_set_xml(RTC_CATCHUP_XML);
+    fake_hv_fail_rtc_reset(true);
+    fake_hv_set_guest_offset(-5 * S);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+    assert_int_equal(fake_hv_rtc_resets(), 1);
+}
+
+static void
 test_sync_corrective_delay_is_clamped_to_one_second(void **state)
 {
     sync_fixture *f = *state;
@@ -525,6 +691,7 @@ test_sync_corrective_delay_is_clamped_to_zero(void **state)
     fake_hv_ignore_set_time(true);
     fake_hv_set_delay(1 * MS, 1 * MS);
     fake_hv_set_guest_offset(+5 * S);
+    f->opts.max_backward_ns = -1; /* about the clamp, not the backward policy */
     sync_domain(f);
     second = set_time_call(1);
     assert_true(second->time_ns == second->sent_ns);
@@ -904,6 +1071,18 @@ main(void)
         T(test_sync_check_only_never_sets_time),
         T(test_sync_guest_that_ignores_set_time_fails_verify_after_three_steps),
         T(test_sync_delay_spike_on_first_step_does_not_make_the_correction_overshoot),
+        T(test_sync_refuses_when_the_host_clock_is_unsynchronized),
+        T(test_sync_refuses_when_the_host_clock_error_is_large),
+        T(test_sync_unsynchronized_host_can_be_allowed),
+        T(test_sync_unsynchronized_host_does_not_matter_within_threshold),
+        T(test_sync_step_beyond_max_step_is_refused_unless_forced),
+        T(test_sync_max_step_zero_means_no_limit),
+        T(test_sync_backward_step_within_bound_is_made),
+        T(test_sync_backward_step_beyond_bound_is_refused_unless_forced),
+        T(test_sync_forward_step_ignores_backward_bound),
+        T(test_sync_resets_rtc_reinjection_for_catchup_guests),
+        T(test_sync_no_rtc_reset_without_catchup_or_step),
+        T(test_sync_failed_rtc_reset_does_not_fail_the_sync),
         T(test_sync_residual_within_threshold_plus_rtt_after_two_steps_is_stepped),
         T(test_sync_residual_beyond_threshold_plus_rtt_after_two_steps_fails_verify),
         T(test_sync_corrective_delay_is_clamped_to_one_second),
