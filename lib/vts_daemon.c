@@ -28,6 +28,7 @@
 #include "vmtimesync/vts_ctl.h"
 #include "vmtimesync/vts_domxml.h"
 #include "vmtimesync/vts_log.h"
+#include "vmtimesync/vts_metrics.h"
 #include "vmtimesync/vts_pool.h"
 #include "vmtimesync/vts_report.h"
 #include "vmtimesync/vts_sched.h"
@@ -72,6 +73,7 @@ struct vts_daemon {
     const char *uri; /* in conf or uri_override */
 
     vts_pool *pool;
+    vts_metrics *metrics;
     int tick_timer;
     bool conn_lost;
     int64_t reconnect_at; /* monotonic; 0: none planned */
@@ -188,6 +190,30 @@ vts_daemon_log_result(const vts_sched_entry *job, const vts_sync_result *res,
     }
     vts_log(level, "%s [trigger %s%s, %.1f ms after the trigger]%s", line, job->trigger, pause,
             (double)(now - job->trigger_ns) / VTS_NS_PER_MS, next);
+}
+
+/* Write the metrics file, if one is configured (any thread). */
+static void
+vts_daemon_write_metrics(vts_daemon *d)
+{
+    char path[4096] = "";
+    vts_error err;
+
+    pthread_mutex_lock(&d->lock);
+    if (d->conf.metrics_file)
+        snprintf(path, sizeof(path), "%s", d->conf.metrics_file);
+    pthread_mutex_unlock(&d->lock);
+    if (path[0] && vts_metrics_write(d->metrics, path, &err) < 0)
+        vts_log(VTS_LOG_WARNING, "metrics: %s", err.message);
+}
+
+static int64_t
+vts_daemon_real_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * VTS_NS_PER_SEC + ts.tv_nsec;
 }
 
 /* Is @name a domain we should touch? Looks at its XML: agent channel and
@@ -320,6 +346,11 @@ vts_daemon_job(const char *name, void *opaque)
     d->ops->disconnect(to_close);
 
     vts_daemon_log_result(&job, &res, outcome, now);
+    /* A wait for the agent is a step on the way, not a result. */
+    if (outcome != VTS_SCHED_WAIT) {
+        vts_metrics_record(d->metrics, name, job.trigger, &res, vts_daemon_real_ns());
+        vts_daemon_write_metrics(d);
+    }
     if (outcome == VTS_SCHED_RETRY || outcome == VTS_SCHED_WAIT)
         vts_daemon_kick(d);
 }
@@ -384,6 +415,8 @@ vts_daemon_on_close(void *opaque)
     d->conn_lost = true;
     d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
     d->reconnect_at = vts_daemon_mono_ns();
+    vts_metrics_set_connected(d->metrics, false);
+    vts_daemon_write_metrics(d);
     vts_daemon_kick(d);
 }
 
@@ -426,6 +459,8 @@ vts_daemon_connect(vts_daemon *d)
     d->reconnect_at = 0;
     d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
     vts_log(VTS_LOG_INFO, "connected to libvirt at %s", uri);
+    vts_metrics_set_connected(d->metrics, true);
+    vts_daemon_write_metrics(d);
     pthread_mutex_lock(&d->lock);
     d->conn = c;
     /* Catch what happened while we were not listening. */
@@ -802,7 +837,8 @@ vts_daemon_new(const vts_hv_ops *ops, const char *conf_path, const char *uri, vt
         goto error;
     vts_daemon_sched_conf(&d->conf, &sc);
     d->sched = vts_sched_new(&sc);
-    if (!d->sched) {
+    d->metrics = vts_metrics_new();
+    if (!d->sched || !d->metrics) {
         vts_error_set(err, VTS_ERR_INTERNAL, "out of memory");
         goto error;
     }
@@ -924,6 +960,7 @@ vts_daemon_free(vts_daemon *d)
         d->ops->disconnect(to_close);
     }
     vts_sched_free(d->sched);
+    vts_metrics_free(d->metrics);
     vts_conf_clear(&d->conf);
     free(d->conf_path);
     free(d->uri_override);

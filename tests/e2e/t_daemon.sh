@@ -29,7 +29,8 @@ test_pause_resume_fixed_by_daemon() {
 }
 
 test_status_reports_last_sync() {
-	daemon_start "$E2E_HOST"
+	local prom=$E2E_TMP/vmtimesync.prom
+	daemon_start "$E2E_HOST" "metrics_file = $prom"
 	pause_guest "$E2E_HOST" d2 2
 	wait_fixed "$E2E_HOST" d2
 	sleep 0.5
@@ -40,6 +41,12 @@ test_status_reports_last_sync() {
 	assert_rc 0 "vmtimesync --status --json"
 	assert_eq "stepped" "$(json_get "$OUT" '.domains[] | select(.domain=="d2") | .last.action')" "d2's last action"
 	assert_eq "true" "$(json_get "$OUT" '.connected')" "connected"
+	# The Prometheus textfile: written, complete, counting this sync.
+	[ -f "$prom" ] || fail "no metrics file $prom"
+	assert_match "$(cat "$prom")" 'vmtimesync_syncs_total\{trigger="resumed",result="stepped"\} [1-9]' "metrics: syncs"
+	assert_match "$(cat "$prom")" 'vmtimesync_last_sync_timestamp_seconds\{domain="d2"\} [0-9.]+' "metrics: last sync"
+	assert_contains "$(cat "$prom")" "vmtimesync_connected 1"
+	[ ! -e "$prom.tmp" ] || fail "metrics temporary file left behind"
 	daemon_stop "$E2E_HOST"
 }
 

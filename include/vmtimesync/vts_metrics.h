@@ -1,0 +1,40 @@
+/* vts_metrics.h: the daemon's counters, in the Prometheus text format.
+ *
+ * For node_exporter's textfile collector: the file is written whole to a
+ * temporary name and renamed over the old one, so a scrape never reads half
+ * of it. Thread-safe: workers record, anyone renders.
+ */
+#ifndef VTS_METRICS_H
+#define VTS_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmtimesync/vts_error.h"
+#include "vmtimesync/vts_sync.h"
+
+typedef struct vts_metrics vts_metrics;
+
+/* A new, empty set of metrics; NULL when out of memory. Free with
+ * vts_metrics_free(), which accepts NULL. */
+vts_metrics *vts_metrics_new(void);
+void vts_metrics_free(vts_metrics *m);
+
+/* Count one finished sync of @domain: @trigger ("resumed/unpaused",
+ * "sweep"...; only the part before '/' is a label), its result, and, when
+ * measured, the offset before and the residual after. @when_ns is the
+ * host's CLOCK_REALTIME at the end. */
+void vts_metrics_record(vts_metrics *m, const char *domain, const char *trigger,
+                        const vts_sync_result *res, int64_t when_ns);
+
+/* Whether the daemon is connected to libvirt (a gauge). */
+void vts_metrics_set_connected(vts_metrics *m, bool connected);
+
+/* The whole exposition as a string the caller frees with free(); NULL when
+ * out of memory. */
+char *vts_metrics_render(vts_metrics *m);
+
+/* Render and write to @path atomically (PATH.tmp, then rename). */
+int vts_metrics_write(vts_metrics *m, const char *path, vts_error *err);
+
+#endif /* VTS_METRICS_H */

@@ -1,0 +1,331 @@
+/* vts_metrics.c: Prometheus text exposition of the daemon's syncs. */
+#include "vmtimesync/vts_metrics.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Buckets of |offset before| in seconds: from noise to a long save. */
+static const double vts_metrics_offset_le[] = {0.001, 0.005, 0.01, 0.1, 1, 10, 60, 3600};
+/* Buckets of |residual after| in seconds: the precision. */
+static const double vts_metrics_residual_le[] = {0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.1};
+
+#define VTS_METRICS_NOFF (sizeof(vts_metrics_offset_le) / sizeof(double))
+#define VTS_METRICS_NRES (sizeof(vts_metrics_residual_le) / sizeof(double))
+#define VTS_METRICS_LABEL_MAX 48
+
+typedef struct {
+    uint64_t buckets[16]; /* cumulative at render time; raw counts here */
+    uint64_t count;
+    double sum;
+} vts_histogram;
+
+typedef struct {
+    char trigger[VTS_METRICS_LABEL_MAX];
+    char result[VTS_METRICS_LABEL_MAX];
+    uint64_t count;
+} vts_sync_count;
+
+typedef struct {
+    char *domain;
+    int64_t last_ns;
+} vts_domain_time;
+
+struct vts_metrics {
+    pthread_mutex_t lock;
+    vts_sync_count *syncs;
+    size_t nsyncs;
+    uint64_t failures[VTS_ERR__COUNT];
+    vts_histogram offset;
+    vts_histogram residual;
+    vts_domain_time *domains;
+    size_t ndomains;
+    bool connected;
+};
+
+vts_metrics *
+vts_metrics_new(void)
+{
+    vts_metrics *m = calloc(1, sizeof(*m));
+
+    if (m)
+        pthread_mutex_init(&m->lock, NULL);
+    return m;
+}
+
+void
+vts_metrics_free(vts_metrics *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->ndomains; i++)
+        free(m->domains[i].domain);
+    free(m->domains);
+    free(m->syncs);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+static void
+vts_histogram_add(vts_histogram *h, const double *le, size_t n, double v)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v <= le[i]) {
+            h->buckets[i]++;
+            break;
+        }
+    }
+    h->count++;
+    h->sum += v;
+}
+
+void
+vts_metrics_record(vts_metrics *m, const char *domain, const char *trigger,
+                   const vts_sync_result *res, int64_t when_ns)
+{
+    const char *result = res->action == VTS_ACTION_ERROR ? vts_error_code_name(res->err.code)
+                                                         : vts_action_name(res->action);
+    char kind[VTS_METRICS_LABEL_MAX];
+    size_t klen = strcspn(trigger, "/");
+    size_t i;
+
+    snprintf(kind, sizeof(kind), "%.*s", (int)(klen < sizeof(kind) ? klen : sizeof(kind) - 1),
+             trigger);
+    pthread_mutex_lock(&m->lock);
+    for (i = 0; i < m->nsyncs; i++) {
+        if (strcmp(m->syncs[i].trigger, kind) == 0 && strcmp(m->syncs[i].result, result) == 0)
+            break;
+    }
+    if (i == m->nsyncs) {
+        vts_sync_count *grown = realloc(m->syncs, (m->nsyncs + 1) * sizeof(*grown));
+
+        if (grown) {
+            m->syncs = grown;
+            memset(&m->syncs[i], 0, sizeof(m->syncs[i]));
+            snprintf(m->syncs[i].trigger, sizeof(m->syncs[i].trigger), "%s", kind);
+            snprintf(m->syncs[i].result, sizeof(m->syncs[i].result), "%s", result);
+            m->nsyncs++;
+        }
+    }
+    if (i < m->nsyncs)
+        m->syncs[i].count++;
+    if (res->action == VTS_ACTION_ERROR && res->err.code < VTS_ERR__COUNT)
+        m->failures[res->err.code]++;
+    if (res->have_offset)
+        vts_histogram_add(&m->offset, vts_metrics_offset_le, VTS_METRICS_NOFF,
+                          llabs(res->offset_ns) / 1e9);
+    if (res->have_residual)
+        vts_histogram_add(&m->residual, vts_metrics_residual_le, VTS_METRICS_NRES,
+                          llabs(res->residual_ns) / 1e9);
+    if (res->action != VTS_ACTION_ERROR) {
+        for (i = 0; i < m->ndomains; i++) {
+            if (strcmp(m->domains[i].domain, domain) == 0)
+                break;
+        }
+        if (i == m->ndomains) {
+            vts_domain_time *grown = realloc(m->domains, (m->ndomains + 1) * sizeof(*grown));
+            char *copy = strdup(domain);
+
+            if (grown)
+                m->domains = grown;
+            if (grown && copy) {
+                m->domains[i].domain = copy;
+                m->ndomains++;
+            } else {
+                free(copy);
+            }
+        }
+        if (i < m->ndomains)
+            m->domains[i].last_ns = when_ns;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+void
+vts_metrics_set_connected(vts_metrics *m, bool connected)
+{
+    pthread_mutex_lock(&m->lock);
+    m->connected = connected;
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* A growing string. */
+typedef struct {
+    char *s;
+    size_t len, cap;
+    bool oom;
+} vts_buf;
+
+static void vts_buf_printf(vts_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+vts_buf_printf(vts_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (b->oom)
+        return;
+    for (;;) {
+        va_start(ap, fmt);
+        n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = true;
+            return;
+        }
+        if (b->s && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        {
+            size_t cap = (b->cap ? b->cap : 1024) * 2 + (size_t)n;
+            char *grown = realloc(b->s, cap);
+
+            if (!grown) {
+                b->oom = true;
+                return;
+            }
+            b->s = grown;
+            b->cap = cap;
+        }
+    }
+}
+
+/* A label value with \, " and newline escaped, as the format requires. */
+static void
+vts_buf_label(vts_buf *b, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\')
+            vts_buf_printf(b, "\\\\");
+        else if (*v == '"')
+            vts_buf_printf(b, "\\\"");
+        else if (*v == '\n')
+            vts_buf_printf(b, "\\n");
+        else
+            vts_buf_printf(b, "%c", *v);
+    }
+}
+
+static void
+vts_buf_histogram(vts_buf *b, const char *name, const char *help, const vts_histogram *h,
+                  const double *le, size_t n)
+{
+    uint64_t cum = 0;
+
+    vts_buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    for (size_t i = 0; i < n; i++) {
+        cum += h->buckets[i];
+        vts_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, le[i], (unsigned long long)cum);
+    }
+    vts_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
+    vts_buf_printf(b, "%s_sum %.9f\n%s_count %llu\n", name, h->sum, name,
+                   (unsigned long long)h->count);
+}
+
+char *
+vts_metrics_render(vts_metrics *m)
+{
+    vts_buf b = {0};
+
+    pthread_mutex_lock(&m->lock);
+    vts_buf_printf(&b, "# HELP vmtimesync_connected Whether vmtimesyncd is connected to "
+                       "libvirt.\n# TYPE vmtimesync_connected gauge\nvmtimesync_connected %d\n",
+                   m->connected ? 1 : 0);
+    vts_buf_printf(&b, "# HELP vmtimesync_syncs_total Syncs finished, by trigger and result.\n"
+                       "# TYPE vmtimesync_syncs_total counter\n");
+    for (size_t i = 0; i < m->nsyncs; i++)
+        vts_buf_printf(&b, "vmtimesync_syncs_total{trigger=\"%s\",result=\"%s\"} %llu\n",
+                       m->syncs[i].trigger, m->syncs[i].result,
+                       (unsigned long long)m->syncs[i].count);
+    vts_buf_printf(&b, "# HELP vmtimesync_failures_total Failed syncs, by kind.\n"
+                       "# TYPE vmtimesync_failures_total counter\n");
+    for (int c = 1; c < VTS_ERR__COUNT; c++) {
+        if (m->failures[c])
+            vts_buf_printf(&b, "vmtimesync_failures_total{kind=\"%s\"} %llu\n",
+                           vts_error_code_name((vts_err_code)c),
+                           (unsigned long long)m->failures[c]);
+    }
+    vts_buf_histogram(&b, "vmtimesync_offset_seconds",
+                      "The guest's offset from the host before a sync, absolute.", &m->offset,
+                      vts_metrics_offset_le, VTS_METRICS_NOFF);
+    vts_buf_histogram(&b, "vmtimesync_residual_seconds",
+                      "The guest's offset from the host after a step, absolute.", &m->residual,
+                      vts_metrics_residual_le, VTS_METRICS_NRES);
+    vts_buf_printf(&b, "# HELP vmtimesync_last_sync_timestamp_seconds When a domain last "
+                       "synced fine (Unix time).\n"
+                       "# TYPE vmtimesync_last_sync_timestamp_seconds gauge\n");
+    for (size_t i = 0; i < m->ndomains; i++) {
+        vts_buf_printf(&b, "vmtimesync_last_sync_timestamp_seconds{domain=\"");
+        vts_buf_label(&b, m->domains[i].domain);
+        vts_buf_printf(&b, "\"} %.3f\n", m->domains[i].last_ns / 1e9);
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
+int
+vts_metrics_write(vts_metrics *m, const char *path, vts_error *err)
+{
+    char tmp[4096 + 8];
+    char *text = vts_metrics_render(m);
+    size_t len, off = 0;
+    int fd = -1;
+    int ret = -1;
+
+    if (!text)
+        return vts_error_set(err, VTS_ERR_INTERNAL, "out of memory rendering metrics");
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+        vts_error_set(err, VTS_ERR_CONFIG, "metrics_file path too long");
+        goto cleanup;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        vts_error_set(err, VTS_ERR_CONFIG, "cannot write %s: %s", tmp, strerror(errno));
+        goto cleanup;
+    }
+    len = strlen(text);
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            vts_error_set(err, VTS_ERR_CONFIG, "cannot write %s: %s", tmp, strerror(errno));
+            goto cleanup;
+        }
+        off += (size_t)w;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        vts_error_set(err, VTS_ERR_CONFIG, "cannot write %s: %s", tmp, strerror(errno));
+        goto cleanup;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        vts_error_set(err, VTS_ERR_CONFIG, "cannot rename %s to %s: %s", tmp, path,
+                      strerror(errno));
+        goto cleanup;
+    }
+    ret = 0;
+
+cleanup:
+    if (fd >= 0) {
+        close(fd);
+        unlink(tmp);
+    } else if (ret < 0) {
+        unlink(tmp);
+    }
+    free(text);
+    return ret;
+}

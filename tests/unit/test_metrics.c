@@ -1,0 +1,162 @@
+/* test_metrics.c: the Prometheus textfile (lib/vts_metrics.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vmtimesync/vts_metrics.h"
+
+static vts_sync_result
+stepped(int64_t offset_ns, int64_t residual_ns)
+{
+    vts_sync_result r;
+
+    memset(&r, 0, sizeof(r));
+    r.action = VTS_ACTION_STEPPED;
+    r.have_offset = r.have_residual = true;
+    r.offset_ns = offset_ns;
+    r.residual_ns = residual_ns;
+    return r;
+}
+
+static vts_sync_result
+failed(vts_err_code code)
+{
+    vts_sync_result r;
+
+    memset(&r, 0, sizeof(r));
+    r.action = VTS_ACTION_ERROR;
+    r.err.code = code;
+    return r;
+}
+
+static void
+assert_has_line(const char *text, const char *line)
+{
+    const char *p = text;
+    size_t n = strlen(line);
+
+    while ((p = strstr(p, line)) != NULL) {
+        if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+            return;
+        p++;
+    }
+    fail_msg("no line '%s' in:\n%s", line, text);
+}
+
+static void
+test_metrics_counts_syncs_by_trigger_and_result(void **state)
+{
+    vts_metrics *m = vts_metrics_new();
+    vts_sync_result r;
+    char *text;
+
+    (void)state;
+    assert_non_null(m);
+    r = stepped(-3000000000LL, 200000);
+    vts_metrics_record(m, "a", "resumed/unpaused", &r, 1700000000LL * 1000000000LL);
+    vts_metrics_record(m, "b", "resumed/migrated", &r, 1700000001LL * 1000000000LL);
+    r = failed(VTS_ERR_AGENT_TIMEOUT);
+    vts_metrics_record(m, "c", "sweep", &r, 1700000002LL * 1000000000LL);
+    vts_metrics_set_connected(m, true);
+    text = vts_metrics_render(m);
+    assert_non_null(text);
+    assert_has_line(text, "vmtimesync_connected 1");
+    assert_has_line(text, "vmtimesync_syncs_total{trigger=\"resumed\",result=\"stepped\"} 2");
+    assert_has_line(text, "vmtimesync_syncs_total{trigger=\"sweep\",result=\"agent-timeout\"} 1");
+    assert_has_line(text, "vmtimesync_failures_total{kind=\"agent-timeout\"} 1");
+    /* 3 s falls in le=10, cumulative from there on. */
+    assert_has_line(text, "vmtimesync_offset_seconds_bucket{le=\"1\"} 0");
+    assert_has_line(text, "vmtimesync_offset_seconds_bucket{le=\"10\"} 2");
+    assert_has_line(text, "vmtimesync_offset_seconds_bucket{le=\"+Inf\"} 2");
+    assert_has_line(text, "vmtimesync_offset_seconds_count 2");
+    assert_has_line(text, "vmtimesync_residual_seconds_bucket{le=\"0.0001\"} 0");
+    assert_has_line(text, "vmtimesync_residual_seconds_bucket{le=\"0.0005\"} 2");
+    assert_has_line(text, "vmtimesync_last_sync_timestamp_seconds{domain=\"a\"} 1700000000.000");
+    /* A failed domain has no "last fine sync". */
+    assert_null(strstr(text, "domain=\"c\""));
+    assert_has_line(text, "# TYPE vmtimesync_residual_seconds histogram");
+    free(text);
+    vts_metrics_free(m);
+}
+
+static void
+test_metrics_escapes_domain_labels(void **state)
+{
+    vts_metrics *m = vts_metrics_new();
+    vts_sync_result r = stepped(-1000000000LL, 0);
+    char *text;
+
+    (void)state;
+    vts_metrics_record(m, "we\"ird\\na\nme", "resumed/unpaused", &r, 0);
+    text = vts_metrics_render(m);
+    assert_non_null(strstr(text, "{domain=\"we\\\"ird\\\\na\\nme\"}"));
+    free(text);
+    vts_metrics_free(m);
+}
+
+static void
+test_metrics_write_is_atomic(void **state)
+{
+    char dir[] = "/tmp/vts-metrics.XXXXXX";
+    char path[128], tmp[140], buf[8192];
+    vts_metrics *m = vts_metrics_new();
+    vts_sync_result r = stepped(-1000000000LL, 100000);
+    vts_error err;
+    FILE *f;
+    size_t n;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/vmtimesync.prom", dir);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    vts_metrics_record(m, "a", "sweep", &r, 0);
+    assert_int_equal(vts_metrics_write(m, path, &err), 0);
+    assert_int_equal(access(tmp, F_OK), -1);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    assert_has_line(buf, "vmtimesync_syncs_total{trigger=\"sweep\",result=\"stepped\"} 1");
+    /* A directory that does not exist: a clear error, nothing left. */
+    assert_int_equal(vts_metrics_write(m, "/nonexistent-dir/x.prom", &err), -1);
+    assert_non_null(strstr(err.message, "/nonexistent-dir/x.prom.tmp"));
+    unlink(path);
+    rmdir(dir);
+    vts_metrics_free(m);
+}
+
+static void
+test_metrics_empty_renders_every_family(void **state)
+{
+    vts_metrics *m = vts_metrics_new();
+    char *text = vts_metrics_render(m);
+
+    (void)state;
+    assert_has_line(text, "vmtimesync_connected 0");
+    assert_has_line(text, "vmtimesync_offset_seconds_count 0");
+    assert_has_line(text, "# TYPE vmtimesync_syncs_total counter");
+    free(text);
+    vts_metrics_free(m);
+    vts_metrics_free(NULL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_metrics_counts_syncs_by_trigger_and_result),
+        cmocka_unit_test(test_metrics_escapes_domain_labels),
+        cmocka_unit_test(test_metrics_write_is_atomic),
+        cmocka_unit_test(test_metrics_empty_renders_every_family),
+    };
+
+    return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
+}
