@@ -14,9 +14,9 @@
 /* The corrected one-way delay never leaves [0, 1 s]: a larger correction
  * means the measurement was garbage, not that the agent is that slow. */
 #define VTS_SYNC_MAX_DELAY_NS VTS_NS_PER_SEC
-/* Steps per sync: the first one, one correction, and a step back to the
- * first estimate when the correction made things worse. */
-#define VTS_SYNC_MAX_STEPS 3
+/* Steps per sync: the first one and up to four corrections; it stops as
+ * soon as the guest is within the tolerance (usually after one or two). */
+#define VTS_SYNC_MAX_STEPS 5
 
 void
 vts_sync_opts_init(vts_sync_opts *opts)
@@ -192,6 +192,24 @@ vts_sync_measure(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     return 0;
 }
 
+/* The lower median of @n values (n >= 1); sorts a copy. */
+static int64_t
+vts_sync_median(const int64_t *v, size_t n)
+{
+    int64_t s[VTS_SYNC_MAX_STEPS];
+
+    memcpy(s, v, n * sizeof(*s));
+    for (size_t i = 1; i < n; i++) {
+        for (size_t j = i; j > 0 && s[j - 1] > s[j]; j--) {
+            int64_t t = s[j];
+
+            s[j] = s[j - 1];
+            s[j - 1] = t;
+        }
+    }
+    return s[(n - 1) / 2];
+}
+
 /* May a step of -@offset_ns be made? The host's clock must be synchronized
  * (we copy it into the guest), and the step within the safety bounds. */
 static int
@@ -287,8 +305,8 @@ vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
 {
     vts_sample first = {0, -1};
     vts_sample after = {0, -1};
-    int64_t delay, first_delay;
-    int64_t first_residual = 0;
+    int64_t delay;
+    int64_t met[VTS_SYNC_MAX_STEPS];
     int i;
 
     memset(res, 0, sizeof(*res));
@@ -311,12 +329,12 @@ vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     if (vts_sync_check_step(ops, opts, first.offset_ns, &res->err) < 0)
         goto error;
 
-    /* Step, verify, and correct the delay estimate by the residual. One
-     * step's delay can spike on a loaded host (the agent or the vCPU thread
-     * not scheduled), and a correction that follows a spike overshoots: when
-     * the corrected step lands no closer than the first, step once more
-     * with the first estimate, which was the better one. */
-    first_delay = delay = first.rtt_ns / 2;
+    /* Step and verify. A step that lands r off the host tells the delay
+     * it really met: the estimate used minus r. One step's delay can spike
+     * on a loaded host (the agent or the vCPU thread not scheduled), so the
+     * next step uses the median of the delays met so far, not the last one:
+     * a spike is outvoted instead of followed. */
+    delay = first.rtt_ns / 2;
     for (i = 0; i < VTS_SYNC_MAX_STEPS; i++) {
         vts_sync_log(opts, VTS_LOG_DEBUG, domain, "step %d: one-way delay %" PRId64 " ns",
                      i + 1, delay);
@@ -328,22 +346,12 @@ vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         res->residual_ns = after.offset_ns;
         if (vts_abs64(after.offset_ns) <= opts->tolerance_ns)
             break;
-        if (i == 0) {
-            first_residual = after.offset_ns;
-            /* The guest landed residual_ns away from the host: the delay
-             * was overestimated by exactly that much. */
-            delay -= after.offset_ns;
-            if (delay < 0)
-                delay = 0;
-            if (delay > VTS_SYNC_MAX_DELAY_NS)
-                delay = VTS_SYNC_MAX_DELAY_NS;
-        } else if (i == 1 && vts_abs64(after.offset_ns) >= vts_abs64(first_residual)) {
-            vts_sync_log(opts, VTS_LOG_DEBUG, domain,
-                         "the correction made it worse: back to the first estimate");
-            delay = first_delay;
-        } else {
-            break;
-        }
+        met[i] = delay - after.offset_ns;
+        delay = vts_sync_median(met, (size_t)i + 1);
+        if (delay < 0)
+            delay = 0;
+        if (delay > VTS_SYNC_MAX_DELAY_NS)
+            delay = VTS_SYNC_MAX_DELAY_NS;
     }
     /* Failed only when the residual is beyond the threshold by more than
      * the verifying measurement's own uncertainty: a loaded host's noise is

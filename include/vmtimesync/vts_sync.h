@@ -9,10 +9,9 @@
  *    delay (first estimated as half the best round trip), so the guest lands
  *    on the host's time when it executes the command, not one delay behind.
  *  - Verify: measure again. If the residual is over the tolerance, the
- *    delay estimate was off by exactly that residual: correct it and step
- *    once more. A single step's delay can spike on a loaded host; when the
- *    correction lands no closer than the first step, step a third and last
- *    time with the first estimate.
+ *    step met a delay off the estimate by exactly that residual: step again
+ *    with the median of the delays met so far (a spike on a loaded host is
+ *    outvoted, not followed), at most five steps in all.
  */
 #ifndef VTS_SYNC_H
 #define VTS_SYNC_H
