@@ -138,5 +138,6 @@ clean:
 # their own fragments.
 -include packaging/packaging.mk
 -include bench/bench.mk
+-include fuzz/fuzz.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
