@@ -212,13 +212,15 @@ vts_domxml_scan(const char *xml, size_t len, vts_domxml_info *info, vts_error *e
     size_t depth = 0;
     bool seen_domain = false;
     const char *cur = xml;
-    const char *end = xml + len;
+    const char *end;
     vts_tag tag;
     int rc;
 
     memset(info, 0, sizeof(*info));
+    /* Before any arithmetic on @xml: NULL + 0 is undefined too. */
     if (!xml || len == 0)
         return vts_error_set(err, VTS_ERR_BAD_REPLY, "the domain XML is empty");
+    end = xml + len;
 
     while ((rc = vts_xml_next_tag(&cur, end, &tag)) == 1) {
         if (tag.kind == VTS_TAG_CLOSE) {
