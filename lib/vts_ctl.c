@@ -543,7 +543,8 @@ vts_ctl_connect(int fd, const struct sockaddr_un *addr, const char *path, int ti
     }
 }
 
-/* Send @len bytes of @data on @fd before @deadline. */
+/* Send @len bytes of @data on @fd before @deadline. Returns 0, 1 when the
+ * peer closed first (read its reply anyway), or -1 with @err filled. */
 static int
 vts_ctl_send_all(int fd, const char *data, size_t len, int timeout_ms, int64_t deadline,
                  vts_error *err)
@@ -566,6 +567,10 @@ vts_ctl_send_all(int fd, const char *data, size_t len, int timeout_ms, int64_t d
                 return vts_ctl_timed_out(err, timeout_ms);
             continue;
         }
+        /* The daemon answered and closed before reading us (a refusal:
+         * not root, too many clients): its reply is still there to read. */
+        if (saved == EPIPE || saved == ECONNRESET)
+            return 1;
         vts_error_set(err, VTS_ERR_CONNECT, "sending to vmtimesyncd: %s",
                       strerror(saved));
         errno = saved;
@@ -584,6 +589,7 @@ vts_ctl_call(const char *path, const char *request, int timeout_ms, char **reply
     size_t len = 0, cap = 0, rlen;
     ssize_t n;
     int fd = -1;
+    int sent;
     int saved;
     int rc = -1;
 
@@ -617,9 +623,10 @@ vts_ctl_call(const char *path, const char *request, int timeout_ms, char **reply
     }
     if (vts_ctl_connect(fd, &addr, path, timeout_ms, deadline, err) < 0)
         goto cleanup;
-    if (vts_ctl_send_all(fd, request, rlen, timeout_ms, deadline, err) < 0)
+    sent = vts_ctl_send_all(fd, request, rlen, timeout_ms, deadline, err);
+    if (sent < 0)
         goto cleanup;
-    if ((rlen == 0 || request[rlen - 1] != '\n') &&
+    if (sent == 0 && (rlen == 0 || request[rlen - 1] != '\n') &&
         vts_ctl_send_all(fd, "\n", 1, timeout_ms, deadline, err) < 0)
         goto cleanup;
     /* Tell the daemon that nothing more comes; it may ignore this. */

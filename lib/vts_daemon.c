@@ -316,6 +316,7 @@ vts_daemon_job(const char *name, void *opaque)
         d->ops->disconnect(to_close);
         return;
     }
+    vts_sync_opts_init(&opts);
     vts_conf_to_sync_opts(&d->conf, &opts);
     pthread_mutex_unlock(&d->lock);
     opts.log = vts_log_sync_cb;

@@ -18,8 +18,18 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fake_hv.h"
+#include "vmtimesync/vts_daemon.h"
 #include "vmtimesync/vts_domxml.h"
 #include "vmtimesync/vts_hook.h"
+#include "vmtimesync/vts_sync.h"
 
 /* Read by the UBSan runtime when the binary is built with it; unused
  * otherwise. UBSAN_OPTIONS still overrides it. */
@@ -76,12 +86,284 @@ test_hook_decide_xml_without_text_ignores(void **state)
     assert_non_null(strstr(d.why, "unreadable domain XML"));
 }
 
+/* --- vmtimesyncd's sync options ----------------------------------------- */
+
+/* Found by fuzz/valgrind-e2e.sh (memcheck, "Conditional jump or move
+ * depends on uninitialised value(s)" in vts_sync_dom and
+ * vts_sync_check_step, created by a stack allocation in vts_daemon_job):
+ * the daemon's worker filled its vts_sync_opts with vts_conf_to_sync_opts()
+ * alone, which by its contract leaves check_only and force alone, without
+ * vts_sync_opts_init() first. Whatever the worker's stack held decided
+ * whether the daemon only measured (check_only) and whether it ignored
+ * max_step and max_backward (force).
+ *
+ * The test runs vmtimesyncd over the fake hypervisor with a small poll()
+ * event loop, one worker, and a guest 3 s behind: its start-up sweep must
+ * step the guest. glibc hands a new thread the stack of the last one that
+ * ended, without clearing it, so a thread that fills its stack with 0xff
+ * first puts garbage where the worker's options are; the sanitizer build
+ * (a bool holding 255) and memcheck see the defect even without that. */
+
+#define LOOP_MAX 16
+
+typedef struct {
+    bool used;
+    int fd;
+    int events;
+    vts_hv_handle_fn hfn;
+    int ms; /* timers: -1 disabled, 0 at once, else the period */
+    int64_t due;
+    vts_hv_timer_fn tfn;
+    void *opaque;
+} loop_slot;
+
+static pthread_mutex_t loop_lock = PTHREAD_MUTEX_INITIALIZER;
+static loop_slot loop_handles[LOOP_MAX];
+static loop_slot loop_timers[LOOP_MAX];
+static int set_time_calls; /* atomic: the worker writes, the watcher reads */
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+loop_init(vts_error *err)
+{
+    (void)err;
+    memset(loop_handles, 0, sizeof(loop_handles));
+    memset(loop_timers, 0, sizeof(loop_timers));
+    return 0;
+}
+
+static int
+loop_add_handle(int fd, int events, vts_hv_handle_fn fn, void *opaque)
+{
+    int id = -1;
+
+    pthread_mutex_lock(&loop_lock);
+    for (int i = 0; i < LOOP_MAX && id < 0; i++) {
+        if (!loop_handles[i].used) {
+            loop_handles[i] = (loop_slot){.used = true, .fd = fd, .events = events,
+                                          .hfn = fn, .opaque = opaque};
+            id = i;
+        }
+    }
+    pthread_mutex_unlock(&loop_lock);
+    return id;
+}
+
+static void
+loop_remove_handle(int watch)
+{
+    pthread_mutex_lock(&loop_lock);
+    if (watch >= 0 && watch < LOOP_MAX)
+        loop_handles[watch].used = false;
+    pthread_mutex_unlock(&loop_lock);
+}
+
+static int
+loop_add_timer(int ms, vts_hv_timer_fn fn, void *opaque)
+{
+    int id = -1;
+
+    pthread_mutex_lock(&loop_lock);
+    for (int i = 0; i < LOOP_MAX && id < 0; i++) {
+        if (!loop_timers[i].used) {
+            loop_timers[i] = (loop_slot){.used = true, .ms = ms, .due = mono_ms() + ms,
+                                         .tfn = fn, .opaque = opaque};
+            id = i;
+        }
+    }
+    pthread_mutex_unlock(&loop_lock);
+    return id;
+}
+
+static void
+loop_update_timer(int timer, int ms)
+{
+    pthread_mutex_lock(&loop_lock);
+    if (timer >= 0 && timer < LOOP_MAX) {
+        loop_timers[timer].ms = ms;
+        loop_timers[timer].due = mono_ms() + (ms > 0 ? ms : 0);
+    }
+    pthread_mutex_unlock(&loop_lock);
+}
+
+static void
+loop_remove_timer(int timer)
+{
+    pthread_mutex_lock(&loop_lock);
+    if (timer >= 0 && timer < LOOP_MAX)
+        loop_timers[timer].used = false;
+    pthread_mutex_unlock(&loop_lock);
+}
+
+/* One round: wait at most 10 ms (other threads arm timers without waking
+ * us), run the ready handles, then the due timers. */
+static int
+loop_run_once(vts_error *err)
+{
+    struct pollfd pfd[LOOP_MAX];
+    int ids[LOOP_MAX];
+    int n = 0;
+
+    (void)err;
+    pthread_mutex_lock(&loop_lock);
+    for (int i = 0; i < LOOP_MAX; i++) {
+        if (loop_handles[i].used) {
+            pfd[n] = (struct pollfd){.fd = loop_handles[i].fd, .events = POLLIN};
+            ids[n++] = i;
+        }
+    }
+    pthread_mutex_unlock(&loop_lock);
+    if (poll(pfd, (nfds_t)n, 10) > 0) {
+        for (int k = 0; k < n; k++) {
+            vts_hv_handle_fn fn = NULL;
+            void *opaque = NULL;
+
+            if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            pthread_mutex_lock(&loop_lock);
+            if (loop_handles[ids[k]].used && loop_handles[ids[k]].fd == pfd[k].fd) {
+                fn = loop_handles[ids[k]].hfn;
+                opaque = loop_handles[ids[k]].opaque;
+            }
+            pthread_mutex_unlock(&loop_lock);
+            if (fn)
+                fn(ids[k], pfd[k].fd, VTS_HV_READABLE, opaque);
+        }
+    }
+    for (int i = 0; i < LOOP_MAX; i++) {
+        vts_hv_timer_fn fn = NULL;
+        void *opaque = NULL;
+
+        pthread_mutex_lock(&loop_lock);
+        if (loop_timers[i].used && loop_timers[i].ms >= 0 && mono_ms() >= loop_timers[i].due) {
+            fn = loop_timers[i].tfn;
+            opaque = loop_timers[i].opaque;
+            loop_timers[i].due = mono_ms() + loop_timers[i].ms;
+        }
+        pthread_mutex_unlock(&loop_lock);
+        if (fn)
+            fn(i, opaque);
+    }
+    return 0;
+}
+
+static int
+events_register(vts_hv_conn *conn, vts_hv_event_fn fn, vts_hv_close_fn close_fn, void *opaque,
+                vts_error *err)
+{
+    (void)conn;
+    (void)fn;
+    (void)close_fn;
+    (void)opaque;
+    (void)err;
+    return 0;
+}
+
+/* The fake's agent, counting the guest-set-time calls it executed. */
+static int
+counting_agent_command(vts_hv_dom *dom, const char *cmd, int timeout_s, char **reply,
+                       vts_error *err)
+{
+    int rc = fake_hv_ops.agent_command(dom, cmd, timeout_s, reply, err);
+
+    if (rc == 0 && strstr(cmd, "guest-set-time"))
+        __atomic_add_fetch(&set_time_calls, 1, __ATOMIC_SEQ_CST);
+    return rc;
+}
+
+/* Fill this thread's stack with 0xff and end: the next thread created gets
+ * this stack back as it was left. */
+static void *
+dirty_stack(void *arg)
+{
+    volatile unsigned char junk[256 * 1024];
+
+    memset((void *)junk, 0xff, sizeof(junk));
+    (void)arg;
+    return (void *)(uintptr_t)junk[sizeof(junk) / 2];
+}
+
+/* Stop the daemon once it stepped the guest, or after 10 s. */
+static void *
+watch_and_stop(void *arg)
+{
+    int64_t until = mono_ms() + 10000;
+
+    (void)arg;
+    while (__atomic_load_n(&set_time_calls, __ATOMIC_SEQ_CST) == 0 && mono_ms() < until)
+        poll(NULL, 0, 10);
+    kill(getpid(), SIGTERM);
+    return NULL;
+}
+
+static void
+test_daemon_sweep_steps_with_initialised_options(void **state)
+{
+    char dir[] = "/tmp/vts-regress.XXXXXX";
+    char conf_path[64], sock[64];
+    vts_hv_ops ops = fake_hv_ops;
+    vts_daemon *d = NULL;
+    vts_error err;
+    pthread_t t, watcher;
+    FILE *f = NULL;
+
+    (void)state;
+    ops.loop_init = loop_init;
+    ops.loop_run_once = loop_run_once;
+    ops.loop_add_handle = loop_add_handle;
+    ops.loop_remove_handle = loop_remove_handle;
+    ops.loop_add_timer = loop_add_timer;
+    ops.loop_update_timer = loop_update_timer;
+    ops.loop_remove_timer = loop_remove_timer;
+    ops.events_register = events_register;
+    ops.agent_command = counting_agent_command;
+
+    fake_hv_reset();
+    fake_hv_set_guest_offset(-3 * VTS_NS_PER_SEC);
+    set_time_calls = 0;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(conf_path, sizeof(conf_path), "%s/vmtimesync.conf", dir);
+    snprintf(sock, sizeof(sock), "%s/control.sock", dir);
+    f = fopen(conf_path, "w");
+    assert_non_null(f);
+    fprintf(f, "uri = fake:///\ncontrol_socket = %s\nworkers = 1\nlog_level = err\n", sock);
+    fclose(f);
+
+    d = vts_daemon_new(&ops, conf_path, NULL, &err);
+    assert_non_null(d);
+    assert_int_equal(pthread_create(&watcher, NULL, watch_and_stop, NULL), 0);
+    /* Last before the daemon makes its worker: the worker gets this stack. */
+    assert_int_equal(pthread_create(&t, NULL, dirty_stack, NULL), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(vts_daemon_run(d, &err), 0);
+    assert_int_equal(pthread_join(watcher, NULL), 0);
+    vts_daemon_free(d);
+    unlink(conf_path);
+    rmdir(dir);
+
+    /* The guest was 3 s behind: the sweep stepped it, and nothing else
+     * (no check_only) stopped it. */
+    assert_true(__atomic_load_n(&set_time_calls, __ATOMIC_SEQ_CST) > 0);
+    assert_true(llabs(fake_hv_guest_offset()) < VTS_SYNC_DEFAULT_THRESHOLD_NS);
+    fake_hv_cleanup();
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_domxml_scan_null_text_is_refused_without_pointer_arithmetic),
         cmocka_unit_test(test_hook_decide_xml_without_text_ignores),
+        cmocka_unit_test(test_daemon_sweep_steps_with_initialised_options),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
