@@ -120,14 +120,14 @@ demo: deps
 	$(MAKE) $(PROGS) $(PROBE)
 	VTS_BUILD_DIR=$(BUILD) scripts/demo.sh
 
-install: $(PROGS)
+install: $(PROGS) install-extra
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/vmtimesync $(DESTDIR)$(SBINDIR)/vmtimesync
 	install -m 0755 $(BUILD)/vmtimesyncd $(DESTDIR)$(SBINDIR)/vmtimesyncd
 	install -d $(DESTDIR)$(HOOKDIR)
 	install -m 0755 $(BUILD)/vmtimesync-hook $(DESTDIR)$(HOOKDIR)/vmtimesync
 
-uninstall:
+uninstall: uninstall-extra
 	rm -f $(DESTDIR)$(SBINDIR)/vmtimesync $(DESTDIR)$(SBINDIR)/vmtimesyncd
 	rm -f $(DESTDIR)$(HOOKDIR)/vmtimesync
 
@@ -140,4 +140,4 @@ clean:
 -include bench/bench.mk
 -include fuzz/fuzz.mk
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
