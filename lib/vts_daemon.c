@@ -39,6 +39,8 @@
 #define VTS_DAEMON_RECONNECT_MAX_NS (30 * VTS_NS_PER_SEC)
 /* A control client gets this long to send its request. */
 #define VTS_DAEMON_CLIENT_TIMEOUT_NS (2 * VTS_NS_PER_SEC)
+/* ... and this long to read our reply (a big status, read slowly). */
+#define VTS_DAEMON_REPLY_TIMEOUT_NS (10 * VTS_NS_PER_SEC)
 #define VTS_DAEMON_MAX_CLIENTS 32
 /* The pool item that stands for "sweep every running domain": libvirt
  * domain names are never empty. */
@@ -58,6 +60,8 @@ typedef struct {
     int watch;
     bool used;
     struct vts_daemon *d;
+    char *out; /* the reply being written, when writing */
+    size_t out_len, out_off;
 } vts_dclient;
 
 struct vts_daemon {
@@ -512,11 +516,13 @@ vts_daemon_tick(int timer, void *opaque)
 
         if (!cl->used)
             continue;
-        if (now - cl->c.started_ns > VTS_DAEMON_CLIENT_TIMEOUT_NS) {
+        int64_t limit = cl->out ? VTS_DAEMON_REPLY_TIMEOUT_NS : VTS_DAEMON_CLIENT_TIMEOUT_NS;
+
+        if (now - cl->c.started_ns > limit) {
             vts_log(VTS_LOG_DEBUG, "control: dropping a client that sent no request in time");
             vts_daemon_client_close(d, cl);
-        } else if (due < 0 || cl->c.started_ns + VTS_DAEMON_CLIENT_TIMEOUT_NS < due) {
-            due = cl->c.started_ns + VTS_DAEMON_CLIENT_TIMEOUT_NS + 1;
+        } else if (due < 0 || cl->c.started_ns + limit < due) {
+            due = cl->c.started_ns + limit + 1;
         }
     }
     if (d->conn_lost && d->reconnect_at > 0 && (due < 0 || d->reconnect_at < due))
@@ -585,7 +591,52 @@ vts_daemon_client_close(vts_daemon *d, vts_dclient *cl)
 {
     d->ops->loop_remove_handle(cl->watch);
     close(cl->c.fd);
+    free(cl->out);
+    cl->out = NULL;
     cl->used = false;
+}
+
+/* Loop thread: write what the socket takes of the reply; close when done
+ * or when the client went away. */
+static void
+vts_daemon_on_client_write(int watch, int fd, int events, void *opaque)
+{
+    vts_dclient *cl = opaque;
+
+    (void)watch;
+    (void)events;
+    while (cl->out_off < cl->out_len) {
+        ssize_t n = send(fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return; /* the loop calls again when the socket drains */
+        if (n <= 0)
+            break;
+        cl->out_off += (size_t)n;
+    }
+    vts_daemon_client_close(cl->d, cl);
+}
+
+/* Hand @reply (taken over) to @cl: written as the client reads it, never
+ * blocking the loop, however large. */
+static void
+vts_daemon_reply(vts_daemon *d, vts_dclient *cl, char *reply)
+{
+    d->ops->loop_remove_handle(cl->watch);
+    cl->out = reply;
+    cl->out_len = strlen(reply);
+    cl->out_off = 0;
+    cl->c.started_ns = vts_daemon_mono_ns();
+    cl->watch = d->ops->loop_add_handle(cl->c.fd, VTS_HV_WRITABLE, vts_daemon_on_client_write, cl);
+    if (cl->watch < 0) {
+        close(cl->c.fd);
+        free(cl->out);
+        cl->out = NULL;
+        cl->used = false;
+    }
 }
 
 /* Answer one complete request. */
@@ -631,9 +682,10 @@ vts_daemon_answer(vts_daemon *d, vts_dclient *cl, const vts_ctl_request *req)
             reply = line;
             memcpy(reply + len, "\n", 2);
         }
-        vts_ctl_send_reply(cl->c.fd, reply);
+        vts_daemon_reply(d, cl, reply);
+        return;
     }
-    free(reply);
+    vts_daemon_client_close(d, cl);
 }
 
 /* Loop thread: a control client sent bytes. */
@@ -653,7 +705,8 @@ vts_daemon_on_client(int watch, int fd, int events, void *opaque)
     if (rc == 0)
         return;
     if (rc > 0) {
-        vts_daemon_answer(d, cl, &req);
+        vts_daemon_answer(d, cl, &req); /* replies, or closes */
+        return;
     } else {
         char *reply = NULL;
         json_object *o = json_object_new_object();
@@ -666,6 +719,21 @@ vts_daemon_on_client(int watch, int fd, int events, void *opaque)
         vts_log(VTS_LOG_DEBUG, "control: bad request: %s", err.message);
     }
     vts_daemon_client_close(d, cl);
+}
+
+/* Refuse a connection with a one-line reason. Read what the client has
+ * sent first: closing a socket with unread data resets the connection,
+ * and the client would read ECONNRESET instead of the reason. */
+static void
+vts_daemon_refuse(int cfd, const char *reply)
+{
+    char sink[VTS_CTL_MAX_REQUEST];
+
+    vts_ctl_send_reply(cfd, reply);
+    shutdown(cfd, SHUT_WR);
+    while (recv(cfd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+        ;
+    close(cfd);
 }
 
 /* Loop thread: the control socket has connections to accept. */
@@ -683,9 +751,8 @@ vts_daemon_on_accept(int watch, int fd, int events, void *opaque)
         if (cfd < 0)
             return; /* EAGAIN, or a client that gave up */
         if (!vts_ctl_peer_is_root(cfd)) {
-            vts_ctl_send_reply(cfd, "{\"error\":\"permission denied: only root may use "
-                                    "vmtimesyncd's control socket\"}\n");
-            close(cfd);
+            vts_daemon_refuse(cfd, "{\"error\":\"permission denied: only root may use "
+                                   "vmtimesyncd's control socket\"}\n");
             vts_log(VTS_LOG_WARNING, "control: refused a client that is not root");
             continue;
         }
@@ -696,8 +763,7 @@ vts_daemon_on_accept(int watch, int fd, int events, void *opaque)
             }
         }
         if (!cl) {
-            vts_ctl_send_reply(cfd, "{\"error\":\"busy: too many clients\"}\n");
-            close(cfd);
+            vts_daemon_refuse(cfd, "{\"error\":\"busy: too many clients\"}\n");
             continue;
         }
         vts_ctl_client_init(&cl->c, cfd, vts_daemon_mono_ns());
