@@ -34,7 +34,9 @@ done
 extra=("$@")
 
 mkdir -p "$FUZZ_BUILD/logs" "$FUZZ_BUILD/crashes"
-stats=$FUZZ_BUILD/stats.txt
+# Built aside and moved in at the end: a second run at the same time (make
+# fuzz-check beside make fuzz) does not interleave its rows with ours.
+stats=$FUZZ_BUILD/stats.txt.$$
 printf '%-8s %8s %12s %10s %8s %6s  %s\n' target seconds executions exec/s corpus cov result >"$stats"
 failed=0
 t_all=$(date +%s)
@@ -70,22 +72,23 @@ for t in "${targets[@]}"; do
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n1)
 	# The last status line: "#N DONE cov: C ft: F corp: K/..." (or INITED).
-	last=$(grep -E '^#[0-9]+[[:space:]]+(DONE|INITED|NEW|REDUCE|pulse)' "$log" | tail -n1)
+	last=$(grep -a -E '^#[0-9]+[[:space:]]+(DONE|INITED|NEW|REDUCE|pulse)' "$log" | tail -n1)
 	cov=$(printf '%s' "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
 	corp=$(printf '%s' "$last" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
 	result=ok
 	if [ "$rc" -ne 0 ]; then
-		result="FAILED (exit $rc): $(grep -m1 -E "property does not hold|runtime error|^==[0-9]+==ERROR" "$log" | cut -c1-100)"
+		result="FAILED (exit $rc): $(grep -a -m1 -E "property does not hold|runtime error|^==[0-9]+==ERROR" "$log" | cut -c1-100)"
 		failed=1
 	fi
 	printf '%-8s %8s %12s %10s %8s %6s  %s\n' "$t" "$took" "${execs:-?}" "${rate:-?}" \
 		"${corp:-?}" "${cov:-?}" "$result" >>"$stats"
 	if [ "$rc" -ne 0 ]; then
 		echo "fuzz: $t FAILED; log $log, input in $FUZZ_BUILD/crashes/:" >&2
-		grep -E -A12 "^==[0-9]+==ERROR|runtime error|property does not hold" "$log" | head -n 30 >&2
+		grep -a -E -A12 "^==[0-9]+==ERROR|runtime error|property does not hold" "$log" | head -n 30 >&2
 	fi
 done
 
 echo "fuzz: total $(($(date +%s) - t_all)) s" >>"$stats"
-cat "$stats"
+mv -f "$stats" "$FUZZ_BUILD/stats.txt"
+cat "$FUZZ_BUILD/stats.txt"
 exit "$failed"

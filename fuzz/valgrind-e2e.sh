@@ -294,6 +294,40 @@ step_hook_hands_off() {
 	assert_rc 0 "the hook"
 }
 
+# The hook when something else answers on the control socket and does not
+# say {"ok":true} (another program, another version): it must log why and
+# leave a waiter, reading nothing it did not set. perl (in every Debian)
+# plays that listener.
+step_hook_not_ok_reply() {
+	local dir=$E2E_TMP/hooks-notok sock=$E2E_TMP/notok.sock pid
+	mkdir -p "$dir/qemu.d"
+	cp "$HOOK" "$dir/qemu.d/vmtimesync"
+	echo "control_socket = $sock" >"$dir/vmtimesync.conf"
+	rm -f "$sock"
+	perl -MIO::Socket::UNIX -e '
+		my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Local => $ARGV[0], Listen => 1)
+			or die "listen: $!";
+		alarm 120;
+		my $c = $s->accept or die "accept: $!";
+		my $req = <$c>;
+		print $c "{\"ok\":false,\"error\":\"not now\"}\n";
+		close $c;' "$sock" &
+	pid=$!
+	for _ in $(seq 1 100); do
+		[ -S "$sock" ] && break
+		sleep 0.1
+	done
+	[ -S "$sock" ] || fail "the perl listener did not come up"
+	virsh -c "$E2E_URI" dumpxml g1 >"$E2E_TMP/g1.xml" || fail "virsh dumpxml g1"
+	vg_as hook-not-ok
+	run --timeout 300 sh -c 'exec "$@" <"$0"' "$E2E_TMP/g1.xml" \
+		"${VG[@]}" "$dir/qemu.d/vmtimesync" g1 migrate begin -
+	assert_vg_clean "the hook given a reply without \"ok\":true"
+	assert_rc 0 "the hook"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
 step_daemons_stop() {
 	local bad=""
 	# Both, whatever the first says: each one's leak check counts.
@@ -312,6 +346,7 @@ STEPS=(
 	step_daemon_fixes_a_live_migration
 	step_daemon_reload_and_status
 	step_hook_hands_off
+	step_hook_not_ok_reply
 	step_daemons_stop
 )
 
