@@ -1,0 +1,26 @@
+# bench/bench.mk: the benchmarks, included by the top-level Makefile.
+#
+#   make bench                  precision, reaction, scale and footprint on
+#                               the real test host; prints the tables and
+#                               writes docs/benchmarks.md and .png
+#   make bench BENCH_QUICK=1    fewer trials and guests: a fast check
+#
+# As root, like `make check`: installs the test host's packages first
+# (`make deps`), then builds what the run needs.
+
+BENCH_QUICK ?= 0
+BENCH_BLINDSET = $(BUILD)/bench/blindset
+BENCH_BINS = $(BUILD)/vmtimesync $(BUILD)/vmtimesyncd $(PROBE) $(BENCH_BLINDSET)
+
+.PHONY: bench bench-build
+
+# The blind set of Nova/KubeVirt/oVirt, to compare with: libvirt only.
+$(BENCH_BLINDSET): bench/blindset.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
+
+bench-build: $(BENCH_BINS)
+
+bench: deps
+	$(MAKE) bench-build
+	VTS_BUILD_DIR=$(BUILD) BENCH_QUICK=$(BENCH_QUICK) bench/run.sh
