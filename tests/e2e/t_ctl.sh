@@ -272,7 +272,7 @@ test_more_clients_than_slots() {
 # announcements included): one bigger than the socket's send buffer
 # (net.core.wmem_default, 208 KiB here) must still arrive whole.
 test_status_reply_larger_than_socket_buffer() {
-	local fill i n=""
+	local fill i n
 	daemon_start "$E2E_HOST"
 	fill=$(head -c 900 /dev/zero | tr '\0' x)
 	for i in $(seq 1 400); do
@@ -284,10 +284,10 @@ test_status_reply_larger_than_socket_buffer() {
 	ctl -w 300 '{"cmd":"status"}\n'
 	note "status reply to a client slow to read: ${#OUT} bytes"
 	n=$(json_get "$OUT" '.domains | length')
+	assert_eq 401 "$n" "domains in the status reply to a client slow to read (${#OUT} bytes)"
 	run --timeout 20 "$VTS" --status --json --socket "$SOCK"
 	assert_rc 0 "vmtimesync --status --json with 401 domains"
 	assert_eq 401 "$(json_get "$OUT" '.domains | length')" "domains in vmtimesync's status"
-	assert_eq 401 "$n" "domains in the status reply to a client slow to read"
 	daemon_alive
 	daemon_stop "$E2E_HOST"
 }
