@@ -132,8 +132,11 @@ vts_sched_trigger(vts_sched *s, const char *name, const char *trigger, int64_t n
         /* Coalesce: the queued sync serves this trigger too. */
         return false;
     case VTS_PHASE_SYNCING:
-        /* The running sync may have measured before this trigger. */
+        /* The running sync may have measured before this trigger: sync
+         * once more afterwards, and credit that sync to this trigger. */
         e->rerun = true;
+        e->gone = false;
+        snprintf(e->trigger, sizeof(e->trigger), "%s", trigger);
         return false;
     case VTS_PHASE_IDLE:
     case VTS_PHASE_WAITING:
@@ -200,8 +203,10 @@ vts_sched_stopped(vts_sched *s, const char *name)
     e->suspended_ns = 0;
     e->rerun = false;
     e->agent_kick = false;
-    /* A worker that is on it will find it idle when it finishes. */
-    if (e->phase != VTS_PHASE_SYNCING)
+    /* A worker that is on it finds it gone when it finishes. */
+    if (e->phase == VTS_PHASE_SYNCING)
+        e->gone = true;
+    else
         e->phase = VTS_PHASE_IDLE;
 }
 
@@ -215,6 +220,7 @@ vts_sched_begin(vts_sched *s, const char *name, vts_sched_entry *job)
     e->phase = VTS_PHASE_SYNCING;
     e->rerun = false;
     e->agent_kick = false;
+    e->gone = false;
     *job = *e;
     return true;
 }
@@ -276,6 +282,13 @@ vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res, int
     again = e->rerun || (e->agent_kick && vts_sched_is_wait(code));
     e->rerun = false;
     e->agent_kick = false;
+    if (e->gone) {
+        /* The domain stopped or left while we synced: nothing to wait for. */
+        e->gone = false;
+        e->phase = VTS_PHASE_IDLE;
+        e->pause_ns = -1;
+        return code == VTS_OK ? VTS_SCHED_DONE : VTS_SCHED_GAVE_UP;
+    }
 
     if (code == VTS_OK || vts_sched_is_permanent(code)) {
         if (again && code == VTS_OK) {

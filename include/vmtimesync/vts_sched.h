@@ -47,6 +47,7 @@ typedef struct {
     int attempts;                        /* failed attempts since the trigger */
     bool rerun;                          /* triggered again while syncing */
     bool agent_kick;                     /* agent connected while syncing */
+    bool gone;                           /* stopped while syncing */
     int64_t suspended_ns;                /* last pause began, 0 if not paused */
     int64_t pause_ns;                    /* last pause's length, -1 unknown */
 

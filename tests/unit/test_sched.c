@@ -359,6 +359,43 @@ test_stopped_cancels_wait(void **state)
 }
 
 static void
+test_stopped_during_sync_does_not_wait(void **state)
+{
+    vts_sched *s = *state;
+    vts_sched_entry job;
+    vts_sync_result r = err_result(VTS_ERR_AGENT_NOT_CONNECTED);
+
+    assert_true(vts_sched_trigger(s, "gone", "resumed/unpaused", 0));
+    assert_true(vts_sched_begin(s, "gone", &job));
+    /* Destroyed while the worker is on it; the worker then reports that
+     * the agent is not connected. */
+    vts_sched_stopped(s, "gone");
+    assert_int_equal(vts_sched_finish(s, "gone", &r, 1), VTS_SCHED_GAVE_UP);
+    assert_int_equal(vts_sched_get(s, "gone")->phase, VTS_PHASE_IDLE);
+    assert_int_equal(vts_sched_next_due(s), -1);
+    /* Started again later: served as usual. */
+    assert_true(vts_sched_trigger(s, "gone", "started/restored", 10));
+    assert_int_equal(run_job(s, "gone", ok_result(), 11), VTS_SCHED_DONE);
+}
+
+static void
+test_rerun_is_credited_to_the_newer_trigger(void **state)
+{
+    vts_sched *s = *state;
+    vts_sched_entry job;
+    vts_sync_result ok = ok_result();
+
+    assert_true(vts_sched_trigger(s, "a", "sweep", 0));
+    assert_true(vts_sched_begin(s, "a", &job));
+    vts_sched_suspended(s, "a", 1);
+    assert_false(vts_sched_trigger(s, "a", "resumed/unpaused", 3));
+    assert_int_equal(vts_sched_finish(s, "a", &ok, 4), VTS_SCHED_REQUEUE);
+    assert_true(vts_sched_begin(s, "a", &job));
+    assert_string_equal(job.trigger, "resumed/unpaused");
+    assert_int_equal(job.pause_ns, 2);
+}
+
+static void
 test_many_domains_are_independent(void **state)
 {
     vts_sched *s = *state;
@@ -407,6 +444,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_hook_expectation_leaves_busy_entry, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stopped_cancels_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stopped_during_sync_does_not_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rerun_is_credited_to_the_newer_trigger, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_many_domains_are_independent, setup, teardown),
     };
 
