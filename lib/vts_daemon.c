@@ -211,15 +211,6 @@ vts_daemon_write_metrics(vts_daemon *d)
         vts_log(VTS_LOG_WARNING, "metrics: %s", err.message);
 }
 
-static int64_t
-vts_daemon_real_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * VTS_NS_PER_SEC + ts.tv_nsec;
-}
-
 /* Is @name a domain we should touch? Looks at its XML: agent channel and
  * opt-out. Fills @res with the reason when not. */
 static bool
@@ -353,7 +344,7 @@ vts_daemon_job(const char *name, void *opaque)
     vts_daemon_log_result(&job, &res, outcome, now);
     /* A wait for the agent is a step on the way, not a result. */
     if (outcome != VTS_SCHED_WAIT) {
-        vts_metrics_record(d->metrics, name, job.trigger, &res, vts_daemon_real_ns());
+        vts_metrics_record(d->metrics, name, job.trigger, &res, d->ops->now_ns());
         vts_daemon_write_metrics(d);
     }
     if (outcome == VTS_SCHED_RETRY || outcome == VTS_SCHED_WAIT)
