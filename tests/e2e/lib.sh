@@ -319,6 +319,27 @@ daemon_stop() {
 }
 
 daemon_log() { cat "$E2E_TMP/vtsd-$1.log" 2>/dev/null; }
+
+# wait_output ERE WHAT CMD...: wait (up to LOG_WAIT_S) for CMD's output to
+# match ERE. The probe can see a guest fixed before the daemon has verified
+# and written its log line and metrics, so an assertion on those after
+# wait_fixed must wait for them, not read them once.
+LOG_WAIT_S=${LOG_WAIT_S:-20}
+wait_output() {
+	local ere=$1 what=$2 start
+	shift 2
+	start=$(e2e_now_ms)
+	until "$@" 2>/dev/null | grep -qE -- "$ere"; do
+		if [ $(($(e2e_now_ms) - start)) -gt $((LOG_WAIT_S * 1000)) ]; then
+			fail "$what: no line matches /$ere/ after ${LOG_WAIT_S} s; last lines:
+$("$@" 2>&1 | tail -n 8)"
+		fi
+		sleep 0.1
+	done
+}
+
+# wait_log HOST ERE [what]: wait for a line of HOST's daemon log to match.
+wait_log() { wait_output "$2" "${3:-daemon log} on $1" daemon_log "$1"; }
 daemon_pid() { cat "$E2E_TMP/vtsd-$1.pid"; }
 
 # wait_fixed HOST DOM: wait until the guest is within FIXED_NS of the host;

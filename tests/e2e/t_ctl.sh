@@ -230,7 +230,7 @@ test_slow_clients_do_not_block_others() {
 		[ "$rc" -eq 0 ] || fail "the slow clients' shell exited $rc"
 	done
 	note "slow clients done after $(($(e2e_now_ms) - start)) ms"
-	assert_match "$(daemon_log "$E2E_HOST")" "c1: offset -[0-9]+\.[0-9]+ s -> stepped .*trigger resumed/unpaused" "c1's fix"
+	wait_log "$E2E_HOST" "c1: offset -[0-9]+\.[0-9]+ s -> stepped .*trigger resumed/unpaused" "c1's fix"
 	daemon_alive
 	daemon_stop "$E2E_HOST"
 }
