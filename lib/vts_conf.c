@@ -33,6 +33,8 @@ _Static_assert(sizeof(VTS_CTL_DEFAULT_PATH) <= VTS_CONF_SOCKET_PATH_MAX,
 #define VTS_CONF_DEFAULT_BACKOFF_INITIAL_NS (1 * VTS_NS_PER_SEC)
 #define VTS_CONF_DEFAULT_BACKOFF_MAX_NS (60 * VTS_NS_PER_SEC)
 #define VTS_CONF_DEFAULT_WORKERS 4
+#define VTS_CONF_DEFAULT_RECHECK_MAX 3
+#define VTS_CONF_DEFAULT_RECHECK_DELAY_NS (1 * VTS_NS_PER_SEC)
 
 /* Longest piece of a value quoted back in an error message: enough to
  * recognise it, short enough that the message still fits. */
@@ -63,8 +65,9 @@ static const struct {
 
 #define VTS_CONF_KEYS                                                                    \
     "uri, threshold, tolerance, samples, agent_timeout, agent_wait, retry_max, "         \
-    "backoff_initial, backoff_max, workers, include, exclude, log_level, "               \
-    "control_socket, metrics_file, host_unsynced, max_step, max_backward"
+    "backoff_initial, backoff_max, recheck_max, recheck_delay, workers, include, "       \
+    "exclude, log_level, control_socket, metrics_file, host_unsynced, max_step, "        \
+    "max_backward"
 
 void
 vts_conf_init(vts_conf *conf)
@@ -78,6 +81,8 @@ vts_conf_init(vts_conf *conf)
     conf->retry_max = VTS_CONF_DEFAULT_RETRY_MAX;
     conf->backoff_initial_ns = VTS_CONF_DEFAULT_BACKOFF_INITIAL_NS;
     conf->backoff_max_ns = VTS_CONF_DEFAULT_BACKOFF_MAX_NS;
+    conf->recheck_max = VTS_CONF_DEFAULT_RECHECK_MAX;
+    conf->recheck_delay_ns = VTS_CONF_DEFAULT_RECHECK_DELAY_NS;
     conf->workers = VTS_CONF_DEFAULT_WORKERS;
     conf->log_level = VTS_LOG_INFO;
     conf->max_step_ns = VTS_SYNC_DEFAULT_MAX_STEP_NS;
@@ -482,6 +487,11 @@ vts_conf_directive(vts_conf *conf, vts_conf_ctx *ctx, char *line, unsigned *back
         return vts_conf_duration(ctx, value, VTS_NS_PER_MS, 24 * VTS_NS_PER_HOUR,
                                  &conf->backoff_max_ns);
     }
+    if (strcmp(key, "recheck_max") == 0)
+        return vts_conf_int(ctx, value, 0, 10, &conf->recheck_max);
+    if (strcmp(key, "recheck_delay") == 0)
+        return vts_conf_duration(ctx, value, 10 * VTS_NS_PER_MS, 10 * VTS_NS_PER_MIN,
+                                 &conf->recheck_delay_ns);
     if (strcmp(key, "workers") == 0)
         return vts_conf_int(ctx, value, 1, 64, &conf->workers);
     if (strcmp(key, "include") == 0)

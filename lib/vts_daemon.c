@@ -109,6 +109,9 @@ vts_daemon_sched_conf(const vts_conf *conf, vts_sched_conf *sc)
     sc->retry_max = conf->retry_max;
     sc->backoff_initial_ns = conf->backoff_initial_ns;
     sc->backoff_max_ns = conf->backoff_max_ns;
+    sc->recheck_max = conf->recheck_max;
+    sc->recheck_delay_ns = conf->recheck_delay_ns;
+    sc->tolerance_ns = conf->tolerance_ns;
 }
 
 static const char *
@@ -161,9 +164,9 @@ vts_daemon_push(vts_daemon *d, const char *name)
  * pause, and the time from trigger to done. */
 static void
 vts_daemon_log_result(const vts_sched_entry *job, const vts_sync_result *res,
-                      vts_sched_outcome outcome, int64_t now)
+                      vts_sched_outcome outcome, int64_t now, int64_t next_ns)
 {
-    char line[1024], pause[48] = "", next[64] = "";
+    char line[1024], pause[48] = "", recheck[32] = "", next[96] = "";
     vts_log_level level = VTS_LOG_INFO;
 
     vts_report_text(line, sizeof(line), job->name, res);
@@ -173,6 +176,8 @@ vts_daemon_log_result(const vts_sched_entry *job, const vts_sync_result *res,
         vts_report_offset(off, sizeof(off), job->pause_ns);
         snprintf(pause, sizeof(pause), ", paused %s", off + 1);
     }
+    if (job->rechecks > 0)
+        snprintf(recheck, sizeof(recheck), ", re-check %d", job->rechecks);
     switch (outcome) {
     case VTS_SCHED_WAIT:
         snprintf(next, sizeof(next), "; waiting for the guest agent");
@@ -189,11 +194,15 @@ vts_daemon_log_result(const vts_sched_entry *job, const vts_sync_result *res,
     case VTS_SCHED_REQUEUE:
         snprintf(next, sizeof(next), "; syncing again (triggered meanwhile)");
         break;
+    case VTS_SCHED_RECHECK:
+        snprintf(next, sizeof(next), "; residual over the tolerance, checking again in %.1f s",
+                 (double)(next_ns - now) / VTS_NS_PER_SEC);
+        break;
     case VTS_SCHED_DONE:
         break;
     }
-    vts_log(level, "%s [trigger %s%s, %.1f ms after the trigger]%s", line, job->trigger, pause,
-            (double)(now - job->trigger_ns) / VTS_NS_PER_MS, next);
+    vts_log(level, "%s [trigger %s%s%s, %.1f ms after the trigger]%s", line, job->trigger, pause,
+            recheck, (double)(now - job->trigger_ns) / VTS_NS_PER_MS, next);
 }
 
 /* Write the metrics file, if one is configured (any thread). */
@@ -242,6 +251,15 @@ cleanup:
     return ok;
 }
 
+/* vts_sched_prune callback: drop a forgotten domain's metrics. */
+static void
+vts_daemon_forget_metrics(const char *name, void *opaque)
+{
+    vts_daemon *d = opaque;
+
+    vts_metrics_forget(d->metrics, name);
+}
+
 /* Worker thread: list the running domains and trigger those we serve. */
 static void
 vts_daemon_sweep(vts_daemon *d, vts_dconn *c)
@@ -250,6 +268,7 @@ vts_daemon_sweep(vts_daemon *d, vts_dconn *c)
     size_t count = 0;
     vts_error err;
     size_t queued = 0;
+    size_t forgotten;
 
     if (d->ops->list_running(c->hv, &names, &count, &err) < 0) {
         vts_log(VTS_LOG_WARNING, "sweep: %s", err.message);
@@ -274,8 +293,14 @@ vts_daemon_sweep(vts_daemon *d, vts_dconn *c)
         }
         pthread_mutex_unlock(&d->lock);
     }
-    vts_log(VTS_LOG_INFO, "sweep: %zu running domains, %zu with a guest agent to check", count,
-            queued);
+    /* Forget the domains that stopped or left while we were not listening. */
+    pthread_mutex_lock(&d->lock);
+    forgotten = vts_sched_prune(d->sched, names, count, vts_daemon_forget_metrics, d);
+    pthread_mutex_unlock(&d->lock);
+    vts_log(VTS_LOG_INFO,
+            "sweep: %zu running domains, %zu with a guest agent to check, %zu gone domains "
+            "forgotten",
+            count, queued, forgotten);
     vts_hv_names_free(names, count);
 }
 
@@ -290,8 +315,10 @@ vts_daemon_job(const char *name, void *opaque)
     vts_sched_outcome outcome;
     vts_dconn *c;
     vts_hv_conn *to_close;
+    const vts_sched_entry *entry;
     bool has_agent;
-    int64_t now;
+    bool known;
+    int64_t now, next_ns;
 
     pthread_mutex_lock(&d->lock);
     c = vts_daemon_conn_get(d);
@@ -311,10 +338,15 @@ vts_daemon_job(const char *name, void *opaque)
         d->ops->disconnect(to_close);
         return;
     }
+    /* The entry's name may go with vts_sched_finish; ours stays. */
+    job.name = (char *)name;
     vts_sync_opts_init(&opts);
     vts_conf_to_sync_opts(&d->conf, &opts);
     pthread_mutex_unlock(&d->lock);
     opts.log = vts_log_sync_cb;
+    /* A re-check corrects our own step: the tolerance is the goal. */
+    if (job.rechecks > 0 && opts.tolerance_ns < opts.threshold_ns)
+        opts.threshold_ns = opts.tolerance_ns;
 
     memset(&res, 0, sizeof(res));
     if (!c) {
@@ -337,17 +369,23 @@ vts_daemon_job(const char *name, void *opaque)
     outcome = vts_sched_finish(d->sched, name, &res, now);
     if (outcome == VTS_SCHED_REQUEUE)
         vts_daemon_push(d, name);
+    entry = vts_sched_get(d->sched, name);
+    known = entry != NULL;
+    next_ns = entry ? entry->next_ns : now;
     to_close = vts_daemon_conn_put(c);
     pthread_mutex_unlock(&d->lock);
     d->ops->disconnect(to_close);
 
-    vts_daemon_log_result(&job, &res, outcome, now);
-    /* A wait for the agent is a step on the way, not a result. */
+    vts_daemon_log_result(&job, &res, outcome, now, next_ns);
+    /* A wait for the agent is a step on the way, not a result. A domain
+     * that left meanwhile gets no per-domain series. */
     if (outcome != VTS_SCHED_WAIT) {
-        vts_metrics_record(d->metrics, name, job.trigger, &res, d->ops->now_ns());
+        vts_metrics_record(d->metrics, known ? name : NULL,
+                           job.rechecks > 0 ? "recheck" : job.trigger, &res, d->ops->now_ns());
         vts_daemon_write_metrics(d);
     }
-    if (outcome == VTS_SCHED_RETRY || outcome == VTS_SCHED_WAIT)
+    if (outcome == VTS_SCHED_RETRY || outcome == VTS_SCHED_WAIT ||
+        outcome == VTS_SCHED_RECHECK)
         vts_daemon_kick(d);
 }
 
@@ -386,6 +424,7 @@ vts_daemon_on_event(const vts_hv_event *ev, void *opaque)
         break;
     case VTS_EV_STOPPED:
         vts_sched_stopped(d->sched, ev->domain);
+        vts_metrics_forget(d->metrics, ev->domain);
         break;
     case VTS_EV_AGENT_DISCONNECTED:
         break;

@@ -122,7 +122,7 @@ vts_metrics_record(vts_metrics *m, const char *domain, const char *trigger,
     if (res->have_residual)
         vts_histogram_add(&m->residual, vts_metrics_residual_le, VTS_METRICS_NRES,
                           llabs(res->residual_ns) / 1e9);
-    if (res->action != VTS_ACTION_ERROR) {
+    if (domain && res->action != VTS_ACTION_ERROR) {
         for (i = 0; i < m->ndomains; i++) {
             if (strcmp(m->domains[i].domain, domain) == 0)
                 break;
@@ -142,6 +142,21 @@ vts_metrics_record(vts_metrics *m, const char *domain, const char *trigger,
         }
         if (i < m->ndomains)
             m->domains[i].last_ns = when_ns;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+void
+vts_metrics_forget(vts_metrics *m, const char *domain)
+{
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < m->ndomains; i++) {
+        if (strcmp(m->domains[i].domain, domain) == 0) {
+            free(m->domains[i].domain);
+            m->domains[i] = m->domains[m->ndomains - 1];
+            m->ndomains--;
+            break;
+        }
     }
     pthread_mutex_unlock(&m->lock);
 }

@@ -53,6 +53,8 @@ vts_phase_name(vts_phase phase)
         return "waiting";
     case VTS_PHASE_BACKOFF:
         return "backoff";
+    case VTS_PHASE_RECHECK:
+        return "recheck";
     }
     return "unknown";
 }
@@ -71,6 +73,23 @@ const vts_sched_entry *
 vts_sched_get(const vts_sched *s, const char *name)
 {
     return vts_sched_find(s, name);
+}
+
+size_t
+vts_sched_count(const vts_sched *s)
+{
+    return s->count;
+}
+
+/* Forget @e (an element of s->entries), keeping the others' order. */
+static void
+vts_sched_remove(vts_sched *s, vts_sched_entry *e)
+{
+    size_t i = (size_t)(e - s->entries);
+
+    free(e->name);
+    memmove(e, e + 1, (s->count - i - 1) * sizeof(*e));
+    s->count--;
 }
 
 /* Find or add the entry of @name; NULL when out of memory. */
@@ -107,10 +126,13 @@ vts_sched_queue_new(vts_sched *s, vts_sched_entry *e, const char *trigger, int64
     /* Latency counts from the trigger that let the guest run: a guest
      * waiting to be resumed (restore, incoming migration) was not losing
      * time to us while its vCPUs were stopped. */
-    if (e->phase == VTS_PHASE_IDLE || e->phase == VTS_PHASE_WAITING)
+    if (e->phase == VTS_PHASE_IDLE || e->phase == VTS_PHASE_WAITING ||
+        e->phase == VTS_PHASE_RECHECK)
         e->trigger_ns = now;
-    if (e->phase == VTS_PHASE_IDLE)
+    if (e->phase == VTS_PHASE_IDLE || e->phase == VTS_PHASE_RECHECK) {
         e->attempts = 0;
+        e->rechecks = 0;
+    }
     e->deadline_ns = now + s->conf.agent_wait_ns;
     snprintf(e->trigger, sizeof(e->trigger), "%s", trigger);
     e->phase = VTS_PHASE_QUEUED;
@@ -141,6 +163,7 @@ vts_sched_trigger(vts_sched *s, const char *name, const char *trigger, int64_t n
     case VTS_PHASE_IDLE:
     case VTS_PHASE_WAITING:
     case VTS_PHASE_BACKOFF:
+    case VTS_PHASE_RECHECK:
         break;
     }
     vts_sched_queue_new(s, e, trigger, now);
@@ -156,6 +179,7 @@ vts_sched_expect(vts_sched *s, const char *name, const char *trigger, int64_t no
         return;
     e->trigger_ns = now;
     e->attempts = 0;
+    e->rechecks = 0;
     e->deadline_ns = now + s->conf.agent_wait_ns;
     snprintf(e->trigger, sizeof(e->trigger), "%s", trigger);
     e->phase = VTS_PHASE_WAITING;
@@ -179,6 +203,7 @@ vts_sched_agent_connected(vts_sched *s, const char *name, int64_t now)
         return false;
     case VTS_PHASE_IDLE:
     case VTS_PHASE_QUEUED:
+    case VTS_PHASE_RECHECK:
         break;
     }
     return false;
@@ -200,14 +225,40 @@ vts_sched_stopped(vts_sched *s, const char *name)
 
     if (!e)
         return;
-    e->suspended_ns = 0;
-    e->rerun = false;
-    e->agent_kick = false;
     /* A worker that is on it finds it gone when it finishes. */
-    if (e->phase == VTS_PHASE_SYNCING)
+    if (e->phase == VTS_PHASE_SYNCING) {
+        e->suspended_ns = 0;
+        e->rerun = false;
+        e->agent_kick = false;
         e->gone = true;
-    else
-        e->phase = VTS_PHASE_IDLE;
+        return;
+    }
+    vts_sched_remove(s, e);
+}
+
+size_t
+vts_sched_prune(vts_sched *s, char *const *running, size_t count,
+                void (*fn)(const char *name, void *opaque), void *opaque)
+{
+    size_t gone = 0;
+    size_t i = 0;
+
+    while (i < s->count) {
+        vts_sched_entry *e = &s->entries[i];
+        bool seen = false;
+
+        for (size_t j = 0; j < count && !seen; j++)
+            seen = strcmp(running[j], e->name) == 0;
+        if (seen || e->phase != VTS_PHASE_IDLE || e->suspended_ns > 0) {
+            i++;
+            continue;
+        }
+        if (fn)
+            fn(e->name, opaque);
+        vts_sched_remove(s, e);
+        gone++;
+    }
+    return gone;
 }
 
 bool
@@ -262,6 +313,27 @@ vts_sched_backoff(const vts_sched_conf *conf, int attempts)
     return delay < conf->backoff_max_ns ? delay : conf->backoff_max_ns;
 }
 
+/* The delay before re-check number @done + 1: doubled each time. */
+static int64_t
+vts_sched_recheck_delay(const vts_sched_conf *conf, int done)
+{
+    int64_t delay = conf->recheck_delay_ns;
+
+    for (int i = 0; i < done && delay < VTS_SCHED_RECHECK_DELAY_MAX; i++)
+        delay *= 2;
+    return delay;
+}
+
+/* Did a sync that went well leave @e's guest further off than the
+ * tolerance, with a re-check left to try? */
+static bool
+vts_sched_wants_recheck(const vts_sched_conf *conf, const vts_sched_entry *e,
+                        const vts_sync_result *res)
+{
+    return res->action == VTS_ACTION_STEPPED && res->have_residual &&
+           llabs(res->residual_ns) > conf->tolerance_ns && e->rechecks < conf->recheck_max;
+}
+
 vts_sched_outcome
 vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res, int64_t now)
 {
@@ -283,10 +355,8 @@ vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res, int
     e->rerun = false;
     e->agent_kick = false;
     if (e->gone) {
-        /* The domain stopped or left while we synced: nothing to wait for. */
-        e->gone = false;
-        e->phase = VTS_PHASE_IDLE;
-        e->pause_ns = -1;
+        /* The domain stopped or left while we synced: forget it. */
+        vts_sched_remove(s, e);
         return code == VTS_OK ? VTS_SCHED_DONE : VTS_SCHED_GAVE_UP;
     }
 
@@ -294,7 +364,14 @@ vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res, int
         if (again && code == VTS_OK) {
             e->phase = VTS_PHASE_QUEUED;
             e->trigger_ns = now;
+            e->rechecks = 0;
             return VTS_SCHED_REQUEUE;
+        }
+        if (code == VTS_OK && vts_sched_wants_recheck(&s->conf, e, res)) {
+            e->next_ns = now + vts_sched_recheck_delay(&s->conf, e->rechecks);
+            e->rechecks++;
+            e->phase = VTS_PHASE_RECHECK;
+            return VTS_SCHED_RECHECK;
         }
         e->phase = VTS_PHASE_IDLE;
         e->pause_ns = -1;
@@ -334,7 +411,7 @@ vts_sched_next_due(const vts_sched *s)
 
         if (e->phase == VTS_PHASE_WAITING)
             t = e->deadline_ns;
-        else if (e->phase == VTS_PHASE_BACKOFF)
+        else if (e->phase == VTS_PHASE_BACKOFF || e->phase == VTS_PHASE_RECHECK)
             t = e->next_ns;
         else
             continue;
@@ -350,11 +427,13 @@ vts_sched_expire(vts_sched *s, int64_t now,
                  void *opaque)
 {
     size_t n = 0;
+    size_t i = 0;
 
-    for (size_t i = 0; i < s->count; i++) {
+    while (i < s->count) {
         vts_sched_entry *e = &s->entries[i];
 
-        if (e->phase == VTS_PHASE_BACKOFF && e->next_ns <= now) {
+        if ((e->phase == VTS_PHASE_BACKOFF || e->phase == VTS_PHASE_RECHECK) &&
+            e->next_ns <= now) {
             e->phase = VTS_PHASE_QUEUED;
             fn(e->name, VTS_SCHED_EXPIRE_QUEUE, opaque);
             n++;
@@ -362,7 +441,12 @@ vts_sched_expire(vts_sched *s, int64_t now,
             e->phase = VTS_PHASE_IDLE;
             fn(e->name, VTS_SCHED_EXPIRE_TIMEOUT, opaque);
             n++;
+            if (!e->have_last && e->suspended_ns == 0) {
+                vts_sched_remove(s, e);
+                continue;
+            }
         }
+        i++;
     }
     return n;
 }

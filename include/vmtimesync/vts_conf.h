@@ -17,6 +17,10 @@
  *   retry_max        0..100 [8]: attempts after an unresponsive agent
  *   backoff_initial  duration, 1ms..1h [1s]: first retry delay, then doubled
  *   backoff_max      duration, 1ms..24h [60s], not below backoff_initial
+ *   recheck_max      0..10 [3]: re-checks after a sync that left the guest
+ *                    more than the tolerance off (0: none)
+ *   recheck_delay    duration, 10ms..10min [1s]: before the first re-check,
+ *                    then doubled
  *   workers          1..64 [4]: domains synced at the same time
  *   include          domain name patterns [none = every domain]
  *   exclude          domain name patterns [none]
@@ -69,6 +73,8 @@ typedef struct {
     int retry_max;
     int64_t backoff_initial_ns;
     int64_t backoff_max_ns;
+    int recheck_max;
+    int64_t recheck_delay_ns;
     int workers;
     char **include; /* patterns; none: every domain is included */
     size_t include_count;

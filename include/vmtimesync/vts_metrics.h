@@ -23,9 +23,14 @@ void vts_metrics_free(vts_metrics *m);
 /* Count one finished sync of @domain: @trigger ("resumed/unpaused",
  * "sweep"...; only the part before '/' is a label), its result, and, when
  * measured, the offset before and the residual after. @when_ns is the
- * host's CLOCK_REALTIME at the end. */
+ * host's CLOCK_REALTIME at the end, kept as @domain's last sync unless
+ * @domain is NULL (a domain that left meanwhile). */
 void vts_metrics_record(vts_metrics *m, const char *domain, const char *trigger,
                         const vts_sync_result *res, int64_t when_ns);
+
+/* Drop @domain's own series (it stopped or left this host); the totals
+ * keep counting what it did. */
+void vts_metrics_forget(vts_metrics *m, const char *domain);
 
 /* Whether the daemon is connected to libvirt (a gauge). */
 void vts_metrics_set_connected(vts_metrics *m, bool connected);

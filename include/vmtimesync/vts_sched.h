@@ -9,7 +9,18 @@
  *   IDLE --trigger--> QUEUED --worker--> SYNCING --ok--> IDLE
  *                       ^                   |--agent not there--> WAITING
  *                       |                   |--agent hung-------> BACKOFF
+ *                       |                   |--ok, residual over--> RECHECK
+ *                       |                   |  the tolerance
  *                       +--agent connects / retry time / new trigger
+ *
+ * A sync counts as done when its verifying measurement is within the
+ * threshold plus that measurement's round trip: on a loaded host a step can
+ * land a few ms off and the measurement cannot tell better. RECHECK comes
+ * back later, when the host is likely quieter, measures again and steps
+ * when the guest is more than the tolerance off; a few times at most.
+ *
+ * Entries go when their domain stops or leaves (or a sweep does not see it
+ * running), so the table follows the host's guests, not their history.
  */
 #ifndef VTS_SCHED_H
 #define VTS_SCHED_H
@@ -25,6 +36,9 @@ typedef struct {
     int retry_max;              /* attempts after an unresponsive agent */
     int64_t backoff_initial_ns; /* first retry delay, doubled each time */
     int64_t backoff_max_ns;
+    int recheck_max;          /* re-checks after a sync left a residual */
+    int64_t recheck_delay_ns; /* before the first, doubled each time */
+    int64_t tolerance_ns;     /* residual that calls for a re-check */
 } vts_sched_conf;
 
 typedef enum {
@@ -33,9 +47,12 @@ typedef enum {
     VTS_PHASE_SYNCING, /* a worker is on it */
     VTS_PHASE_WAITING, /* for the agent to connect or the guest to run */
     VTS_PHASE_BACKOFF, /* the agent did not answer; retry at next_ns */
+    VTS_PHASE_RECHECK, /* synced, but not to the tolerance; again at next_ns */
 } vts_phase;
 
 #define VTS_SCHED_TRIGGER_MAX 48
+/* Re-checks never wait longer than this, however many are configured. */
+#define VTS_SCHED_RECHECK_DELAY_MAX (60LL * 1000000000LL)
 
 typedef struct {
     char *name;
@@ -45,6 +62,7 @@ typedef struct {
     int64_t deadline_ns;                 /* give up waiting after this */
     int64_t next_ns;                     /* BACKOFF: retry at */
     int attempts;                        /* failed attempts since the trigger */
+    int rechecks;                        /* re-checks since the trigger */
     bool rerun;                          /* triggered again while syncing */
     bool agent_kick;                     /* agent connected while syncing */
     bool gone;                           /* stopped while syncing */
@@ -65,12 +83,13 @@ typedef enum {
     VTS_SCHED_REQUEUE, /* queue the domain again now */
     VTS_SCHED_WAIT,    /* wait for the agent or a resume, until the deadline */
     VTS_SCHED_RETRY,   /* retry at the entry's next_ns */
+    VTS_SCHED_RECHECK, /* fine, but check again at the entry's next_ns */
     VTS_SCHED_GAVE_UP, /* permanent failure or out of time/attempts */
 } vts_sched_outcome;
 
 /* What vts_sched_expire did to a domain. */
 typedef enum {
-    VTS_SCHED_EXPIRE_QUEUE,   /* backoff over: queue it */
+    VTS_SCHED_EXPIRE_QUEUE,   /* backoff or re-check time: queue it */
     VTS_SCHED_EXPIRE_TIMEOUT, /* waited past the deadline: gave up */
 } vts_sched_expiry;
 
@@ -103,24 +122,39 @@ bool vts_sched_agent_connected(vts_sched *s, const char *name, int64_t now);
 /* @name's vCPUs stopped (remembered to report the pause's length). */
 void vts_sched_suspended(vts_sched *s, const char *name, int64_t now);
 
-/* @name left this host or stopped: forget what was pending for it. */
+/* @name left this host or stopped: forget it, and what was pending for
+ * it. An entry a worker is on goes when that worker finishes. */
 void vts_sched_stopped(vts_sched *s, const char *name);
+
+/* Forget the idle entries of domains that are not in @running (@count
+ * names), except those paused (a paused domain is not listed as running).
+ * For events missed while disconnected. @fn, when not NULL, is called with
+ * each name just before it goes. Returns how many went. */
+size_t vts_sched_prune(vts_sched *s, char *const *running, size_t count,
+                       void (*fn)(const char *name, void *opaque), void *opaque);
+
+/* How many domains the scheduler knows. */
+size_t vts_sched_count(const vts_sched *s);
 
 /* A worker takes @name. Returns true and copies the entry into @job (its
  * name pointer stays owned by the scheduler and valid until the matching
- * vts_sched_finish) when @name is queued; false for a stale queue item. */
+ * vts_sched_finish, which may free it) when @name is queued; false for a
+ * stale queue item. job->rechecks > 0 marks a re-check. */
 bool vts_sched_begin(vts_sched *s, const char *name, vts_sched_entry *job);
 
 /* A worker finished @name with @res. Returns what to do next; the entry's
- * deadline and next_ns say when for WAIT and RETRY. */
+ * deadline and next_ns say when for WAIT, RETRY and RECHECK. When the
+ * domain stopped meanwhile, its entry is gone after this call. */
 vts_sched_outcome vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res,
                                    int64_t now);
 
 /* The earliest time at which vts_sched_expire has work, or -1. */
 int64_t vts_sched_next_due(const vts_sched *s);
 
-/* Move due domains on: backoffs that are over become QUEUED, waits past
- * their deadline become IDLE. @fn is called for each; returns how many. */
+/* Move due domains on: backoffs that are over and re-checks that are due
+ * become QUEUED, waits past their deadline become IDLE (and are forgotten
+ * when nothing ever synced them: a name the hook announced that never
+ * came). @fn is called for each, before any forgetting; returns how many. */
 size_t vts_sched_expire(vts_sched *s, int64_t now,
                         void (*fn)(const char *name, vts_sched_expiry what, void *opaque),
                         void *opaque);
@@ -132,7 +166,7 @@ void vts_sched_foreach(const vts_sched *s, void (*fn)(const vts_sched_entry *e, 
 /* The entry of @name, or NULL. Borrowed; valid until the next call. */
 const vts_sched_entry *vts_sched_get(const vts_sched *s, const char *name);
 
-/* "idle", "queued", "syncing", "waiting", "backoff". */
+/* "idle", "queued", "syncing", "waiting", "backoff", "recheck". */
 const char *vts_phase_name(vts_phase phase);
 
 #endif /* VTS_SCHED_H */

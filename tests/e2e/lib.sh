@@ -282,6 +282,7 @@ daemon_start() {
 		echo "host_unsynced = allow"
 		for line in "$@"; do echo "$line"; done
 	} >"$conf"
+	echo "$_DAEMON_MARK" >>"$E2E_TMP/vtsd-$host.log"
 	"$VTSD" --foreground -f "$conf" >>"$E2E_TMP/vtsd-$host.log" 2>&1 &
 	pid=$!
 	echo "$pid" >"$E2E_TMP/vtsd-$host.pid"
@@ -320,6 +321,14 @@ daemon_stop() {
 
 daemon_log() { cat "$E2E_TMP/vtsd-$1.log" 2>/dev/null; }
 
+# daemon_run_log HOST: HOST's daemon log since its latest daemon_start, so
+# that a test's assertion cannot be met by an earlier test's daemon.
+_DAEMON_MARK="---- e2e: daemon_start ----"
+daemon_run_log() {
+	daemon_log "$1" | awk -v mark="$_DAEMON_MARK" '$0 == mark { n = 0; next } { l[n++] = $0 }
+		END { for (i = 0; i < n; i++) print l[i] }'
+}
+
 # wait_output ERE WHAT CMD...: wait (up to LOG_WAIT_S) for CMD's output to
 # match ERE. The probe can see a guest fixed before the daemon has verified
 # and written its log line and metrics, so an assertion on those after
@@ -338,8 +347,9 @@ $("$@" 2>&1 | tail -n 8)"
 	done
 }
 
-# wait_log HOST ERE [what]: wait for a line of HOST's daemon log to match.
-wait_log() { wait_output "$2" "${3:-daemon log} on $1" daemon_log "$1"; }
+# wait_log HOST ERE [what]: wait for a line that HOST's running daemon (the
+# one the latest daemon_start started) logged to match ERE.
+wait_log() { wait_output "$2" "${3:-daemon log} on $1" daemon_run_log "$1"; }
 daemon_pid() { cat "$E2E_TMP/vtsd-$1.pid"; }
 
 # wait_fixed HOST DOM: wait until the guest is within FIXED_NS of the host;

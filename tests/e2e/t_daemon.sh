@@ -77,7 +77,38 @@ test_live_migration_fixed_by_destination_daemon() {
 	probe_shift h2 d3 -2
 	must --timeout 120 virsh -c "$(th_host_uri h2)" migrate --live --p2p --tunnelled d3 "$E2E_URI"
 	wait_fixed "$E2E_HOST" d3
+	# d3 left h2: h2's daemon forgets it (status and metrics).
+	wait_output "^vmtimesyncd: " "h2's status without d3" status_without h2 d3
 	daemon_stop h2
+	daemon_stop "$E2E_HOST"
+}
+
+# status_without HOST DOM: HOST's daemon status, when it does not list DOM.
+status_without() {
+	local out
+	out=$("$VTS" --status --socket "$E2E_TMP/vtsd-$1.sock") || return 1
+	printf '%s\n' "$out" | grep -q "^$2: " && return 1
+	printf '%s\n' "$out"
+}
+
+test_recheck_after_imprecise_step() {
+	local off
+	# A step that lands further off than the tolerance is checked again
+	# later. On this host steps land within about 1 ms, so a tolerance of
+	# 1 us makes every step "imprecise" and shows the re-checks, and that
+	# they stop after recheck_max.
+	daemon_start "$E2E_HOST" "tolerance = 1us" "recheck_max = 2" "recheck_delay = 300ms"
+	pause_guest "$E2E_HOST" d2 2
+	wait_fixed "$E2E_HOST" d2
+	wait_log "$E2E_HOST" "d2: offset -[12]\.[0-9]+ s -> stepped .*\[trigger resumed/unpaused, paused [0-9.]+ s, [0-9.]+ ms after the trigger\]; residual over the tolerance, checking again in 0\.3 s" "the first sync's line"
+	wait_log "$E2E_HOST" "d2: .*\[trigger resumed/unpaused, paused [0-9.]+ s, re-check 1, .*checking again in 0\.6 s" "the first re-check"
+	wait_log "$E2E_HOST" "d2: .*\[trigger resumed/unpaused, paused [0-9.]+ s, re-check 2, [0-9.]+ ms after the trigger\]$" "the last re-check"
+	sleep 1.5
+	assert_not_contains "$(daemon_run_log "$E2E_HOST")" "re-check 3" "daemon log"
+	off=$(probe_offset "$E2E_HOST" d2)
+	assert_abs_lt "$off" "$FIXED_NS" "d2 after the re-checks"
+	run "$VTS" --status --socket "$E2E_TMP/vtsd-$E2E_HOST.sock"
+	assert_match "$OUT" "^d2: idle; last sync on resumed/unpaused" "status after the re-checks"
 	daemon_stop "$E2E_HOST"
 }
 

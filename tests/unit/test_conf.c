@@ -32,6 +32,8 @@ assert_defaults(const vts_conf *conf)
     assert_int_equal(conf->retry_max, 8);
     assert_int_equal(conf->backoff_initial_ns, 1 * SEC);
     assert_int_equal(conf->backoff_max_ns, 60 * SEC);
+    assert_int_equal(conf->recheck_max, 3);
+    assert_int_equal(conf->recheck_delay_ns, 1 * SEC);
     assert_int_equal(conf->workers, 4);
     assert_null(conf->include);
     assert_int_equal(conf->include_count, 0);
@@ -160,6 +162,8 @@ test_conf_every_key(void **state)
                     "retry_max = 0\n"
                     "backoff_initial = 250ms\n"
                     "backoff_max = 2min\n"
+                    "recheck_max = 0\n"
+                    "recheck_delay = 250ms\n"
                     "workers = 16\n"
                     "include = web-* db-?\n"
                     "exclude = *-test\n"
@@ -175,6 +179,8 @@ test_conf_every_key(void **state)
     assert_int_equal(conf.retry_max, 0);
     assert_int_equal(conf.backoff_initial_ns, 250 * MS);
     assert_int_equal(conf.backoff_max_ns, 120 * SEC);
+    assert_int_equal(conf.recheck_max, 0);
+    assert_int_equal(conf.recheck_delay_ns, 250 * MS);
     assert_int_equal(conf.workers, 16);
     assert_int_equal(conf.include_count, 2);
     assert_string_equal(conf.include[0], "web-*");
@@ -221,6 +227,13 @@ test_conf_whitespace_crlf_comments(void **state)
     parse_fails("samples = 7\x7f\n", "t.conf:1: a control character (byte 0x7f)");
 }
 
+/* What an unknown key's message lists, in the documented order. */
+#define KNOWN_KEYS                                                                        \
+    "uri, threshold, tolerance, samples, agent_timeout, agent_wait, retry_max, "         \
+    "backoff_initial, backoff_max, recheck_max, recheck_delay, workers, include, "       \
+    "exclude, log_level, control_socket, metrics_file, host_unsynced, max_step, "        \
+    "max_backward"
+
 static void
 test_conf_syntax_errors(void **state)
 {
@@ -229,16 +242,10 @@ test_conf_syntax_errors(void **state)
     parse_fails("\n\n = 5\n", "t.conf:3: a key is missing before '='");
     parse_fails(
         "samples = 5\nthreshhold = 5ms\n",
-        "t.conf:2: unknown key 'threshhold' (known keys: uri, threshold, tolerance, "
-        "samples, agent_timeout, agent_wait, retry_max, backoff_initial, "
-        "backoff_max, workers, include, exclude, log_level, control_socket, "
-        "metrics_file, host_unsynced, max_step, max_backward)");
+        "t.conf:2: unknown key 'threshhold' (known keys: " KNOWN_KEYS ")");
     /* Keys are case-sensitive. */
     parse_fails("Samples = 5\n",
-                "t.conf:1: unknown key 'Samples' (known keys: uri, threshold, tolerance, "
-                "samples, agent_timeout, agent_wait, retry_max, backoff_initial, "
-                "backoff_max, workers, include, exclude, log_level, control_socket, "
-                "metrics_file, host_unsynced, max_step, max_backward)");
+                "t.conf:1: unknown key 'Samples' (known keys: " KNOWN_KEYS ")");
     /* Only the first '=' splits. */
     parse_fails("samples = 5 = 6\n",
                 "t.conf:1: samples: '5 = 6' is not a whole number from 1 to 64");
@@ -432,6 +439,10 @@ test_conf_ints(void **state)
                 "t.conf:1: samples: missing value (a whole number from 1 to 64)");
     parse_fails("retry_max = 101\n",
                 "t.conf:1: retry_max: '101' is out of range (0 to 100)");
+    parse_fails("recheck_max = 11\n",
+                "t.conf:1: recheck_max: '11' is out of range (0 to 10)");
+    parse_fails("recheck_delay = 5ms\n",
+                "t.conf:1: recheck_delay: '5ms' is out of range (10ms to 10min)");
     parse_fails("workers = 0\n", "t.conf:1: workers: '0' is out of range (1 to 64)");
     parse_fails("workers = 65\n", "t.conf:1: workers: '65' is out of range (1 to 64)");
 }

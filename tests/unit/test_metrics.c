@@ -102,6 +102,33 @@ test_metrics_escapes_domain_labels(void **state)
 }
 
 static void
+test_metrics_forget_drops_only_the_domains_series(void **state)
+{
+    vts_metrics *m = vts_metrics_new();
+    vts_sync_result r = stepped(-1000000000LL, 0);
+    char *text;
+
+    (void)state;
+    assert_non_null(m);
+    vts_metrics_record(m, "a", "resumed/unpaused", &r, 0);
+    vts_metrics_record(m, "b", "resumed/unpaused", &r, 0);
+    vts_metrics_record(m, "c", "resumed/unpaused", &r, 0);
+    vts_metrics_forget(m, "a");
+    vts_metrics_forget(m, "nobody");
+    /* A domain that left while it synced: counted, no series of its own. */
+    vts_metrics_record(m, NULL, "recheck", &r, 0);
+    text = vts_metrics_render(m);
+    assert_non_null(text);
+    assert_null(strstr(text, "domain=\"a\""));
+    assert_has_line(text, "vmtimesync_last_sync_timestamp_seconds{domain=\"b\"} 0.000");
+    assert_has_line(text, "vmtimesync_last_sync_timestamp_seconds{domain=\"c\"} 0.000");
+    assert_has_line(text, "vmtimesync_syncs_total{trigger=\"resumed\",result=\"stepped\"} 3");
+    assert_has_line(text, "vmtimesync_syncs_total{trigger=\"recheck\",result=\"stepped\"} 1");
+    free(text);
+    vts_metrics_free(m);
+}
+
+static void
 test_metrics_write_is_atomic(void **state)
 {
     char dir[] = "/tmp/vts-metrics.XXXXXX";
@@ -154,6 +181,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_counts_syncs_by_trigger_and_result),
         cmocka_unit_test(test_metrics_escapes_domain_labels),
+        cmocka_unit_test(test_metrics_forget_drops_only_the_domains_series),
         cmocka_unit_test(test_metrics_write_is_atomic),
         cmocka_unit_test(test_metrics_empty_renders_every_family),
     };

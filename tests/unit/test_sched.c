@@ -354,7 +354,9 @@ test_stopped_cancels_wait(void **state)
     assert_int_equal(run_job(s, "gone", err_result(VTS_ERR_AGENT_NOT_CONNECTED), 1),
                      VTS_SCHED_WAIT);
     vts_sched_stopped(s, "gone");
-    assert_int_equal(vts_sched_get(s, "gone")->phase, VTS_PHASE_IDLE);
+    /* Forgotten: the table follows the host's guests. */
+    assert_null(vts_sched_get(s, "gone"));
+    assert_int_equal(vts_sched_count(s), 0);
     assert_int_equal(vts_sched_next_due(s), -1);
 }
 
@@ -371,7 +373,7 @@ test_stopped_during_sync_does_not_wait(void **state)
      * the agent is not connected. */
     vts_sched_stopped(s, "gone");
     assert_int_equal(vts_sched_finish(s, "gone", &r, 1), VTS_SCHED_GAVE_UP);
-    assert_int_equal(vts_sched_get(s, "gone")->phase, VTS_PHASE_IDLE);
+    assert_null(vts_sched_get(s, "gone"));
     assert_int_equal(vts_sched_next_due(s), -1);
     /* Started again later: served as usual. */
     assert_true(vts_sched_trigger(s, "gone", "started/restored", 10));
@@ -415,6 +417,180 @@ test_many_domains_are_independent(void **state)
     assert_int_equal(vts_sched_get(s, "dom-50")->phase, VTS_PHASE_BACKOFF);
 }
 
+static void
+test_stopped_keeps_the_others_and_their_order(void **state)
+{
+    vts_sched *s = *state;
+    vts_sched_entry job;
+    vts_sync_result ok = ok_result();
+
+    assert_true(vts_sched_trigger(s, "a", "sweep", 0));
+    assert_true(vts_sched_trigger(s, "b", "sweep", 0));
+    assert_true(vts_sched_trigger(s, "c", "sweep", 0));
+    /* A worker holds c's copy while b goes: c's name stays valid. */
+    assert_true(vts_sched_begin(s, "c", &job));
+    vts_sched_stopped(s, "b");
+    assert_int_equal(vts_sched_count(s), 2);
+    assert_string_equal(job.name, "c");
+    assert_int_equal(vts_sched_finish(s, "c", &ok, 1), VTS_SCHED_DONE);
+    assert_int_equal(vts_sched_get(s, "a")->phase, VTS_PHASE_QUEUED);
+    assert_int_equal(vts_sched_get(s, "c")->phase, VTS_PHASE_IDLE);
+    vts_sched_stopped(s, "nobody");
+    assert_int_equal(vts_sched_count(s), 2);
+}
+
+static void
+collect_name(const char *name, void *opaque)
+{
+    char *seen = opaque;
+
+    strcat(seen, name);
+}
+
+static void
+test_prune_forgets_idle_domains_not_running(void **state)
+{
+    vts_sched *s = *state;
+    char a[] = "a";
+    char *running[] = {a};
+    char seen[16] = "";
+
+    assert_true(vts_sched_trigger(s, "a", "sweep", 0));
+    assert_int_equal(run_job(s, "a", ok_result(), 1), VTS_SCHED_DONE);
+    assert_true(vts_sched_trigger(s, "b", "sweep", 0));
+    assert_int_equal(run_job(s, "b", ok_result(), 1), VTS_SCHED_DONE);
+    assert_true(vts_sched_trigger(s, "busy", "sweep", 0)); /* queued: kept */
+    vts_sched_suspended(s, "paused", 2);                    /* paused: kept */
+    assert_true(vts_sched_trigger(s, "c", "sweep", 0));
+    assert_int_equal(run_job(s, "c", ok_result(), 1), VTS_SCHED_DONE);
+
+    assert_int_equal(vts_sched_prune(s, running, 1, collect_name, seen), 2);
+    assert_string_equal(seen, "bc");
+    assert_non_null(vts_sched_get(s, "a"));
+    assert_non_null(vts_sched_get(s, "busy"));
+    assert_non_null(vts_sched_get(s, "paused"));
+    assert_int_equal(vts_sched_count(s), 3);
+}
+
+static void
+test_expectation_that_never_came_is_forgotten(void **state)
+{
+    vts_sched *s = *state;
+    int calls = 0;
+
+    /* The hook announced names that never ran here; one of them synced
+     * before, and stays known. */
+    vts_sched_expect(s, "ghost", "hook/migrate", 0);
+    assert_true(vts_sched_trigger(s, "known", "sweep", 0));
+    assert_int_equal(run_job(s, "known", ok_result(), 1), VTS_SCHED_DONE);
+    vts_sched_expect(s, "known", "hook/restore", 2);
+    assert_int_equal(vts_sched_expire(s, 700 * S, count_expiry, &calls), 2);
+    assert_int_equal(calls, 200); /* two timeouts */
+    assert_null(vts_sched_get(s, "ghost"));
+    assert_int_equal(vts_sched_get(s, "known")->phase, VTS_PHASE_IDLE);
+}
+
+static const vts_sched_conf recheck_conf = {
+    .agent_wait_ns = 600 * S,
+    .retry_max = 3,
+    .backoff_initial_ns = 1 * S,
+    .backoff_max_ns = 4 * S,
+    .recheck_max = 2,
+    .recheck_delay_ns = 1 * S,
+    .tolerance_ns = 1000000,
+};
+
+static vts_sync_result
+stepped_to(int64_t residual_ns)
+{
+    vts_sync_result r = ok_result();
+
+    r.have_residual = true;
+    r.residual_ns = residual_ns;
+    return r;
+}
+
+static void
+test_residual_over_tolerance_is_rechecked(void **state)
+{
+    vts_sched *s = vts_sched_new(&recheck_conf);
+    vts_sched_entry job;
+    vts_sync_result r;
+    int calls = 0;
+
+    (void)state;
+    assert_non_null(s);
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 0));
+    assert_true(vts_sched_begin(s, "a", &job));
+    assert_int_equal(job.rechecks, 0);
+    r = stepped_to(-4000000); /* 4 ms off: within threshold + rtt */
+    assert_int_equal(vts_sched_finish(s, "a", &r, 10), VTS_SCHED_RECHECK);
+    assert_int_equal(vts_sched_get(s, "a")->phase, VTS_PHASE_RECHECK);
+    assert_int_equal(vts_sched_next_due(s), 10 + 1 * S);
+    assert_int_equal(vts_sched_expire(s, 5 + 1 * S, count_expiry, &calls), 0);
+    assert_int_equal(vts_sched_expire(s, 10 + 1 * S, count_expiry, &calls), 1);
+
+    /* The re-check: marked, credited to the same trigger. */
+    assert_true(vts_sched_begin(s, "a", &job));
+    assert_int_equal(job.rechecks, 1);
+    assert_string_equal(job.trigger, "resumed/unpaused");
+    assert_int_equal(job.trigger_ns, 0);
+    r = stepped_to(3000000);
+    assert_int_equal(vts_sched_finish(s, "a", &r, 2 * S), VTS_SCHED_RECHECK);
+    /* The second waits twice as long. */
+    assert_int_equal(vts_sched_next_due(s), 4 * S);
+    assert_int_equal(vts_sched_expire(s, 4 * S, count_expiry, &calls), 1);
+    r = stepped_to(2000000);
+    /* Out of re-checks: done, whatever is left. */
+    assert_int_equal(run_job(s, "a", r, 5 * S), VTS_SCHED_DONE);
+    assert_int_equal(vts_sched_get(s, "a")->phase, VTS_PHASE_IDLE);
+    vts_sched_free(s);
+}
+
+static void
+test_recheck_ends_when_within_tolerance_or_untouched(void **state)
+{
+    vts_sched *s = vts_sched_new(&recheck_conf);
+    vts_sync_result none = ok_result();
+    int calls = 0;
+
+    (void)state;
+    assert_non_null(s);
+    /* Within the tolerance: done at once. */
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 0));
+    assert_int_equal(run_job(s, "a", stepped_to(-900000), 1), VTS_SCHED_DONE);
+    /* Left alone (within the threshold), or only measured: no re-check. */
+    none.action = VTS_ACTION_NONE;
+    assert_true(vts_sched_trigger(s, "a", "resumed/migrated", 2));
+    assert_int_equal(run_job(s, "a", none, 3), VTS_SCHED_DONE);
+    /* A re-check that finds the guest fine ends it. */
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 4));
+    assert_int_equal(run_job(s, "a", stepped_to(5000000), 5), VTS_SCHED_RECHECK);
+    assert_int_equal(vts_sched_expire(s, 5 + 1 * S, count_expiry, &calls), 1);
+    assert_int_equal(run_job(s, "a", none, 2 * S), VTS_SCHED_DONE);
+    vts_sched_free(s);
+}
+
+static void
+test_new_trigger_during_recheck_wait_starts_afresh(void **state)
+{
+    vts_sched *s = vts_sched_new(&recheck_conf);
+    vts_sched_entry job;
+    int calls = 0;
+
+    (void)state;
+    assert_non_null(s);
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 0));
+    assert_int_equal(run_job(s, "a", stepped_to(5000000), 1), VTS_SCHED_RECHECK);
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 100));
+    assert_true(vts_sched_begin(s, "a", &job));
+    assert_int_equal(job.rechecks, 0);
+    assert_int_equal(job.trigger_ns, 100);
+    vts_sched_stopped(s, "a");
+    assert_int_equal(vts_sched_expire(s, 10 * S, count_expiry, &calls), 0);
+    vts_sched_free(s);
+}
+
 int
 main(void)
 {
@@ -448,6 +624,15 @@ main(void)
         cmocka_unit_test_setup_teardown(test_rerun_is_credited_to_the_newer_trigger, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_many_domains_are_independent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stopped_keeps_the_others_and_their_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_prune_forgets_idle_domains_not_running, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_expectation_that_never_came_is_forgotten, setup,
+                                        teardown),
+        cmocka_unit_test(test_residual_over_tolerance_is_rechecked),
+        cmocka_unit_test(test_recheck_ends_when_within_tolerance_or_untouched),
+        cmocka_unit_test(test_new_trigger_during_recheck_wait_starts_afresh),
     };
 
     return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
