@@ -822,6 +822,20 @@ vts_daemon_on_signal_write(int signo)
 
 static vts_log_level vts_daemon_log_level(const vts_daemon *d);
 
+/* Stop listening on the control socket and remove its file (loop thread). */
+static void
+vts_daemon_ctl_close(vts_daemon *d)
+{
+    if (d->ctl_watch >= 0)
+        d->ops->loop_remove_handle(d->ctl_watch);
+    d->ctl_watch = -1;
+    if (d->ctl_fd >= 0) {
+        close(d->ctl_fd);
+        unlink(d->conf.control_socket);
+    }
+    d->ctl_fd = -1;
+}
+
 static void
 vts_daemon_reload(vts_daemon *d)
 {
@@ -829,6 +843,7 @@ vts_daemon_reload(vts_daemon *d)
     vts_sched_conf sc;
     vts_error err;
     char *old_uri = NULL;
+    char new_socket[sizeof(fresh.control_socket)];
     bool uri_changed;
     int old_workers;
 
@@ -842,6 +857,10 @@ vts_daemon_reload(vts_daemon *d)
     pthread_mutex_lock(&d->lock);
     old_uri = strdup(vts_daemon_uri(d));
     old_workers = d->conf.workers;
+    /* The socket we listen on stays until restart: its path is what we
+     * unlink at exit. */
+    memcpy(new_socket, fresh.control_socket, sizeof(new_socket));
+    memcpy(fresh.control_socket, d->conf.control_socket, sizeof(fresh.control_socket));
     vts_conf_clear(&d->conf);
     d->conf = fresh;
     vts_daemon_sched_conf(&d->conf, &sc);
@@ -853,6 +872,9 @@ vts_daemon_reload(vts_daemon *d)
     if (d->conf.workers != old_workers)
         vts_log(VTS_LOG_WARNING, "workers changed from %d to %d: takes effect at restart",
                 old_workers, d->conf.workers);
+    if (strcmp(new_socket, d->conf.control_socket) != 0)
+        vts_log(VTS_LOG_WARNING, "control_socket changed from %s to %s: takes effect at restart",
+                d->conf.control_socket, new_socket);
     if (uri_changed) {
         d->conn_lost = true;
         d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
@@ -1002,6 +1024,9 @@ vts_daemon_run(vts_daemon *d, vts_error *err)
     vts_daemon_sd_notify("STOPPING=1");
     /* Let syncs under way finish: at most one agent timeout and a bit. */
     grace_ms = (d->conf.agent_timeout_s + 2) * 1000;
+    /* No new clients, and no socket file left behind even if a hung sync
+     * makes us exit without freeing. */
+    vts_daemon_ctl_close(d);
     left = vts_pool_stop(d->pool, grace_ms);
     if (left > 0)
         vts_log(VTS_LOG_WARNING, "%zu syncs still running after %d ms; exiting anyway", left,
@@ -1037,12 +1062,7 @@ vts_daemon_free(vts_daemon *d)
         if (d->clients[i].used)
             vts_daemon_client_close(d, &d->clients[i]);
     }
-    if (d->ctl_watch >= 0)
-        d->ops->loop_remove_handle(d->ctl_watch);
-    if (d->ctl_fd >= 0) {
-        close(d->ctl_fd);
-        unlink(d->conf.control_socket);
-    }
+    vts_daemon_ctl_close(d);
     if (d->sig_watch >= 0)
         d->ops->loop_remove_handle(d->sig_watch);
     if (d->tick_timer >= 0)

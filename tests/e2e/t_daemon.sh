@@ -186,11 +186,15 @@ test_opt_out_metadata() {
 test_exclude_and_reload() {
 	local conf=$E2E_TMP/vtsd-$E2E_HOST.conf off
 	daemon_start "$E2E_HOST"
-	# Good reload: exclude d1.
+	# Good reload: exclude d1. A new control socket path waits for a
+	# restart: the daemon keeps answering on the one it has.
 	echo "exclude = d1 other-*" >>"$conf"
+	echo "control_socket = $E2E_TMP/elsewhere.sock" >>"$conf"
 	kill -HUP "$(daemon_pid "$E2E_HOST")"
-	sleep 0.5
-	assert_contains "$(daemon_log "$E2E_HOST")" "reloaded $conf"
+	wait_log "$E2E_HOST" "reloaded $conf"
+	wait_log "$E2E_HOST" "control_socket changed from $E2E_TMP/vtsd-$E2E_HOST.sock to $E2E_TMP/elsewhere.sock: takes effect at restart"
+	must "$VTS" --status --socket "$E2E_TMP/vtsd-$E2E_HOST.sock"
+	[ ! -e "$E2E_TMP/elsewhere.sock" ] || fail "a second control socket appeared"
 	probe_shift "$E2E_HOST" d1 0
 	pause_guest "$E2E_HOST" d1 2
 	sleep 3
@@ -210,5 +214,6 @@ test_exclude_and_reload() {
 	off=$(probe_offset "$E2E_HOST" d1)
 	assert_abs_gt "$off" $((2500 * NS_PER_MS)) "d1 still excluded after the bad reload"
 	daemon_stop "$E2E_HOST"
+	[ ! -e "$E2E_TMP/vtsd-$E2E_HOST.sock" ] || fail "control socket file left behind"
 	must "$VTS" --allow-unsynced-host -c "$E2E_URI" d1
 }

@@ -220,6 +220,7 @@ test_sigterm_with_libvirtd_frozen_exits_within_bound() {
 	assert_lt "$ms" 4500 "ms from SIGTERM to exit (bound: agent_timeout 2 s + 2 s)"
 	assert_contains "$(log_since "$before")" "1 syncs still running after 4000 ms; exiting anyway" "daemon log"
 	assert_contains "$(log_since "$before")" "vmtimesyncd stopped" "daemon log"
+	[ ! -e "$E2E_TMP/vtsd-$E2E_HOST.sock" ] || fail "control socket file left behind"
 	wait_agent f1 20
 }
 
