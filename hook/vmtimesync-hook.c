@@ -245,6 +245,11 @@ main(int argc, char **argv)
         vts_log(VTS_LOG_ERR, "%s; using the defaults", err.message);
         vts_conf_init(&conf);
     }
+    vts_hook_decide_conf(&conf, &d);
+    if (d.action != VTS_HOOK_ANNOUNCE) {
+        vts_log(VTS_LOG_INFO, "%s: %s: %s", name, d.reason, d.why);
+        goto done;
+    }
 
     request = vts_ctl_format_pending(d.domain, d.reason);
     vts_error_clear(&err);

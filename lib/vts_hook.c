@@ -92,6 +92,13 @@ vts_hook_decide_xml(const char *xml, size_t len, vts_hook_decision *d)
 }
 
 void
+vts_hook_decide_conf(const vts_conf *conf, vts_hook_decision *d)
+{
+    if (d->action == VTS_HOOK_ANNOUNCE && !vts_conf_domain_wanted(conf, d->domain))
+        vts_hook_ignore(d, "left out by the include/exclude patterns of the configuration");
+}
+
+void
 vts_hook_conf_path(const char *argv0, char *buf, size_t len)
 {
     char dir[4096];

@@ -46,6 +46,11 @@ void vts_hook_decide_args(int argc, char *const *argv, vts_hook_decision *d);
  * VTS_HOOK_IGNORE with a reason. */
 void vts_hook_decide_xml(const char *xml, size_t len, vts_hook_decision *d);
 
+/* Refine an announcing decision with the configuration: a domain that its
+ * include and exclude patterns leave out turns into VTS_HOOK_IGNORE, so the
+ * hook's waiter serves the same domains as the daemon. */
+void vts_hook_decide_conf(const vts_conf *conf, vts_hook_decision *d);
+
 /* The configuration file the hook reads: "vmtimesync.conf" in the parent of
  * the directory holding @argv0 (/etc/libvirt/hooks/vmtimesync.conf for
  * /etc/libvirt/hooks/qemu.d/vmtimesync, so that a containerised libvirt

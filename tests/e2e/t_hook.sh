@@ -194,3 +194,22 @@ test_bad_input_exits_0_quietly() {
 	# None of these announced a guest: no waiter was left behind.
 	assert_eq "$before" "$(waiters)" "hook waiters after bad input"
 }
+
+test_excluded_domain_gets_no_waiter() {
+	local xml=$E2E_TMP/k1.xml dir=$E2E_TMP/hooks-exclude before
+	virsh -c "$E2E_URI" dumpxml k1 >"$xml" || fail "dumpxml k1"
+	# No daemon, and a name that never runs here: an announced domain gets
+	# a waiter that waits for it (stopped here)...
+	hook_copy "$dir" "$E2E_TMP/no-daemon.sock"
+	before=$(waiters)
+	HOOK=$dir/qemu.d/vmtimesync hook_run "$xml" hook-exclude-nosuch migrate begin -
+	sleep 0.3
+	assert_ne "$before" "$(waiters)" "hook waiters for an included domain"
+	pkill -f -- "hook-exclude-nosuch" || true
+	wait_no_waiters
+	# ...and an excluded one gets none.
+	echo "exclude = hook-exclude-*" >>"$dir/vmtimesync.conf"
+	HOOK=$dir/qemu.d/vmtimesync hook_run "$xml" hook-exclude-nosuch migrate begin -
+	sleep 0.3
+	assert_eq "$before" "$(waiters)" "hook waiters for an excluded domain"
+}

@@ -143,6 +143,30 @@ test_xml_without_agent_is_ignored(void **state)
 }
 
 static void
+test_conf_patterns_leave_domains_out(void **state)
+{
+    vts_conf conf;
+    vts_error err;
+    const char *text = "include = web-*\nexclude = web-test\n";
+    vts_hook_decision d;
+
+    (void)state;
+    vts_conf_init(&conf);
+    assert_int_equal(vts_conf_parse_string(&conf, text, "t.conf", &err), 0);
+    d = decide(5, "web-1", "migrate", "begin", "-");
+    vts_hook_decide_conf(&conf, &d);
+    assert_int_equal(d.action, VTS_HOOK_ANNOUNCE);
+    d = decide(5, "web-test", "migrate", "begin", "-");
+    vts_hook_decide_conf(&conf, &d);
+    assert_int_equal(d.action, VTS_HOOK_IGNORE);
+    assert_non_null(strstr(d.why, "include/exclude"));
+    d = decide(5, "db-1", "reconnect", "begin", "-");
+    vts_hook_decide_conf(&conf, &d);
+    assert_int_equal(d.action, VTS_HOOK_IGNORE);
+    vts_conf_clear(&conf);
+}
+
+static void
 test_xml_opted_out_is_ignored(void **state)
 {
     const char *xml =
@@ -233,6 +257,7 @@ main(void)
         cmocka_unit_test(test_xml_with_agent_keeps_the_announcement),
         cmocka_unit_test(test_xml_without_agent_is_ignored),
         cmocka_unit_test(test_xml_opted_out_is_ignored),
+        cmocka_unit_test(test_conf_patterns_leave_domains_out),
         cmocka_unit_test(test_bad_stdin_is_ignored_with_a_reason),
         cmocka_unit_test(test_xml_does_not_revive_an_ignored_decision),
         cmocka_unit_test(test_conf_path_beside_the_hooks_directory),
