@@ -345,8 +345,7 @@ vts_daemon_job(const char *name, void *opaque)
     pthread_mutex_unlock(&d->lock);
     opts.log = vts_log_sync_cb;
     /* A re-check corrects our own step: the tolerance is the goal. */
-    if (job.rechecks > 0 && opts.tolerance_ns < opts.threshold_ns)
-        opts.threshold_ns = opts.tolerance_ns;
+    opts.recheck = job.rechecks > 0;
 
     memset(&res, 0, sizeof(res));
     if (!c) {

@@ -322,7 +322,7 @@ vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         res->action = VTS_ACTION_CHECKED;
         return 0;
     }
-    if (vts_abs64(first.offset_ns) <= opts->threshold_ns) {
+    if (vts_abs64(first.offset_ns) <= (opts->recheck ? opts->tolerance_ns : opts->threshold_ns)) {
         res->action = VTS_ACTION_NONE;
         return 0;
     }

@@ -68,6 +68,8 @@ typedef struct {
     int64_t max_step_ns;      /* 0: no limit */
     int64_t max_backward_ns;  /* < 0: no limit */
     bool force;               /* apply steps beyond max_step and max_backward */
+    bool recheck; /* re-checking our own step: step past the tolerance, not
+                   * the threshold (the threshold still bounds the verify) */
     vts_log_fn log;   /* may be NULL */
     void *log_opaque;
 } vts_sync_opts;

@@ -383,6 +383,37 @@ test_sync_offset_within_threshold_is_left_alone(void **state)
     assert_int_equal(fake_hv_count("guest-set-time"), 0);
 }
 
+static void script_stuck_guest(int64_t offset_ns);
+
+static void
+test_sync_recheck_steps_past_the_tolerance(void **state)
+{
+    sync_fixture *f = *state;
+
+    /* The daemon's re-check of its own step: 4 ms is within the 5 ms
+     * threshold but over the 1 ms tolerance, so it is stepped... */
+    f->opts.recheck = true;
+    fake_hv_set_delay(1 * MS, 1 * MS);
+    fake_hv_set_guest_offset(4 * MS);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+    assert_near(fake_hv_guest_offset(), 0, 2);
+
+    /* ...0.8 ms is left alone... */
+    fake_hv_reset();
+    fake_hv_set_guest_offset(800 * US);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_NONE);
+    assert_int_equal(fake_hv_count("guest-set-time"), 0);
+
+    /* ...and the verify still fails only past the threshold plus the
+     * round trip, not past the tolerance. */
+    fake_hv_reset();
+    script_stuck_guest(6 * MS);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+}
+
 static void
 test_sync_offset_beyond_threshold_is_stepped(void **state)
 {
@@ -1081,6 +1112,7 @@ main(void)
         T(test_sync_path_asymmetry_error_stays_within_half_the_rtt),
         T(test_sync_offset_within_threshold_is_left_alone),
         T(test_sync_offset_beyond_threshold_is_stepped),
+        T(test_sync_recheck_steps_past_the_tolerance),
         T(test_sync_check_only_never_sets_time),
         T(test_sync_guest_that_ignores_set_time_fails_verify_after_five_steps),
         T(test_sync_delay_spike_on_first_step_does_not_make_the_correction_overshoot),
