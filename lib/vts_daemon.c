@@ -42,12 +42,15 @@
 /* ... and this long to read our reply (a big status, read slowly). */
 #define VTS_DAEMON_REPLY_TIMEOUT_NS (10 * VTS_NS_PER_SEC)
 #define VTS_DAEMON_MAX_CLIENTS 32
+/* Worker connections kept open for reuse: one per worker at most. */
+#define VTS_DAEMON_MAX_IDLE 64
 /* The pool item that stands for "sweep every running domain": libvirt
  * domain names are never empty. */
 #define VTS_DAEMON_SWEEP ""
 
-/* A connection shared by the loop and the workers; closed by whoever drops
- * the last reference. */
+/* The loop's connection (events, close callback, keepalive); closed by
+ * whoever drops the last reference. Workers have their own (see
+ * vts_daemon_wconn_get). */
 typedef struct {
     vts_hv_conn *hv;
     int refs;
@@ -73,7 +76,12 @@ struct vts_daemon {
     pthread_mutex_t lock;
     vts_conf conf;
     vts_sched *sched;
-    vts_dconn *conn;
+    vts_dconn *conn; /* the loop's: events, close callback */
+    /* Workers' connections not in use, all of generation conn_gen (bumped
+     * at every reconnect; older ones are closed, not reused). */
+    vts_hv_conn *idle[VTS_DAEMON_MAX_IDLE];
+    size_t nidle;
+    unsigned conn_gen;
     const char *uri; /* in conf or uri_override */
 
     vts_pool *pool;
@@ -130,13 +138,67 @@ vts_daemon_kick(vts_daemon *d)
         d->ops->loop_update_timer(d->tick_timer, 0);
 }
 
-/* With d->lock held. */
-static vts_dconn *
-vts_daemon_conn_get(vts_daemon *d)
+/* Worker thread: a libvirt connection of its own for one job. Each sync
+ * under way has its own connection: libvirtd serves at most
+ * max_client_requests (5 by default) calls of one client at a time, so on
+ * a shared one five hung agents would hold up every other call. Reuses an
+ * idle one of the current generation, else opens one. NULL with @err set
+ * when the daemon is not connected or the open fails. */
+static vts_hv_conn *
+vts_daemon_wconn_get(vts_daemon *d, unsigned *gen, vts_error *err)
 {
-    if (d->conn)
-        d->conn->refs++;
-    return d->conn;
+    vts_hv_conn *hv = NULL;
+    char *uri = NULL;
+
+    pthread_mutex_lock(&d->lock);
+    *gen = d->conn_gen;
+    if (d->conn && d->nidle > 0)
+        hv = d->idle[--d->nidle];
+    else if (d->conn)
+        uri = strdup(vts_daemon_uri(d));
+    pthread_mutex_unlock(&d->lock);
+    if (hv)
+        return hv;
+    if (!uri) {
+        vts_error_set(err, VTS_ERR_CONNECT, "not connected to libvirt");
+        return NULL;
+    }
+    if (d->ops->connect(uri, &hv, err) < 0)
+        hv = NULL;
+    free(uri);
+    return hv;
+}
+
+/* Worker thread: done with @hv (may be NULL). Kept for the next job unless
+ * the daemon reconnected since (@gen is old) or the job saw it @broken. */
+static void
+vts_daemon_wconn_put(vts_daemon *d, vts_hv_conn *hv, unsigned gen, bool broken)
+{
+    pthread_mutex_lock(&d->lock);
+    if (hv && !broken && d->conn && gen == d->conn_gen && d->nidle < VTS_DAEMON_MAX_IDLE) {
+        d->idle[d->nidle++] = hv;
+        hv = NULL;
+    }
+    pthread_mutex_unlock(&d->lock);
+    d->ops->disconnect(hv);
+}
+
+/* Loop thread: close the idle worker connections and make those in use
+ * close when they come back (a reconnect, or the end). */
+static void
+vts_daemon_wconn_drop_all(vts_daemon *d)
+{
+    vts_hv_conn *idle[VTS_DAEMON_MAX_IDLE];
+    size_t n;
+
+    pthread_mutex_lock(&d->lock);
+    n = d->nidle;
+    memcpy(idle, d->idle, n * sizeof(idle[0]));
+    d->nidle = 0;
+    d->conn_gen++;
+    pthread_mutex_unlock(&d->lock);
+    for (size_t i = 0; i < n; i++)
+        d->ops->disconnect(idle[i]);
 }
 
 /* With d->lock held; returns the connection to close after unlocking. */
@@ -262,7 +324,7 @@ vts_daemon_forget_metrics(const char *name, void *opaque)
 
 /* Worker thread: list the running domains and trigger those we serve. */
 static void
-vts_daemon_sweep(vts_daemon *d, vts_dconn *c)
+vts_daemon_sweep(vts_daemon *d, vts_hv_conn *hv)
 {
     char **names = NULL;
     size_t count = 0;
@@ -270,7 +332,7 @@ vts_daemon_sweep(vts_daemon *d, vts_dconn *c)
     size_t queued = 0;
     size_t forgotten;
 
-    if (d->ops->list_running(c->hv, &names, &count, &err) < 0) {
+    if (d->ops->list_running(hv, &names, &count, &err) < 0) {
         vts_log(VTS_LOG_WARNING, "sweep: %s", err.message);
         return;
     }
@@ -283,7 +345,7 @@ vts_daemon_sweep(vts_daemon *d, vts_dconn *c)
         pthread_mutex_lock(&d->lock);
         wanted = vts_conf_domain_wanted(&d->conf, names[i]);
         pthread_mutex_unlock(&d->lock);
-        if (!wanted || !vts_daemon_check_xml(d->ops, c->hv, names[i], &res, &has_agent) ||
+        if (!wanted || !vts_daemon_check_xml(d->ops, hv, names[i], &res, &has_agent) ||
             !has_agent)
             continue;
         pthread_mutex_lock(&d->lock);
@@ -313,29 +375,26 @@ vts_daemon_job(const char *name, void *opaque)
     vts_sync_opts opts;
     vts_sync_result res;
     vts_sched_outcome outcome;
-    vts_dconn *c;
-    vts_hv_conn *to_close;
+    vts_hv_conn *hv;
+    vts_error cerr;
     const vts_sched_entry *entry;
     bool has_agent;
     bool known;
+    unsigned gen;
     int64_t now, next_ns;
 
-    pthread_mutex_lock(&d->lock);
-    c = vts_daemon_conn_get(d);
     if (strcmp(name, VTS_DAEMON_SWEEP) == 0) {
-        pthread_mutex_unlock(&d->lock);
-        if (c)
-            vts_daemon_sweep(d, c);
-        pthread_mutex_lock(&d->lock);
-        to_close = vts_daemon_conn_put(c);
-        pthread_mutex_unlock(&d->lock);
-        d->ops->disconnect(to_close);
+        hv = vts_daemon_wconn_get(d, &gen, &cerr);
+        if (hv)
+            vts_daemon_sweep(d, hv);
+        else
+            vts_log(VTS_LOG_WARNING, "sweep: %s", cerr.message);
+        vts_daemon_wconn_put(d, hv, gen, false);
         return;
     }
+    pthread_mutex_lock(&d->lock);
     if (!vts_sched_begin(d->sched, name, &job)) {
-        to_close = vts_daemon_conn_put(c);
         pthread_mutex_unlock(&d->lock);
-        d->ops->disconnect(to_close);
         return;
     }
     /* The entry's name may go with vts_sched_finish; ours stays. */
@@ -348,10 +407,10 @@ vts_daemon_job(const char *name, void *opaque)
     opts.recheck = job.rechecks > 0;
 
     memset(&res, 0, sizeof(res));
-    if (!c) {
-        vts_error_set(&res.err, VTS_ERR_CONNECT, "not connected to libvirt");
+    hv = vts_daemon_wconn_get(d, &gen, &res.err);
+    if (!hv) {
         res.action = VTS_ACTION_ERROR;
-    } else if (!vts_daemon_check_xml(d->ops, c->hv, name, &res, &has_agent)) {
+    } else if (!vts_daemon_check_xml(d->ops, hv, name, &res, &has_agent)) {
         res.action = VTS_ACTION_ERROR;
     } else if (!has_agent) {
         vts_error_set(&res.err, VTS_ERR_NO_AGENT_CHANNEL,
@@ -360,8 +419,10 @@ vts_daemon_job(const char *name, void *opaque)
                       "clock fixed");
         res.action = VTS_ACTION_ERROR;
     } else {
-        vts_sync_domain(d->ops, c->hv, name, &opts, &res);
+        vts_sync_domain(d->ops, hv, name, &opts, &res);
     }
+    vts_daemon_wconn_put(d, hv, gen,
+                         res.action == VTS_ACTION_ERROR && res.err.code == VTS_ERR_CONNECT);
 
     now = vts_daemon_mono_ns();
     pthread_mutex_lock(&d->lock);
@@ -371,9 +432,7 @@ vts_daemon_job(const char *name, void *opaque)
     entry = vts_sched_get(d->sched, name);
     known = entry != NULL;
     next_ns = entry ? entry->next_ns : now;
-    to_close = vts_daemon_conn_put(c);
     pthread_mutex_unlock(&d->lock);
-    d->ops->disconnect(to_close);
 
     vts_daemon_log_result(&job, &res, outcome, now, next_ns);
     /* A wait for the agent is a step on the way, not a result. A domain
@@ -449,6 +508,8 @@ vts_daemon_on_close(void *opaque)
     d->conn_lost = true;
     d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
     d->reconnect_at = vts_daemon_mono_ns();
+    /* The workers' connections went with it, most likely. */
+    vts_daemon_wconn_drop_all(d);
     vts_metrics_set_connected(d->metrics, false);
     vts_daemon_write_metrics(d);
     vts_daemon_kick(d);
@@ -469,6 +530,7 @@ vts_daemon_connect(vts_daemon *d)
     d->conn = NULL;
     pthread_mutex_unlock(&d->lock);
     d->ops->disconnect(to_close);
+    vts_daemon_wconn_drop_all(d);
 
     if (d->ops->connect(uri, &hv, &err) < 0 ||
         d->ops->events_register(hv, vts_daemon_on_event, vts_daemon_on_close, d, &err) < 0) {
@@ -1071,6 +1133,7 @@ vts_daemon_free(vts_daemon *d)
         close(d->sig_pipe[0]);
     if (d->sig_pipe[1] >= 0)
         close(d->sig_pipe[1]);
+    vts_daemon_wconn_drop_all(d);
     if (d->conn) {
         to_close = vts_daemon_conn_put(d->conn);
         d->ops->disconnect(to_close);

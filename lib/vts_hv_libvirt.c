@@ -107,6 +107,11 @@ vts_hv_libvirt_quiet(void *opaque, virErrorPtr error)
     (void)error;
 }
 
+/* Set once libvirt's event loop is registered (the daemon), so that every
+ * connection opened afterwards gets keepalive: a libvirtd that stops
+ * answering then fails the calls in flight instead of hanging them. */
+static bool vts_hv_libvirt_loop_ready;
+
 static int
 vts_hv_libvirt_connect(const char *uri, vts_hv_conn **out, vts_error *err)
 {
@@ -130,6 +135,13 @@ vts_hv_libvirt_connect(const char *uri, vts_hv_conn **out, vts_error *err)
                              "cannot connect to libvirt at %s (%s): is libvirtd or virtqemud "
                              "running, and may this user manage it (root, or group libvirt)?",
                              uri, e && e->message ? e->message : "unknown error");
+    }
+    /* Probe every 5 s; 3 unanswered probes close the connection. */
+    if (vts_hv_libvirt_loop_ready && virConnectSetKeepAlive(c->conn, 5, 3) < 0) {
+        vts_hv_libvirt_error(err, "enabling keepalive");
+        virConnectClose(c->conn);
+        free(c);
+        return -1;
     }
     *out = c;
     return 0;
@@ -310,6 +322,7 @@ vts_hv_libvirt_loop_init(vts_error *err)
     virSetErrorFunc(NULL, vts_hv_libvirt_quiet);
     if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0)
         return vts_error_set(err, VTS_ERR_INTERNAL, "cannot start libvirt's event loop");
+    vts_hv_libvirt_loop_ready = true;
     return 0;
 }
 
@@ -569,9 +582,6 @@ vts_hv_libvirt_events_register(vts_hv_conn *c, vts_hv_event_fn fn, vts_hv_close_
     if (virConnectRegisterCloseCallback(c->conn, vts_hv_libvirt_close_cb, c, NULL) < 0)
         return vts_hv_libvirt_error(err, "registering for the connection's close");
     c->close_registered = true;
-    /* Probe every 5 s; 3 unanswered probes close the connection. */
-    if (virConnectSetKeepAlive(c->conn, 5, 3) < 0)
-        return vts_hv_libvirt_error(err, "enabling keepalive");
     return 0;
 }
 

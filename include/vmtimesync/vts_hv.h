@@ -74,7 +74,9 @@ typedef void (*vts_hv_timer_fn)(int timer, void *opaque);
 #define VTS_HV_HANGUP 8
 
 typedef struct vts_hv_ops {
-    /* Open a connection to @uri (never NULL). */
+    /* Open a connection to @uri (never NULL). After loop_init, every
+     * connection is kept alive with keepalive probes: when the hypervisor
+     * stops answering, calls in flight fail instead of hanging. */
     int (*connect)(const char *uri, vts_hv_conn **conn, vts_error *err);
     /* Close @conn; NULL is allowed. */
     void (*disconnect)(vts_hv_conn *conn);
@@ -117,9 +119,8 @@ typedef struct vts_hv_ops {
     void (*loop_update_timer)(int timer, int ms);
     void (*loop_remove_timer)(int timer);
 
-    /* Deliver @conn's domain events to @fn and its loss to @close_fn, and
-     * keep it alive with keepalive probes. Registrations end with
-     * disconnect. */
+    /* Deliver @conn's domain events to @fn and its loss (including a
+     * keepalive timeout) to @close_fn. Registrations end with disconnect. */
     int (*events_register)(vts_hv_conn *conn, vts_hv_event_fn fn, vts_hv_close_fn close_fn,
                            void *opaque, vts_error *err);
 } vts_hv_ops;

@@ -77,7 +77,7 @@ wait_settled() {
 	for i in $(seq 1 $((${2:-10} * 10))); do
 		ph=$(phase_of "$1")
 		case "$ph" in
-		syncing | queued | backoff | waiting) ;;
+		syncing | queued | backoff | waiting | recheck) ;;
 		*) note "$1 settled: '${ph:-gone}' (after $i polls)"; return 0 ;;
 		esac
 		sleep 0.1
@@ -252,4 +252,31 @@ test_guest_destroyed_during_sync() {
 	kill -0 "$pid" 2>/dev/null || fail "vmtimesyncd died"
 	assert_match "$(log_since "$before")" "d1: offset -[0-9]+\.[0-9]+ s -> stepped" "d1 fixed meanwhile"
 	daemon_stop "$E2E_HOST"
+}
+
+test_frozen_agent_holds_up_no_other_domain_in_libvirtd() {
+	# libvirtd serves at most max_client_requests calls of one client at a
+	# time (5 by default); this host serves 1. Were the daemon's workers
+	# sharing one connection, the call to the frozen agent would hold up
+	# every other domain's calls for agent_timeout (4 s here).
+	local E2E_HOST=lim E2E_URI start ms
+	TH_LIBVIRTD_EXTRA="max_client_requests = 1" th_host_start lim || fail "cannot start test host lim"
+	E2E_URI=$(th_host_uri lim)
+	guests_boot lim l1 l2
+	faults_daemon_start "agent_timeout = 4s"
+	freeze_agent l1 0.2 60
+	probe_shift lim l2 0
+	must virsh -c "$E2E_URI" suspend l2
+	sleep 1
+	# l1's sync now waits on its frozen agent.
+	sync_under_way l1 1
+	start=$(e2e_now_ms)
+	must virsh -c "$E2E_URI" resume l2
+	wait_fixed lim l2
+	ms=$(($(e2e_now_ms) - start))
+	note "l2 fixed $ms ms after its resume, while l1's agent call hangs"
+	assert_lt "$ms" 3000 "ms to fix l2 while a call to l1's frozen agent is in flight (agent_timeout 4 s)"
+	wait_log lim "l2: offset -[0-9.]+ s -> stepped" "l2's sync"
+	daemon_stop lim
+	th_host_stop lim || fail "cannot stop test host lim"
 }

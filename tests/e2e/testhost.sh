@@ -25,6 +25,8 @@
 # never exit the calling shell.
 
 TH_LIBDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# TH_LIBVIRTD_EXTRA, when set for th_host_start, is appended to that host's
+# libvirtd.conf (e.g. "max_client_requests = 1").
 # Where build-guest.sh put vmlinuz and initramfs.img.
 : "${TH_GUEST_DIR:=$(cd "$TH_LIBDIR/../.." && pwd)/build/guest}"
 # Bounded waits, in seconds.
@@ -255,6 +257,7 @@ unix_sock_rw_perms = "0770"
 auth_unix_ro = "none"
 auth_unix_rw = "none"
 log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+${TH_LIBVIRTD_EXTRA:-}
 EOF
 	# root/root: no need for the libvirt-qemu user to read the guest files.
 	# No cgroups (they are not namespaced: two hosts would share them) and
