@@ -29,7 +29,8 @@
  * worst measurement noise seen on an emulated (TCG) guest, far below the
  * offset any pause leaves, and what a guest's NTP slews away in 10 s. */
 #define VTS_SYNC_DEFAULT_THRESHOLD_NS (5 * VTS_NS_PER_MS)
-/* After a step, a residual above this triggers the one corrective step. */
+/* After a step, a residual above this triggers another step (at most
+ * five steps in all). */
 #define VTS_SYNC_DEFAULT_TOLERANCE_NS (1 * VTS_NS_PER_MS)
 #define VTS_SYNC_DEFAULT_SAMPLES 5
 #define VTS_SYNC_MAX_SAMPLES 64
