@@ -14,7 +14,7 @@
 #                               targets below run it
 #   make check-valgrind         the programs under valgrind memcheck on real
 #                               test hosts (fuzz/valgrind-e2e.sh; as root;
-#                               about 2 min)
+#                               about 1.5 min)
 #   make check-unit-valgrind    every unit test under memcheck (about 30 s;
 #                               not with SANITIZE, which valgrind cannot run)
 #   Either fails on any memcheck error: an invalid read or write, a use of

@@ -1,10 +1,10 @@
 #!/bin/bash
 # soak.sh: vmtimesyncd over many short pause/resume cycles of one guest on
 # a private test host. Not part of run.sh's suite: `make check-soak`
-# (SOAK_CYCLES, 1000) runs it, and CI does. A cycle takes about 0.5 s on an
-# idle 2-core box (0.2 s of it the pause) and up to twice that on a busy
-# one, so 1000 take 8 to 20 minutes. Needs what run.sh needs: make all
-# build/vts-probe.
+# (SOAK_CYCLES, 1000) runs it, and CI does. A cycle takes about 0.3 s on a
+# 2-core box (0.2 s of it the pause, 50 ms the daemon's sync), more when
+# the box is busy: 1000 take about 5 minutes, plus one to set up. Needs what
+# run.sh needs: make all build/vts-probe.
 #
 # Usage: tests/e2e/soak.sh [CYCLES]       (as root; default 1000)
 # Every cycle suspends the guest, waits SOAK_PAUSE seconds, resumes it and
@@ -305,7 +305,7 @@ say "vts-probe: $probes samples ($reprobes measurements retaken), largest |offse
 
 [ "$total" -eq "$cycles" ] || fail "$total good results for $cycles resumes (see $KEEP_DIR/vmtimesyncd.log)"
 [ $((rss1 - rss0)) -lt "$rss_max_kb" ] ||
-	fail "VmRSS grew by $((rss1 - rss0)) kB (limit $rss_max_kb kB); VmRSS by cycle (kB):$rss_series. Look for a leak per sync: make check-valgrind, or the daemon under valgrind with a few hundred cycles"
+	fail "VmRSS grew by $((rss1 - rss0)) kB (limit $rss_max_kb kB); VmRSS by cycle (kB):$rss_series. A steady rise per cycle is a leak per sync: make check-valgrind shows where"
 [ "$fds1" -le "$fds0" ] ||
 	fail "file descriptors grew from $fds0 to $fds1; new ones: $(comm -13 <(echo "$fdlist0") <(fd_targets) | tr '\n' ' ')"
 [ "$thr1" -le "$thr0" ] || fail "threads grew from $thr0 to $thr1"
