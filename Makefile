@@ -8,7 +8,7 @@
 #   make check-e2e     end-to-end tests only
 #   make check-soak    the daemon over SOAK_CYCLES (1000) pause/resume cycles
 #                      of one guest: no crash, every resume synced, RSS
-#                      growth under 1 MiB (tests/e2e/soak.sh; about 20 min)
+#                      growth under 1 MiB (tests/e2e/soak.sh; about 6 min)
 #   make demo          the main job on a built-in demo host
 #   make install       PREFIX, DESTDIR, SBINDIR as usual; never runs systemctl
 #

@@ -18,8 +18,8 @@
 void vts_log_open(const char *ident, bool to_stderr, vts_log_level level);
 
 /* "<3>" to "<7>" for @level when vts_log_open found stderr to be the
- * journal, else "": for a caller's own line on stderr (a start-up error
- * before the log is up). Static strings. */
+ * journal, else "": for a line a program writes to stderr itself (the
+ * daemon's start-up error). Static strings. */
 const char *vts_log_stderr_prefix(vts_log_level level);
 
 /* Change the level (on reload). */
