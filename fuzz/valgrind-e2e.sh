@@ -355,7 +355,7 @@ STEPS=(
 # --- running -------------------------------------------------------------------
 
 [ "$(id -u)" -eq 0 ] || { say "must run as root (it starts libvirtd and QEMU)"; exit 1; }
-command -v valgrind >/dev/null || { say "no valgrind: make fuzz-deps (or apt-get install valgrind)"; exit 1; }
+command -v valgrind >/dev/null || { say "no valgrind: make valgrind-deps (or apt-get install valgrind)"; exit 1; }
 for bin in "$VTS" "$VTSD" "$HOOK" "$PROBE"; do
 	[ -x "$bin" ] || { say "missing $bin: make all $VTS_BUILD_DIR/vts-probe $VTS_BUILD_DIR/e2e/vmtimesync-hook"; exit 1; }
 done

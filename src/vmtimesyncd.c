@@ -98,7 +98,10 @@ main(int argc, char **argv)
     vts_log_open("vmtimesyncd", foreground, debug ? VTS_LOG_DEBUG : VTS_LOG_INFO);
     d = vts_daemon_new(&vts_hv_libvirt_ops, config, uri, &err);
     if (!d) {
-        fprintf(stderr, "vmtimesyncd: %s\n", err.message);
+        /* Under systemd this is the line the journal shows for a start
+         * that failed: an error, not the stream's default info. */
+        fprintf(stderr, "%svmtimesyncd: %s\n", vts_log_stderr_prefix(VTS_LOG_ERR),
+                err.message);
         if (!foreground)
             vts_log(VTS_LOG_ERR, "%s", err.message);
         return err.code == VTS_ERR_CONFIG ? VTSD_EXIT_CONFIG : VTSD_EXIT_FAILURE;

@@ -11,8 +11,16 @@
 #include "vmtimesync/vts_sync.h"
 
 /* Log as @ident, to stderr when @to_stderr, else to syslog's daemon
- * facility; drop messages less important than @level. */
+ * facility; drop messages less important than @level. Looks once whether
+ * stderr is the journal (JOURNAL_STREAM, set by systemd, names fd 2's
+ * device and inode): then every line on stderr starts with its priority as
+ * sd-daemon(3)'s "<N>", which journald turns into the entry's priority. */
 void vts_log_open(const char *ident, bool to_stderr, vts_log_level level);
+
+/* "<3>" to "<7>" for @level when vts_log_open found stderr to be the
+ * journal, else "": for a line a program writes to stderr itself (the
+ * daemon's start-up error). Static strings. */
+const char *vts_log_stderr_prefix(vts_log_level level);
 
 /* Change the level (on reload). */
 void vts_log_set_level(vts_log_level level);
