@@ -129,10 +129,11 @@ vts_sched_queue_new(vts_sched *s, vts_sched_entry *e, const char *trigger, int64
     if (e->phase == VTS_PHASE_IDLE || e->phase == VTS_PHASE_WAITING ||
         e->phase == VTS_PHASE_RECHECK)
         e->trigger_ns = now;
-    if (e->phase == VTS_PHASE_IDLE || e->phase == VTS_PHASE_RECHECK) {
+    if (e->phase == VTS_PHASE_IDLE || e->phase == VTS_PHASE_RECHECK)
         e->attempts = 0;
-        e->rechecks = 0;
-    }
+    /* A new trigger is a new pause: a regular sync, not a re-check (even
+     * when a re-check found the guest paused and waits for it). */
+    e->rechecks = 0;
     e->deadline_ns = now + s->conf.agent_wait_ns;
     snprintf(e->trigger, sizeof(e->trigger), "%s", trigger);
     e->phase = VTS_PHASE_QUEUED;
@@ -158,6 +159,7 @@ vts_sched_trigger(vts_sched *s, const char *name, const char *trigger, int64_t n
          * once more afterwards, and credit that sync to this trigger. */
         e->rerun = true;
         e->gone = false;
+        e->rechecks = 0;
         snprintf(e->trigger, sizeof(e->trigger), "%s", trigger);
         return false;
     case VTS_PHASE_IDLE:

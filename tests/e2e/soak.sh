@@ -159,9 +159,12 @@ vsh() {
 # process per look: a good result is seen the moment it is written.
 exec {LOGFD}< <(exec tail -n +1 -F "$LOG" 2>/dev/null)
 TAIL_PID=$!
-good=0 retries=0 partial=""
+good=0 retries=0 rechecks=0 partial=""
 # Lines about DOM after a resume: a good end ("stepped -> residual" or
-# "within threshold"), a failure retried with backoff, giving up.
+# "within threshold"), a failure retried with backoff, giving up. A
+# re-check of a sync that left more than the tolerance (", re-check N, "
+# in the brackets) is neither: it follows a good end, maybe a cycle later.
+RE_RECHECK="]: $DOM: .*\[trigger resumed/[^]]*, re-check [0-9]+, "
 RE_GOOD="]: $DOM: .*-> (stepped -> residual|within threshold).*\[trigger resumed/"
 RE_RETRY="]: $DOM: .*\[trigger resumed/.*; retrying with backoff"
 RE_GIVE_UP="]: $DOM: .*giving up"
@@ -180,7 +183,9 @@ read_log() {
 	fi
 	line=$partial$line
 	partial=""
-	if [[ "$line" =~ $RE_GOOD ]]; then
+	if [[ "$line" =~ $RE_RECHECK ]]; then
+		rechecks=$((rechecks + 1))
+	elif [[ "$line" =~ $RE_GOOD ]]; then
 		good=$((good + 1))
 	elif [[ "$line" =~ $RE_RETRY ]]; then
 		retries=$((retries + 1))
@@ -189,6 +194,9 @@ read_log() {
 	fi
 	return 0
 }
+
+# The good results' lines, re-checks left out.
+good_lines() { grep -E -- "$RE_GOOD" "$LOG" | grep -E -v -- "$RE_RECHECK"; }
 
 proc_field() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$PID/status"; }
 nfds() { find "/proc/$PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
@@ -229,7 +237,7 @@ for ((i = 1; i <= cycles; i++)); do
 	# good line for one resume) is read before this cycle begins.
 	while read_log 0.001; do :; done
 	[ "$good" -eq $((i - 1)) ] ||
-		fail "cycle $((i - 1)): $((good - i + 2)) good results for one resume: $(grep -E -- "$RE_GOOD" "$LOG" | tail -n 2)"
+		fail "cycle $((i - 1)): $((good - i + 2)) good results for one resume: $(good_lines | tail -n 2)"
 	now
 	t0=$NOW
 	vsh suspend "$DOM"
@@ -289,16 +297,16 @@ end_ms=$NOW
 alive "$cycles"
 rss1=$(proc_field VmRSS) fds1=$(nfds) thr1=$(proc_field Threads) hwm=$(proc_field VmHWM)
 
-total=$(grep -c -E -- "$RE_GOOD" "$LOG")
-stepped=$(grep -c -- "]: $DOM: .*-> stepped -> residual.*\[trigger resumed/" "$LOG")
-within=$(grep -c -- "]: $DOM: .*-> within threshold.*\[trigger resumed/" "$LOG")
-lat=$(grep -E -- "$RE_GOOD" "$LOG" |
+total=$(good_lines | grep -c .)
+stepped=$(good_lines | grep -c -- "-> stepped -> residual")
+within=$(good_lines | grep -c -- "-> within threshold")
+lat=$(good_lines |
 	sed -n 's/.*, \([0-9.]*\) ms after the trigger\].*/\1/p' | pct " ms")
 say "$cycles cycles in $(e2e_ms_to_s $((end_ms - start_ms))) s: $(((end_ms - start_ms) / cycles)) ms per cycle"
 say "per cycle: virsh suspend $(printf '%s\n' "${t_suspend[@]}" | pct " ms"); virsh resume $(printf '%s\n' "${t_resume[@]}" | pct " ms"); resume to the daemon's good line $(printf '%s\n' "${t_wait[@]}" | pct " ms"); pause $pause s"
-say "good results: $total ($stepped stepped, $within within threshold), after $retries retries; time from the trigger to the good result: $lat"
+say "good results: $total ($stepped stepped, $within within threshold), after $retries retries; $rechecks re-checks; time from the trigger to the good result: $lat"
 say "VmRSS $rss0 -> $rss1 kB ($((rss1 - rss0)) kB over $((cycles - warmup)) cycles; VmHWM $hwm kB), fds $fds0 -> $fds1, threads $thr0 -> $thr1"
-resid=$(grep -E -- "]: $DOM: .*-> stepped -> residual.*\[trigger resumed/" "$LOG" |
+resid=$(good_lines | grep -- "-> stepped -> residual" |
 	sed -n 's/.*-> residual [+-]\?\([0-9.]*\) ms.*/\1/p' | pct " ms")
 say "|residual| the daemon reported: $resid"
 say "vts-probe: $probes samples ($reprobes measurements retaken), largest |offset| $(fmt_ns "$max_off")"

@@ -591,6 +591,31 @@ test_new_trigger_during_recheck_wait_starts_afresh(void **state)
     vts_sched_free(s);
 }
 
+static void
+test_recheck_that_finds_the_guest_paused_gives_way_to_the_resume(void **state)
+{
+    vts_sched *s = vts_sched_new(&recheck_conf);
+    vts_sched_entry job;
+    vts_sync_result paused = err_result(VTS_ERR_PAUSED);
+    int calls = 0;
+
+    (void)state;
+    assert_non_null(s);
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 0));
+    assert_int_equal(run_job(s, "a", stepped_to(5000000), 1), VTS_SCHED_RECHECK);
+    assert_int_equal(vts_sched_expire(s, 1 + 1 * S, count_expiry, &calls), 1);
+    /* Paused again before the re-check ran: it waits for the resume... */
+    assert_true(vts_sched_begin(s, "a", &job));
+    assert_int_equal(job.rechecks, 1);
+    assert_int_equal(vts_sched_finish(s, "a", &paused, 2 * S), VTS_SCHED_WAIT);
+    /* ...whose sync is a regular one. */
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 3 * S));
+    assert_true(vts_sched_begin(s, "a", &job));
+    assert_int_equal(job.rechecks, 0);
+    assert_int_equal(job.trigger_ns, 3 * S);
+    vts_sched_free(s);
+}
+
 int
 main(void)
 {
@@ -633,6 +658,7 @@ main(void)
         cmocka_unit_test(test_residual_over_tolerance_is_rechecked),
         cmocka_unit_test(test_recheck_ends_when_within_tolerance_or_untouched),
         cmocka_unit_test(test_new_trigger_during_recheck_wait_starts_afresh),
+        cmocka_unit_test(test_recheck_that_finds_the_guest_paused_gives_way_to_the_resume),
     };
 
     return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
