@@ -1143,9 +1143,29 @@ test_sync_fallback_steps_with_date_and_learns_its_latency(void **state)
     assert_int_equal(fake_hv_count("guest-exec"), 2);
     assert_string_equal(exec_call(0)->exec_path, "/bin/date");
     assert_true(strncmp(exec_call(0)->exec_args, "-u -s @1700000000.", 18) == 0);
+    /* The first step polls three times (the date was expected after 1 ms);
+     * the second waits the 21 ms it learned, and its first poll finds the
+     * date exited: polls would compete with the date for the guest's vCPU. */
+    assert_int_equal(fake_hv_count("guest-exec-status"), 4);
     /* Every poll waits for the date with the agent timeout. */
     for (int i = 0; i < fake_hv_ncalls(); i++)
         assert_int_equal(fake_hv_call_at(i)->timeout_s, f->opts.timeout_s);
+}
+
+static void
+test_sync_fallback_stops_within_the_threshold(void **state)
+{
+    sync_fixture *f = *state;
+
+    /* 3 ms behind after the first date: beyond the tolerance, but another
+     * date would land with the jitter of starting a process again. */
+    fallback_guest(f);
+    fake_hv_set_exec_date("/bin/date", 3 * MS, 0, NULL, false);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+    assert_int_equal(f->res.steps, 1);
+    assert_near(f->res.residual_ns, -3 * MS, 2);
+    assert_int_equal(fake_hv_count("guest-exec"), 1);
 }
 
 static void
@@ -1154,7 +1174,7 @@ test_sync_fallback_tries_usr_bin_date_and_keeps_it(void **state)
     sync_fixture *f = *state;
 
     fallback_guest(f);
-    fake_hv_set_exec_date("/usr/bin/date", 5 * MS, 0, NULL, false);
+    fake_hv_set_exec_date("/usr/bin/date", 10 * MS, 0, NULL, false);
     sync_domain(f);
     expect_ok(f, VTS_ACTION_STEPPED);
     assert_int_equal(f->res.steps, 2);
@@ -1351,6 +1371,7 @@ main(void)
         T(test_sync_fallback_names_are_stable),
         T(test_sync_fallback_off_by_default_fails_as_before),
         T(test_sync_fallback_steps_with_date_and_learns_its_latency),
+        T(test_sync_fallback_stops_within_the_threshold),
         T(test_sync_fallback_tries_usr_bin_date_and_keeps_it),
         T(test_sync_fallback_without_any_date_fails_clearly),
         T(test_sync_fallback_refused_when_the_agent_blocks_guest_exec),
