@@ -413,8 +413,7 @@ vts_sync_exec_wait(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *
         if (ops->now_ns() - start > (int64_t)opts->timeout_s * VTS_NS_PER_SEC)
             break;
         vts_sync_sleep(ops, pause);
-        if (pause < VTS_SYNC_EXEC_POLL_MAX_NS)
-            pause *= 2;
+        pause = pause * 2 < VTS_SYNC_EXEC_POLL_MAX_NS ? pause * 2 : VTS_SYNC_EXEC_POLL_MAX_NS;
     }
     vts_error_set(err, VTS_ERR_SET_TIME_UNSUPPORTED,
                   "the guest's %s (pid %" PRId64 ") did not exit within %d s", path, pid,
