@@ -1,8 +1,8 @@
 /* fuzz_agent.c: the guest agent's replies (vts_agent_parse_time,
  * vts_agent_parse_empty, and for the guest-exec fallback
- * vts_agent_parse_info, vts_agent_parse_exec, vts_agent_parse_exec_status). A reply is whatever the guest's qemu-ga, or
- * anything in the guest that holds its channel, wrote: hostile input.
- * libvirt hands it over as a C string, so the input is cut at its first
+ * vts_agent_parse_info, vts_agent_parse_exec, vts_agent_parse_exec_status). A reply is
+ * whatever the guest's qemu-ga, or anything in the guest that holds its channel, wrote:
+ * hostile input. libvirt hands it over as a C string, so the input is cut at its first
  * NUL. */
 #include "fuzz.h"
 

@@ -134,8 +134,8 @@ vts_agent_parse_return_object(const char *reply, const char *what, json_object *
 /* Member @key of @obj as an int in [@min, @max]. Returns 1 when present and
  * valid, 0 when absent, -1 (BAD_REPLY) when present but not such an int. */
 static int
-vts_agent_get_int(json_object *obj, const char *key, int64_t min, int64_t max, int64_t *out,
-                  vts_error *err)
+vts_agent_get_int(json_object *obj, const char *key, int64_t min, int64_t max,
+                  int64_t *out, vts_error *err)
 {
     json_object *v = NULL;
     int64_t value;
@@ -150,8 +150,8 @@ vts_agent_get_int(json_object *obj, const char *key, int64_t min, int64_t max, i
     value = json_object_get_int64(v);
     if (value < min || value > max)
         return vts_error_set(err, VTS_ERR_BAD_REPLY,
-                             "the guest agent's \"%s\" is out of range (%" PRId64 ")", key,
-                             value);
+                             "the guest agent's \"%s\" is out of range (%" PRId64 ")",
+                             key, value);
     *out = value;
     return 1;
 }
@@ -166,7 +166,8 @@ vts_agent_parse_info(const char *reply, const char *const *names, size_t count,
     int rc = -1;
 
     if (count > VTS_AGENT_EXEC_MAX_ARGS) {
-        vts_error_set(err, VTS_ERR_INTERNAL, "too many commands to look up in guest-info");
+        vts_error_set(err, VTS_ERR_INTERNAL,
+                      "too many commands to look up in guest-info");
         goto cleanup;
     }
     if (vts_agent_parse_return_object(reply, "guest-info", &root, &ret, err) < 0)
@@ -217,16 +218,18 @@ vts_agent_to_string(json_object *obj, vts_error *err)
     char *out = NULL;
 
     if (obj)
-        out = strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
+        out = strdup(json_object_to_json_string_ext(
+            obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(obj);
     if (!out)
-        vts_error_set(err, VTS_ERR_INTERNAL, "out of memory building a guest agent command");
+        vts_error_set(err, VTS_ERR_INTERNAL,
+                      "out of memory building a guest agent command");
     return out;
 }
 
 char *
-vts_agent_build_exec(const char *path, const char *const *argv, size_t argc, vts_error *err)
+vts_agent_build_exec(const char *path, const char *const *argv, size_t argc,
+                     vts_error *err)
 {
     json_object *cmd = NULL, *args = NULL, *list = NULL;
     size_t i;
@@ -267,7 +270,8 @@ vts_agent_parse_exec(const char *reply, int64_t *pid, vts_error *err)
     if (got < 0)
         goto cleanup;
     if (got == 0) {
-        vts_error_set(err, VTS_ERR_BAD_REPLY, "the guest agent's guest-exec reply has no pid");
+        vts_error_set(err, VTS_ERR_BAD_REPLY,
+                      "the guest agent's guest-exec reply has no pid");
         goto cleanup;
     }
     *pid = value;
@@ -358,10 +362,11 @@ vts_agent_parse_exec_status(const char *reply, vts_agent_exec_status *st, vts_er
         goto cleanup;
     if (!json_object_object_get_ex(ret, "exited", &v) ||
         !json_object_is_type(v, json_type_boolean)) {
-        vts_error_set(err, VTS_ERR_BAD_REPLY,
-                      "the guest agent's guest-exec-status reply has no boolean \"exited\": "
-                      "%.*s",
-                      VTS_AGENT_QUOTE_MAX, reply);
+        vts_error_set(
+            err, VTS_ERR_BAD_REPLY,
+            "the guest agent's guest-exec-status reply has no boolean \"exited\": "
+            "%.*s",
+            VTS_AGENT_QUOTE_MAX, reply);
         goto cleanup;
     }
     s.exited = json_object_get_boolean(v);

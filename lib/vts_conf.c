@@ -64,7 +64,7 @@ static const struct {
 #define VTS_CONF_KEYS                                                                    \
     "uri, threshold, tolerance, samples, agent_timeout, agent_wait, retry_max, "         \
     "backoff_initial, backoff_max, workers, include, exclude, log_level, "               \
-    "control_socket, metrics_file, host_unsynced, max_step, max_backward, "               \
+    "control_socket, metrics_file, host_unsynced, max_step, max_backward, "              \
     "set_time_fallback"
 
 void
@@ -511,7 +511,8 @@ vts_conf_directive(vts_conf *conf, vts_conf_ctx *ctx, char *line, unsigned *back
     if (strcmp(key, "set_time_fallback") == 0) {
         if (vts_fallback_parse(value, &conf->set_time_fallback) == 0)
             return 0;
-        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is neither 'none' nor 'guest-exec'",
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG,
+                             "'%s' is neither 'none' nor 'guest-exec'",
                              vts_conf_quote(q, sizeof(q), value));
     }
     if (strcmp(key, "metrics_file") == 0) {

@@ -59,8 +59,8 @@ vts_report_text(char *buf, size_t len, const char *domain, const vts_sync_result
 
     switch (res->action) {
     case VTS_ACTION_STEPPED:
-        snprintf(buf, len, "%s: offset %s -> stepped%s -> residual %s (rtt %s)", name, off,
-                 res->via_exec ? " via guest-exec" : "", resid, rtt);
+        snprintf(buf, len, "%s: offset %s -> stepped%s -> residual %s (rtt %s)", name,
+                 off, res->via_exec ? " via guest-exec" : "", resid, rtt);
         break;
     case VTS_ACTION_CHECKED:
         snprintf(buf, len, "%s: offset %s -> checked, not changed (rtt %s)", name, off, rtt);
@@ -103,7 +103,7 @@ vts_report_json(const char *domain, const vts_sync_result *res)
     json_object_object_add(obj, "steps", json_object_new_int(res->steps));
     /* How the guest was stepped: null when it was not tried. */
     json_object_object_add(obj, "via",
-                           res->via_exec     ? json_object_new_string("guest-exec")
+                           res->via_exec    ? json_object_new_string("guest-exec")
                            : res->steps > 0 ? json_object_new_string("guest-set-time")
                                             : NULL);
     if (res->action == VTS_ACTION_ERROR) {

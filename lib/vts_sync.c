@@ -367,13 +367,14 @@ vts_sync_exec_allowed(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opt
     if (rc < 0)
         return -1;
     if (disabled)
-        return vts_error_set(err, VTS_ERR_SET_TIME_UNSUPPORTED,
-                             "the guest agent does not allow %s; install util-linux-extra "
-                             "in the guest (Debian 12), or enable guest-exec and "
-                             "guest-exec-status in qemu-ga's configuration (remove them "
-                             "from block-rpcs/--block-rpcs, or add them to "
-                             "allow-rpcs/--allow-rpcs)",
-                             disabled);
+        return vts_error_set(
+            err, VTS_ERR_SET_TIME_UNSUPPORTED,
+            "the guest agent does not allow %s; install util-linux-extra "
+            "in the guest (Debian 12), or enable guest-exec and "
+            "guest-exec-status in qemu-ga's configuration (remove them "
+            "from block-rpcs/--block-rpcs, or add them to "
+            "allow-rpcs/--allow-rpcs)",
+            disabled);
     return 0;
 }
 
@@ -389,7 +390,8 @@ vts_sync_exec_wait(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *
 {
     int64_t start = ops->now_ns();
     int64_t pause = VTS_SYNC_EXEC_POLL_MIN_NS;
-    int64_t polls = (int64_t)opts->timeout_s * VTS_NS_PER_SEC / VTS_SYNC_EXEC_POLL_MAX_NS + 16;
+    int64_t polls =
+        (int64_t)opts->timeout_s * VTS_NS_PER_SEC / VTS_SYNC_EXEC_POLL_MAX_NS + 16;
     char *cmd = NULL;
     int rc = -1;
 
@@ -413,7 +415,8 @@ vts_sync_exec_wait(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *
         if (ops->now_ns() - start > (int64_t)opts->timeout_s * VTS_NS_PER_SEC)
             break;
         vts_sync_sleep(ops, pause);
-        pause = pause * 2 < VTS_SYNC_EXEC_POLL_MAX_NS ? pause * 2 : VTS_SYNC_EXEC_POLL_MAX_NS;
+        pause =
+            pause * 2 < VTS_SYNC_EXEC_POLL_MAX_NS ? pause * 2 : VTS_SYNC_EXEC_POLL_MAX_NS;
     }
     vts_error_set(err, VTS_ERR_SET_TIME_UNSUPPORTED,
                   "the guest's %s (pid %" PRId64 ") did not exit within %d s", path, pid,
@@ -444,8 +447,8 @@ vts_sync_step_exec(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *
         if (t <= 0)
             return vts_error_set(&res->err, VTS_ERR_INTERNAL,
                                  "refusing to set a guest clock to %" PRId64 " ns", t);
-        snprintf(when, sizeof(when), "@%" PRId64 ".%09" PRId64, (int64_t)(t / VTS_NS_PER_SEC),
-                 (int64_t)(t % VTS_NS_PER_SEC));
+        snprintf(when, sizeof(when), "@%" PRId64 ".%09" PRId64,
+                 (int64_t)(t / VTS_NS_PER_SEC), (int64_t)(t % VTS_NS_PER_SEC));
         if (!(cmd = vts_agent_build_exec(vts_sync_date_paths[*path], argv, 3, &res->err)))
             return -1;
         rc = ops->agent_command(dom, cmd, opts->timeout_s, &reply, &res->err);
@@ -460,9 +463,10 @@ vts_sync_step_exec(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *
         if (res->err.code != VTS_ERR_AGENT_ERROR)
             return -1;
         if (*path + 1 >= VTS_SYNC_DATE_PATHS)
-            return vts_error_set(&res->err, VTS_ERR_SET_TIME_UNSUPPORTED,
-                                 "cannot run /bin/date or /usr/bin/date in the guest (%s)",
-                                 res->err.message);
+            return vts_error_set(
+                &res->err, VTS_ERR_SET_TIME_UNSUPPORTED,
+                "cannot run /bin/date or /usr/bin/date in the guest (%s)",
+                res->err.message);
         ++*path;
     }
     if (vts_sync_exec_wait(ops, dom, opts, vts_sync_date_paths[*path], pid, delay_ns, &st,
@@ -479,12 +483,13 @@ vts_sync_step_exec(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *
         return vts_error_set(&res->err, VTS_ERR_SET_TIME_UNSUPPORTED,
                              "the guest's %s was killed by signal %d%s",
                              vts_sync_date_paths[*path], st.signal, why);
-    return vts_error_set(&res->err, VTS_ERR_SET_TIME_UNSUPPORTED,
-                         "the guest's %s -u -s %s exited with %d%s; it may be busybox's "
-                         "date, which sets whole seconds only, or not GNU date: install "
-                         "util-linux-extra in the guest (Debian 12) so that guest-set-time "
-                         "works",
-                         vts_sync_date_paths[*path], when, st.exitcode, why);
+    return vts_error_set(
+        &res->err, VTS_ERR_SET_TIME_UNSUPPORTED,
+        "the guest's %s -u -s %s exited with %d%s; it may be busybox's "
+        "date, which sets whole seconds only, or not GNU date: install "
+        "util-linux-extra in the guest (Debian 12) so that guest-set-time "
+        "works",
+        vts_sync_date_paths[*path], when, st.exitcode, why);
 }
 
 /* One step: guest-set-time; once that is refused as unsupported and the
@@ -502,9 +507,10 @@ vts_sync_step_any(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     if (res->err.code != VTS_ERR_SET_TIME_UNSUPPORTED ||
         opts->set_time_fallback != VTS_FALLBACK_GUEST_EXEC)
         return -1;
-    vts_sync_log(opts, VTS_LOG_DEBUG, domain,
-                 "guest-set-time refused (%s): trying the guest's date through guest-exec",
-                 res->err.message);
+    vts_sync_log(
+        opts, VTS_LOG_DEBUG, domain,
+        "guest-set-time refused (%s): trying the guest's date through guest-exec",
+        res->err.message);
     res->via_exec = true;
     vts_error_clear(&res->err);
     if (vts_sync_exec_allowed(ops, dom, opts, &res->err) < 0)
@@ -577,17 +583,18 @@ vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
      * the verifying measurement's own uncertainty: a loaded host's noise is
      * not a failure, a guest that jumps back (NTP fighting us) is. */
     if (vts_abs64(res->residual_ns) > opts->threshold_ns + after.rtt_ns) {
-        vts_error_set(&res->err, VTS_ERR_VERIFY_FAILED,
-                      "stepped %d times%s but the guest is still %+.3f ms off (round trip "
-                      "%.2f ms): %s",
-                      res->steps, res->via_exec ? " via guest-exec" : "",
-                      (double)res->residual_ns / VTS_NS_PER_MS,
-                      (double)after.rtt_ns / VTS_NS_PER_MS,
-                      res->via_exec ? "is the guest's date GNU date? busybox's sets whole "
-                                      "seconds only; or something in the guest (NTP) moves "
-                                      "its clock back"
-                                    : "the host may be overloaded, or something in the guest "
-                                      "(NTP, another agent) moves its clock back");
+        vts_error_set(
+            &res->err, VTS_ERR_VERIFY_FAILED,
+            "stepped %d times%s but the guest is still %+.3f ms off (round trip "
+            "%.2f ms): %s",
+            res->steps, res->via_exec ? " via guest-exec" : "",
+            (double)res->residual_ns / VTS_NS_PER_MS,
+            (double)after.rtt_ns / VTS_NS_PER_MS,
+            res->via_exec ? "is the guest's date GNU date? busybox's sets whole "
+                            "seconds only; or something in the guest (NTP) moves "
+                            "its clock back"
+                          : "the host may be overloaded, or something in the guest "
+                            "(NTP, another agent) moves its clock back");
         goto error;
     }
     res->action = VTS_ACTION_STEPPED;

@@ -81,14 +81,14 @@ static struct {
     bool state_change_set[FAKE_HV_MAX_CALLS];
     vts_dom_state state_change[FAKE_HV_MAX_CALLS];
 
-    bool exec_blocked;         /* guest-info: guest-exec disabled */
-    char date_path[64];        /* where the guest's date is */
-    int64_t date_latency_ns;   /* execution to clock set and exit */
+    bool exec_blocked;       /* guest-info: guest-exec disabled */
+    char date_path[64];      /* where the guest's date is */
+    int64_t date_latency_ns; /* execution to clock set and exit */
     int date_exitcode;
     char date_stderr[128];
-    bool date_whole_seconds;   /* busybox: drops the fraction */
-    int64_t proc_pid;          /* the last process started, 0: none */
-    int64_t proc_exit_ns;      /* host time it exits */
+    bool date_whole_seconds; /* busybox: drops the fraction */
+    int64_t proc_pid;        /* the last process started, 0: none */
+    int64_t proc_exit_ns;    /* host time it exits */
 
     fake_hv_call calls[FAKE_HV_MAX_CALLS];
     int ncalls;
@@ -206,7 +206,8 @@ fake_hv_set_exec_date(const char *path, int64_t latency_ns, int exitcode,
     snprintf(fake.date_path, sizeof(fake.date_path), "%s", path);
     fake.date_latency_ns = latency_ns;
     fake.date_exitcode = exitcode;
-    snprintf(fake.date_stderr, sizeof(fake.date_stderr), "%s", stderr_text ? stderr_text : "");
+    snprintf(fake.date_stderr, sizeof(fake.date_stderr), "%s",
+             stderr_text ? stderr_text : "");
     fake.date_whole_seconds = whole_seconds;
 }
 
@@ -537,9 +538,11 @@ fake_hv_decode(const char *cmd, fake_hv_call *c)
         c->has_time = true;
         c->time_ns = json_object_get_int64(v);
     }
-    if (json_object_object_get_ex(args, "path", &v) && json_object_is_type(v, json_type_string))
+    if (json_object_object_get_ex(args, "path", &v) &&
+        json_object_is_type(v, json_type_string))
         snprintf(c->exec_path, sizeof(c->exec_path), "%s", json_object_get_string(v));
-    if (json_object_object_get_ex(args, "arg", &v) && json_object_is_type(v, json_type_array)) {
+    if (json_object_object_get_ex(args, "arg", &v) &&
+        json_object_is_type(v, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(v); i++) {
             size_t n = strlen(c->exec_args);
 
@@ -547,7 +550,8 @@ fake_hv_decode(const char *cmd, fake_hv_call *c)
                      json_object_get_string(json_object_array_get_idx(v, i)));
         }
     }
-    if (json_object_object_get_ex(args, "pid", &v) && json_object_is_type(v, json_type_int))
+    if (json_object_object_get_ex(args, "pid", &v) &&
+        json_object_is_type(v, json_type_int))
         c->time_ns = json_object_get_int64(v); /* guest-exec-status: the pid */
     json_object_put(root);
 }
@@ -585,13 +589,14 @@ fake_hv_exec(fake_hv_call *c, char *buf, size_t len, vts_error *err)
     char b64[200];
 
     if (strcmp(c->execute, "guest-info") == 0) {
-        snprintf(buf, len,
-                 "{\"return\":{\"version\":\"7.2.0\",\"supported_commands\":["
-                 "{\"enabled\":true,\"name\":\"guest-set-time\",\"success-response\":true},"
-                 "{\"enabled\":%s,\"name\":\"guest-exec\",\"success-response\":true},"
-                 "{\"enabled\":%s,\"name\":\"guest-exec-status\",\"success-response\":true}"
-                 "]}}",
-                 on, on);
+        snprintf(
+            buf, len,
+            "{\"return\":{\"version\":\"7.2.0\",\"supported_commands\":["
+            "{\"enabled\":true,\"name\":\"guest-set-time\",\"success-response\":true},"
+            "{\"enabled\":%s,\"name\":\"guest-exec\",\"success-response\":true},"
+            "{\"enabled\":%s,\"name\":\"guest-exec-status\",\"success-response\":true}"
+            "]}}",
+            on, on);
         return 0;
     }
     if (fake.exec_blocked)
@@ -604,12 +609,13 @@ fake_hv_exec(fake_hv_call *c, char *buf, size_t len, vts_error *err)
         int64_t t;
 
         if (strcmp(c->exec_path, fake.date_path) != 0)
-            return vts_error_set(err, VTS_ERR_AGENT_ERROR,
-                                 "internal error: unable to execute QEMU agent command "
-                                 "'guest-exec': Guest agent command failed, error was "
-                                 "'Failed to execute child process \"%s\" (No such file or "
-                                 "directory)'",
-                                 c->exec_path);
+            return vts_error_set(
+                err, VTS_ERR_AGENT_ERROR,
+                "internal error: unable to execute QEMU agent command "
+                "'guest-exec': Guest agent command failed, error was "
+                "'Failed to execute child process \"%s\" (No such file or "
+                "directory)'",
+                c->exec_path);
         if (sscanf(c->exec_args, "-u -s @%lld.%9lld", &sec, &nsec) != 2)
             abort(); /* the code under test ran something else */
         t = sec * 1000000000LL + (fake.date_whole_seconds ? 0 : nsec);
@@ -630,7 +636,8 @@ fake_hv_exec(fake_hv_call *c, char *buf, size_t len, vts_error *err)
         return 0;
     }
     fake_hv_base64(fake.date_stderr, b64, sizeof(b64));
-    snprintf(buf, len, "{\"return\":{\"exited\":true,\"exitcode\":%d,\"err-data\":\"%s\"}}",
+    snprintf(buf, len,
+             "{\"return\":{\"exited\":true,\"exitcode\":%d,\"err-data\":\"%s\"}}",
              fake.date_exitcode, b64);
     fake.proc_pid = 0; /* qemu-ga forgets a process once it reported its exit */
     return 0;
@@ -692,7 +699,8 @@ fake_hv_op_agent_command(vts_hv_dom *dom, const char *cmd, int timeout_s, char *
         if (!fake.ignore_set_time)
             fake.guest_offset = c->time_ns - c->executed_ns;
         snprintf(buf, sizeof(buf), "{\"return\":{}}");
-    } else if (strcmp(c->execute, "guest-info") == 0 || strcmp(c->execute, "guest-exec") == 0 ||
+    } else if (strcmp(c->execute, "guest-info") == 0 ||
+               strcmp(c->execute, "guest-exec") == 0 ||
                strcmp(c->execute, "guest-exec-status") == 0) {
         if (fake_hv_exec(c, buf, sizeof(buf), err) < 0)
             return -1;

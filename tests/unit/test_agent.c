@@ -461,13 +461,14 @@ info_reply(const char *exec_on, const char *status_on)
 {
     char *s = NULL;
 
-    if (asprintf(&s,
-                 "{\"return\":{\"version\":\"7.2.0\",\"supported_commands\":["
-                 "{\"enabled\":true,\"name\":\"guest-get-time\",\"success-response\":true},"
-                 "{\"enabled\":%s,\"name\":\"guest-exec\",\"success-response\":true},"
-                 "{\"enabled\":%s,\"name\":\"guest-exec-status\",\"success-response\":true}"
-                 "]}}",
-                 exec_on, status_on) < 0)
+    if (asprintf(
+            &s,
+            "{\"return\":{\"version\":\"7.2.0\",\"supported_commands\":["
+            "{\"enabled\":true,\"name\":\"guest-get-time\",\"success-response\":true},"
+            "{\"enabled\":%s,\"name\":\"guest-exec\",\"success-response\":true},"
+            "{\"enabled\":%s,\"name\":\"guest-exec-status\",\"success-response\":true}"
+            "]}}",
+            exec_on, status_on) < 0)
         abort();
     return s;
 }
@@ -507,7 +508,8 @@ test_parse_info_missing_or_odd_entries_count_as_disabled(void **state)
         "{\"return\":{\"supported_commands\":[]}}",
         /* "enabled" must be the boolean true, not 1 or "true" */
         "{\"return\":{\"supported_commands\":[{\"name\":\"guest-exec\",\"enabled\":1}]}}",
-        "{\"return\":{\"supported_commands\":[{\"name\":\"guest-exec\",\"enabled\":\"true\"}]}}",
+        "{\"return\":{\"supported_commands\":[{\"name\":\"guest-exec\",\"enabled\":"
+        "\"true\"}]}}",
         "{\"return\":{\"supported_commands\":[{\"name\":\"guest-exec\"}]}}",
         "{\"return\":{\"supported_commands\":[1,null,\"guest-exec\",[],{\"name\":7,"
         "\"enabled\":true}]}}",
@@ -528,7 +530,12 @@ test_parse_info_refuses_malformed_replies(void **state)
     agent_fixture *f = *state;
     const char *disabled = NULL;
     static const char *const replies[] = {
-        NULL, "", "{", "[]", "{\"return\":[]}", "{\"return\":{}}",
+        NULL,
+        "",
+        "{",
+        "[]",
+        "{\"return\":[]}",
+        "{\"return\":{}}",
         "{\"return\":{\"supported_commands\":{}}}",
         "{\"return\":{\"supported_commands\":\"guest-exec\"}}",
     };
@@ -536,8 +543,8 @@ test_parse_info_refuses_malformed_replies(void **state)
 
     for (i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
         vts_error_clear(&f->err);
-        assert_int_equal(vts_agent_parse_info(replies[i], exec_cmds, 2, &disabled, &f->err),
-                         -1);
+        assert_int_equal(
+            vts_agent_parse_info(replies[i], exec_cmds, 2, &disabled, &f->err), -1);
         assert_int_equal(f->err.code, VTS_ERR_BAD_REPLY);
     }
     assert_int_equal(
@@ -556,9 +563,10 @@ test_build_exec_runs_the_path_with_its_arguments_and_no_shell(void **state)
     char *cmd = vts_agent_build_exec("/bin/date", argv, 3, &f->err);
 
     assert_non_null(cmd);
-    assert_string_equal(cmd, "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/date\","
-                             "\"arg\":[\"-u\",\"-s\",\"@1700000000.123456789\"],"
-                             "\"capture-output\":true}}");
+    assert_string_equal(
+        cmd, "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/date\","
+             "\"arg\":[\"-u\",\"-s\",\"@1700000000.123456789\"],"
+             "\"capture-output\":true}}");
     free(cmd);
     cmd = vts_agent_build_exec("/bin/\"x\"", argv, VTS_AGENT_EXEC_MAX_ARGS + 1, &f->err);
     assert_null(cmd);
@@ -571,7 +579,8 @@ test_parse_exec_takes_the_pid(void **state)
     agent_fixture *f = *state;
     int64_t pid = 0;
 
-    assert_int_equal(vts_agent_parse_exec("{\"return\":{\"pid\":1234}}", &pid, &f->err), 0);
+    assert_int_equal(vts_agent_parse_exec("{\"return\":{\"pid\":1234}}", &pid, &f->err),
+                     0);
     assert_true(pid == 1234);
 }
 
@@ -580,9 +589,15 @@ test_parse_exec_refuses_malformed_replies(void **state)
 {
     agent_fixture *f = *state;
     static const char *const replies[] = {
-        NULL, "x", "{\"return\":{}}", "{\"return\":1234}", "{\"return\":{\"pid\":0}}",
-        "{\"return\":{\"pid\":-5}}", "{\"return\":{\"pid\":\"12\"}}",
-        "{\"return\":{\"pid\":1.5}}", "{\"return\":{\"pid\":2147483648}}",
+        NULL,
+        "x",
+        "{\"return\":{}}",
+        "{\"return\":1234}",
+        "{\"return\":{\"pid\":0}}",
+        "{\"return\":{\"pid\":-5}}",
+        "{\"return\":{\"pid\":\"12\"}}",
+        "{\"return\":{\"pid\":1.5}}",
+        "{\"return\":{\"pid\":2147483648}}",
         "{\"return\":{\"pid\":18446744073709551615}}",
     };
     int64_t pid = 77;
@@ -604,7 +619,8 @@ test_build_exec_status_names_the_pid(void **state)
     char *cmd = vts_agent_build_exec_status(1234, &f->err);
 
     assert_non_null(cmd);
-    assert_string_equal(cmd, "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":1234}}");
+    assert_string_equal(
+        cmd, "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":1234}}");
     free(cmd);
     assert_null(vts_agent_build_exec_status(0, &f->err));
     assert_null(vts_agent_build_exec_status((int64_t)INT32_MAX + 1, &f->err));
@@ -616,23 +632,23 @@ test_parse_exec_status_running_and_exited(void **state)
     agent_fixture *f = *state;
     vts_agent_exec_status st;
 
-    assert_int_equal(vts_agent_parse_exec_status("{\"return\":{\"exited\":false}}", &st, &f->err),
-                     0);
+    assert_int_equal(
+        vts_agent_parse_exec_status("{\"return\":{\"exited\":false}}", &st, &f->err), 0);
     assert_false(st.exited);
     /* base64 of "date: invalid date '@1.5'\n" */
-    assert_int_equal(
-        vts_agent_parse_exec_status("{\"return\":{\"exited\":true,\"exitcode\":1,\"err-data\":"
-                                    "\"ZGF0ZTogaW52YWxpZCBkYXRlICdAMS41Jwo=\"}}",
-                                    &st, &f->err),
-        0);
+    assert_int_equal(vts_agent_parse_exec_status(
+                         "{\"return\":{\"exited\":true,\"exitcode\":1,\"err-data\":"
+                         "\"ZGF0ZTogaW52YWxpZCBkYXRlICdAMS41Jwo=\"}}",
+                         &st, &f->err),
+                     0);
     assert_true(st.exited);
     assert_true(st.has_exitcode);
     assert_int_equal(st.exitcode, 1);
     assert_false(st.has_signal);
     assert_string_equal(st.err_data, "date: invalid date '@1.5'\n");
-    assert_int_equal(
-        vts_agent_parse_exec_status("{\"return\":{\"exited\":true,\"signal\":9}}", &st, &f->err),
-        0);
+    assert_int_equal(vts_agent_parse_exec_status(
+                         "{\"return\":{\"exited\":true,\"signal\":9}}", &st, &f->err),
+                     0);
     assert_true(st.has_signal);
     assert_int_equal(st.signal, 9);
     assert_string_equal(st.err_data, "");
@@ -648,22 +664,25 @@ test_parse_exec_status_err_data_is_bounded_and_never_garbage(void **state)
 
     assert_non_null(reply);
     f->big = reply;
-    i = (size_t)sprintf(reply, "{\"return\":{\"exited\":true,\"exitcode\":1,\"err-data\":\"");
+    i = (size_t)sprintf(reply,
+                        "{\"return\":{\"exited\":true,\"exitcode\":1,\"err-data\":\"");
     for (; i < n; i++)
         reply[i] = 'Q';
     strcpy(reply + n, "\"}}");
     assert_int_equal(vts_agent_parse_exec_status(reply, &st, &f->err), 0);
     assert_int_equal(strlen(st.err_data), VTS_AGENT_EXEC_ERR_MAX - 1);
     /* Not base64: no message rather than garbage. A NUL ends it. */
-    assert_int_equal(vts_agent_parse_exec_status(
-                         "{\"return\":{\"exited\":true,\"exitcode\":1,\"err-data\":\"*?\"}}",
-                         &st, &f->err),
-                     0);
+    assert_int_equal(
+        vts_agent_parse_exec_status(
+            "{\"return\":{\"exited\":true,\"exitcode\":1,\"err-data\":\"*?\"}}", &st,
+            &f->err),
+        0);
     assert_string_equal(st.err_data, "");
-    assert_int_equal(vts_agent_parse_exec_status(
-                         "{\"return\":{\"exited\":true,\"exitcode\":1,\"err-data\":\"YQBi\"}}",
-                         &st, &f->err),
-                     0);
+    assert_int_equal(
+        vts_agent_parse_exec_status(
+            "{\"return\":{\"exited\":true,\"exitcode\":1,\"err-data\":\"YQBi\"}}", &st,
+            &f->err),
+        0);
     assert_string_equal(st.err_data, "a");
 }
 

@@ -263,11 +263,12 @@ test_conf_syntax_errors(void **state)
         "backoff_max, workers, include, exclude, log_level, control_socket, "
         "metrics_file, host_unsynced, max_step, max_backward, set_time_fallback)");
     /* Keys are case-sensitive. */
-    parse_fails("Samples = 5\n",
-                "t.conf:1: unknown key 'Samples' (known keys: uri, threshold, tolerance, "
-                "samples, agent_timeout, agent_wait, retry_max, backoff_initial, "
-                "backoff_max, workers, include, exclude, log_level, control_socket, "
-                "metrics_file, host_unsynced, max_step, max_backward, set_time_fallback)");
+    parse_fails(
+        "Samples = 5\n",
+        "t.conf:1: unknown key 'Samples' (known keys: uri, threshold, tolerance, "
+        "samples, agent_timeout, agent_wait, retry_max, backoff_initial, "
+        "backoff_max, workers, include, exclude, log_level, control_socket, "
+        "metrics_file, host_unsynced, max_step, max_backward, set_time_fallback)");
     /* Only the first '=' splits. */
     parse_fails("samples = 5 = 6\n",
                 "t.conf:1: samples: '5 = 6' is not a whole number from 1 to 64");

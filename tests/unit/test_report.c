@@ -436,8 +436,9 @@ test_report_stepped_via_guest_exec_says_so(void **state)
     result_stepped(&f->res);
     f->res.via_exec = true;
     vts_report_text(line, sizeof(line), "web-1", &f->res);
-    assert_string_equal(line, "web-1: offset -5.003 s -> stepped via guest-exec -> residual "
-                              "+0.20 ms (rtt 2.70 ms)");
+    assert_string_equal(line,
+                        "web-1: offset -5.003 s -> stepped via guest-exec -> residual "
+                        "+0.20 ms (rtt 2.70 ms)");
     o = json_of(f, "web-1");
     json_expect_string(o, "via", "guest-exec");
     json_expect_string(o, "action", "stepped");

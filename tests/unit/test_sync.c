@@ -1192,7 +1192,8 @@ test_sync_fallback_without_any_date_fails_clearly(void **state)
     fallback_guest(f);
     fake_hv_set_exec_date("/opt/date", 0, 0, NULL, false);
     sync_domain(f);
-    expect_error(f, VTS_ERR_SET_TIME_UNSUPPORTED, "cannot run /bin/date or /usr/bin/date");
+    expect_error(f, VTS_ERR_SET_TIME_UNSUPPORTED,
+                 "cannot run /bin/date or /usr/bin/date");
     assert_non_null(strstr(f->res.err.message, "No such file"));
     assert_true(f->res.via_exec);
     assert_int_equal(f->res.steps, 0);
