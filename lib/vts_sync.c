@@ -18,6 +18,11 @@
 /* Steps per sync: the first one and up to four corrections; it stops as
  * soon as the guest is within the tolerance (usually after one or two). */
 #define VTS_SYNC_MAX_STEPS 5
+/* With the guest-exec fallback, each step lands with the jitter of starting
+ * a process in the guest (on an emulated guest, +-10 ms: a 5 ms threshold
+ * is missed about every other time), so more tries are allowed; the loop
+ * stops once within the threshold, after two or three steps as a rule. */
+#define VTS_SYNC_MAX_EXEC_STEPS 10
 /* Polling a date run through guest-exec: the first pause, doubling up to
  * the last. GNU date exits within milliseconds even on an emulated guest,
  * so most steps take one or two polls. */
@@ -234,7 +239,7 @@ vts_sync_measure(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
 static int64_t
 vts_sync_median(const int64_t *v, size_t n)
 {
-    int64_t s[VTS_SYNC_MAX_STEPS];
+    int64_t s[VTS_SYNC_MAX_EXEC_STEPS];
 
     memcpy(s, v, n * sizeof(*s));
     for (size_t i = 1; i < n; i++) {
@@ -525,7 +530,7 @@ vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     vts_sample first = {0, -1};
     vts_sample after = {0, -1};
     int64_t delay;
-    int64_t met[VTS_SYNC_MAX_STEPS];
+    int64_t met[VTS_SYNC_MAX_EXEC_STEPS];
     size_t date_path = 0;
     int i;
 
@@ -555,7 +560,7 @@ vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
      * next step uses the median of the delays met so far, not the last one:
      * a spike is outvoted instead of followed. */
     delay = first.rtt_ns / 2;
-    for (i = 0; i < VTS_SYNC_MAX_STEPS; i++) {
+    for (i = 0; i < (res->via_exec ? VTS_SYNC_MAX_EXEC_STEPS : VTS_SYNC_MAX_STEPS); i++) {
         vts_sync_log(opts, VTS_LOG_DEBUG, domain, "step %d: one-way delay %" PRId64 " ns",
                      i + 1, delay);
         if (vts_sync_step_any(ops, dom, domain, opts, delay, &date_path, res) < 0)

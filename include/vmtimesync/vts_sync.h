@@ -16,7 +16,9 @@
  *    guest-set-time as unsupported (no /sbin/hwclock in the guest), step
  *    with the guest's own GNU date through guest-exec ("date -u -s
  *    @SECONDS.NANOSECONDS", no shell), if the agent allows guest-exec. The
- *    same loop learns the extra delay of starting a process in the guest.
+ *    same loop learns the extra delay of starting a process in the guest;
+ *    as that delay varies by more than the tolerance, these steps stop
+ *    within the threshold, and up to ten are made.
  */
 #ifndef VTS_SYNC_H
 #define VTS_SYNC_H

@@ -1247,6 +1247,10 @@ test_sync_fallback_whole_second_date_fails_verify_with_a_hint(void **state)
     /* FAKE_HV_START_NS is a whole second: the step lands up to 1 s off. */
     expect_error(f, VTS_ERR_VERIFY_FAILED, "GNU date");
     assert_non_null(strstr(f->res.err.message, "via guest-exec"));
+    /* Up to ten dates, not five: each lands with the jitter of starting a
+     * process, so a guest-exec step gets more tries. */
+    assert_int_equal(f->res.steps, 10);
+    assert_int_equal(fake_hv_count("guest-exec"), 10);
 }
 
 static void
