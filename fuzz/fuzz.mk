@@ -63,7 +63,8 @@ $(FUZZ_BUILD)/obj/%.o: fuzz/%.c
 FUZZ_OBJS_agent = agent error
 FUZZ_OBJS_ctl = ctl error
 FUZZ_OBJS_domxml = domxml error
-FUZZ_OBJS_conf = conf error
+# vts_conf.c takes the set_time_fallback names from the sync module.
+FUZZ_OBJS_conf = conf sync agent domxml report error
 # vts_hook.c holds the waiter too, which calls the sync code.
 FUZZ_OBJS_hook = hook domxml conf ctl sync agent report log error
 

@@ -1,11 +1,63 @@
 /* fuzz_agent.c: the guest agent's replies (vts_agent_parse_time,
- * vts_agent_parse_empty). A reply is whatever the guest's qemu-ga, or
- * anything in the guest that holds its channel, wrote: hostile input.
- * libvirt hands it over as a C string, so the input is cut at its first
+ * vts_agent_parse_empty, and for the guest-exec fallback
+ * vts_agent_parse_info, vts_agent_parse_exec, vts_agent_parse_exec_status). A reply is
+ * whatever the guest's qemu-ga, or anything in the guest that holds its channel, wrote:
+ * hostile input. libvirt hands it over as a C string, so the input is cut at its first
  * NUL. */
 #include "fuzz.h"
 
 #include "vmtimesync/vts_agent.h"
+
+/* A failure fills the error in with a reply-shaped code. */
+static void
+fuzz_check_reply_error(int rc, const vts_error *err)
+{
+    FUZZ_CHECK(rc == 0 || rc == -1);
+    if (rc < 0) {
+        fuzz_check_error(err);
+        FUZZ_CHECK(err->code == VTS_ERR_BAD_REPLY || err->code == VTS_ERR_AGENT_ERROR);
+    }
+}
+
+/* The guest-exec fallback's replies: guest-info, guest-exec,
+ * guest-exec-status. */
+static void
+fuzz_exec_replies(const char *reply)
+{
+    static const char *const names[] = {"guest-exec", "guest-exec-status"};
+    const char *disabled = (const char *)names; /* neither NULL nor a name */
+    vts_agent_exec_status st;
+    vts_error err;
+    int64_t pid = -1;
+    char *cmd = NULL;
+    int rc;
+
+    memset(&err, 0x55, sizeof(err));
+    rc = vts_agent_parse_info(reply, names, 2, &disabled, &err);
+    fuzz_check_reply_error(rc, &err);
+    if (rc == 0)
+        FUZZ_CHECK(disabled == NULL || disabled == names[0] || disabled == names[1]);
+
+    memset(&err, 0x55, sizeof(err));
+    rc = vts_agent_parse_exec(reply, &pid, &err);
+    fuzz_check_reply_error(rc, &err);
+    if (rc == 0) {
+        /* A pid is positive, fits an int32, and can be asked about. */
+        FUZZ_CHECK(pid > 0 && pid <= INT32_MAX);
+        cmd = vts_agent_build_exec_status(pid, NULL);
+        FUZZ_CHECK(cmd != NULL);
+        free(cmd);
+    }
+
+    memset(&err, 0x55, sizeof(err));
+    memset(&st, 0x55, sizeof(st));
+    rc = vts_agent_parse_exec_status(reply, &st, &err);
+    fuzz_check_reply_error(rc, &err);
+    if (rc == 0) {
+        FUZZ_CHECK(!st.exited || st.has_exitcode || st.has_signal);
+        FUZZ_CHECK(memchr(st.err_data, '\0', sizeof(st.err_data)) != NULL);
+    }
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -43,6 +95,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(rc_time < 0 && err_time.code == err_empty.code);
         FUZZ_CHECK(strcmp(err_time.message, err_empty.message) == 0);
     }
+    fuzz_exec_replies(reply);
     free(reply);
     return 0;
 }

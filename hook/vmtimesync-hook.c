@@ -141,6 +141,8 @@ vts_hook_become_waiter(pid_t hook, const vts_conf *conf, const char *domain,
     argv[n++] = max_back;
     if (conf->allow_unsynced_host)
         argv[n++] = (char *)"--allow-unsynced-host";
+    if (conf->set_time_fallback == VTS_FALLBACK_GUEST_EXEC)
+        argv[n++] = (char *)"--set-time-fallback=guest-exec";
     argv[n++] = (char *)"--";
     argv[n++] = (char *)domain;
     argv[n] = NULL;

@@ -67,7 +67,7 @@ static const struct {
     "uri, threshold, tolerance, samples, agent_timeout, agent_wait, retry_max, "         \
     "backoff_initial, backoff_max, recheck_max, recheck_delay, workers, include, "       \
     "exclude, log_level, control_socket, metrics_file, host_unsynced, max_step, "        \
-    "max_backward"
+    "max_backward, set_time_fallback"
 
 void
 vts_conf_init(vts_conf *conf)
@@ -517,6 +517,13 @@ vts_conf_directive(vts_conf *conf, vts_conf_ctx *ctx, char *line, unsigned *back
     if (strcmp(key, "max_backward") == 0)
         return vts_conf_duration(ctx, value, 0, 100 * 365 * 24 * VTS_NS_PER_HOUR,
                                  &conf->max_backward_ns);
+    if (strcmp(key, "set_time_fallback") == 0) {
+        if (vts_fallback_parse(value, &conf->set_time_fallback) == 0)
+            return 0;
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG,
+                             "'%s' is neither 'none' nor 'guest-exec'",
+                             vts_conf_quote(q, sizeof(q), value));
+    }
     if (strcmp(key, "metrics_file") == 0) {
         if (*value && vts_conf_check_path(ctx, value) < 0)
             return -1;
@@ -746,4 +753,5 @@ vts_conf_to_sync_opts(const vts_conf *conf, vts_sync_opts *opts)
     opts->allow_unsynced_host = conf->allow_unsynced_host;
     opts->max_step_ns = conf->max_step_ns;
     opts->max_backward_ns = conf->max_backward_ns;
+    opts->set_time_fallback = conf->set_time_fallback;
 }

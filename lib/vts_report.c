@@ -59,8 +59,8 @@ vts_report_text(char *buf, size_t len, const char *domain, const vts_sync_result
 
     switch (res->action) {
     case VTS_ACTION_STEPPED:
-        snprintf(buf, len, "%s: offset %s -> stepped -> residual %s (rtt %s)", name, off,
-                 resid, rtt);
+        snprintf(buf, len, "%s: offset %s -> stepped%s -> residual %s (rtt %s)", name,
+                 off, res->via_exec ? " via guest-exec" : "", resid, rtt);
         break;
     case VTS_ACTION_CHECKED:
         snprintf(buf, len, "%s: offset %s -> checked, not changed (rtt %s)", name, off, rtt);
@@ -101,6 +101,11 @@ vts_report_json(const char *domain, const vts_sync_result *res)
     vts_report_add_ns(obj, "residual_ns", res->have_residual, res->residual_ns);
     vts_report_add_ns(obj, "rtt_ns", res->have_offset, res->rtt_ns);
     json_object_object_add(obj, "steps", json_object_new_int(res->steps));
+    /* How the guest was stepped: null when it was not tried. */
+    json_object_object_add(obj, "via",
+                           res->via_exec    ? json_object_new_string("guest-exec")
+                           : res->steps > 0 ? json_object_new_string("guest-set-time")
+                                            : NULL);
     if (res->action == VTS_ACTION_ERROR) {
         error = json_object_new_object();
         json_object_object_add(error, "code",

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vmtimesync/vts_agent.h"
 #include "vmtimesync/vts_domxml.h"
@@ -17,6 +18,21 @@
 /* Steps per sync: the first one and up to four corrections; it stops as
  * soon as the guest is within the tolerance (usually after one or two). */
 #define VTS_SYNC_MAX_STEPS 5
+/* With the guest-exec fallback, each step lands with the jitter of starting
+ * a process in the guest (on an emulated guest, +-10 ms: a 5 ms threshold
+ * is missed about every other time), so more tries are allowed; the loop
+ * stops once within the threshold, after two or three steps as a rule. */
+#define VTS_SYNC_MAX_EXEC_STEPS 10
+/* Polling a date run through guest-exec: the first pause, doubling up to
+ * the last. GNU date exits within milliseconds even on an emulated guest,
+ * so most steps take one or two polls. */
+#define VTS_SYNC_EXEC_POLL_MIN_NS (10 * VTS_NS_PER_MS)
+#define VTS_SYNC_EXEC_POLL_MAX_NS (50 * VTS_NS_PER_MS)
+
+/* Where a Debian guest has GNU date: /bin/date (merged /usr or not), else
+ * /usr/bin/date. Run without a shell, so no PATH lookup is relied on. */
+static const char *const vts_sync_date_paths[] = {"/bin/date", "/usr/bin/date"};
+#define VTS_SYNC_DATE_PATHS (sizeof(vts_sync_date_paths) / sizeof(vts_sync_date_paths[0]))
 
 void
 vts_sync_opts_init(vts_sync_opts *opts)
@@ -44,6 +60,24 @@ vts_action_name(vts_action action)
         break;
     }
     return "error";
+}
+
+const char *
+vts_fallback_name(vts_fallback fallback)
+{
+    return fallback == VTS_FALLBACK_GUEST_EXEC ? "guest-exec" : "none";
+}
+
+int
+vts_fallback_parse(const char *name, vts_fallback *out)
+{
+    if (strcmp(name, "none") == 0)
+        *out = VTS_FALLBACK_NONE;
+    else if (strcmp(name, "guest-exec") == 0)
+        *out = VTS_FALLBACK_GUEST_EXEC;
+    else
+        return -1;
+    return 0;
 }
 
 static void vts_sync_log(const vts_sync_opts *opts, vts_log_level level, const char *domain,
@@ -109,6 +143,15 @@ vts_sync_explain(vts_error *err, const vts_sync_opts *opts)
                       opts->timeout_s, detail);
         break;
     case VTS_ERR_SET_TIME_UNSUPPORTED:
+        /* With the fallback on, this code means the fallback failed too;
+         * its message says why and what to do. */
+        if (opts->set_time_fallback == VTS_FALLBACK_GUEST_EXEC) {
+            vts_error_set(err, err->code,
+                          "guest agent refuses guest-set-time (no /sbin/hwclock in the "
+                          "guest?) and the guest-exec fallback failed: %s",
+                          detail);
+            break;
+        }
         vts_error_set(err, err->code,
                       "guest agent refuses guest-set-time: the guest lacks /sbin/hwclock "
                       "(Debian 12: install util-linux-extra in the guest) or the command "
@@ -196,7 +239,7 @@ vts_sync_measure(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
 static int64_t
 vts_sync_median(const int64_t *v, size_t n)
 {
-    int64_t s[VTS_SYNC_MAX_STEPS];
+    int64_t s[VTS_SYNC_MAX_EXEC_STEPS];
 
     memcpy(s, v, n * sizeof(*s));
     for (size_t i = 1; i < n; i++) {
@@ -299,6 +342,187 @@ vts_sync_step(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
     return 0;
 }
 
+static void
+vts_sync_sleep(const vts_hv_ops *ops, int64_t ns)
+{
+    struct timespec ts = {ns / VTS_NS_PER_SEC, ns % VTS_NS_PER_SEC};
+
+    if (ops->sleep_ns)
+        ops->sleep_ns(ns);
+    else
+        nanosleep(&ts, NULL);
+}
+
+/* Does the guest agent let us run the guest's date? Both guest-exec and
+ * guest-exec-status must be enabled (qemu-ga's --block-rpcs or allow-rpcs
+ * may leave out either). */
+static int
+vts_sync_exec_allowed(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
+                      vts_error *err)
+{
+    static const char *const needed[] = {"guest-exec", "guest-exec-status"};
+    const char *disabled = NULL;
+    char *reply = NULL;
+    int rc;
+
+    rc = ops->agent_command(dom, VTS_AGENT_CMD_INFO, opts->timeout_s, &reply, err);
+    if (rc == 0)
+        rc = vts_agent_parse_info(reply, needed, 2, &disabled, err);
+    free(reply);
+    if (rc < 0)
+        return -1;
+    if (disabled)
+        return vts_error_set(
+            err, VTS_ERR_SET_TIME_UNSUPPORTED,
+            "the guest agent does not allow %s; install util-linux-extra "
+            "in the guest (Debian 12), or enable guest-exec and "
+            "guest-exec-status in qemu-ga's configuration (remove them "
+            "from block-rpcs/--block-rpcs, or add them to "
+            "allow-rpcs/--allow-rpcs)",
+            disabled);
+    return 0;
+}
+
+/* Poll guest-exec-status for @pid until the process exited, for at most
+ * the agent timeout (and a bounded number of polls, should the host's clock
+ * stand still). The first poll waits @expect_ns, the delay the date is
+ * expected to take: every poll wakes qemu-ga in the guest, which would
+ * compete with the date for the vCPU and make its delay vary. */
+static int
+vts_sync_exec_wait(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
+                   const char *path, int64_t pid, int64_t expect_ns,
+                   vts_agent_exec_status *st, vts_error *err)
+{
+    int64_t start = ops->now_ns();
+    int64_t pause = VTS_SYNC_EXEC_POLL_MIN_NS;
+    int64_t polls =
+        (int64_t)opts->timeout_s * VTS_NS_PER_SEC / VTS_SYNC_EXEC_POLL_MAX_NS + 16;
+    char *cmd = NULL;
+    int rc = -1;
+
+    if (!(cmd = vts_agent_build_exec_status(pid, err)))
+        return -1;
+    if (expect_ns > 0)
+        vts_sync_sleep(ops, expect_ns);
+    for (; polls > 0; polls--) {
+        char *reply = NULL;
+        int r = ops->agent_command(dom, cmd, opts->timeout_s, &reply, err);
+
+        if (r == 0)
+            r = vts_agent_parse_exec_status(reply, st, err);
+        free(reply);
+        if (r < 0)
+            goto cleanup;
+        if (st->exited) {
+            rc = 0;
+            goto cleanup;
+        }
+        if (ops->now_ns() - start > (int64_t)opts->timeout_s * VTS_NS_PER_SEC)
+            break;
+        vts_sync_sleep(ops, pause);
+        pause =
+            pause * 2 < VTS_SYNC_EXEC_POLL_MAX_NS ? pause * 2 : VTS_SYNC_EXEC_POLL_MAX_NS;
+    }
+    vts_error_set(err, VTS_ERR_SET_TIME_UNSUPPORTED,
+                  "the guest's %s (pid %" PRId64 ") did not exit within %d s", path, pid,
+                  opts->timeout_s);
+cleanup:
+    free(cmd);
+    return rc;
+}
+
+/* Step the guest to the host's time plus @delay_ns with its own date:
+ * guest-exec of "date -u -s @SECONDS.NANOSECONDS" (GNU date sets the
+ * nanoseconds too), trying each of vts_sync_date_paths from *@path on and
+ * keeping the one that ran, then wait for it to exit 0. */
+static int
+vts_sync_step_exec(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
+                   int64_t delay_ns, size_t *path, vts_sync_result *res)
+{
+    char when[48], why[VTS_AGENT_EXEC_ERR_MAX + 8];
+    const char *argv[] = {"-u", "-s", when};
+    vts_agent_exec_status st;
+    char *cmd = NULL, *reply = NULL;
+    int64_t pid = 0, t;
+    size_t n;
+    int rc;
+
+    for (;;) {
+        t = ops->now_ns() + delay_ns;
+        if (t <= 0)
+            return vts_error_set(&res->err, VTS_ERR_INTERNAL,
+                                 "refusing to set a guest clock to %" PRId64 " ns", t);
+        snprintf(when, sizeof(when), "@%" PRId64 ".%09" PRId64,
+                 (int64_t)(t / VTS_NS_PER_SEC), (int64_t)(t % VTS_NS_PER_SEC));
+        if (!(cmd = vts_agent_build_exec(vts_sync_date_paths[*path], argv, 3, &res->err)))
+            return -1;
+        rc = ops->agent_command(dom, cmd, opts->timeout_s, &reply, &res->err);
+        if (rc == 0)
+            rc = vts_agent_parse_exec(reply, &pid, &res->err);
+        free(cmd);
+        free(reply);
+        reply = NULL;
+        if (rc == 0)
+            break;
+        /* The agent could not start it (no such file): the next path. */
+        if (res->err.code != VTS_ERR_AGENT_ERROR)
+            return -1;
+        if (*path + 1 >= VTS_SYNC_DATE_PATHS)
+            return vts_error_set(
+                &res->err, VTS_ERR_SET_TIME_UNSUPPORTED,
+                "cannot run /bin/date or /usr/bin/date in the guest (%s)",
+                res->err.message);
+        ++*path;
+    }
+    if (vts_sync_exec_wait(ops, dom, opts, vts_sync_date_paths[*path], pid, delay_ns, &st,
+                           &res->err) < 0)
+        return -1;
+    if (st.has_exitcode && st.exitcode == 0) {
+        res->steps++;
+        return 0;
+    }
+    /* Quote the start of its stderr, without the newline. */
+    n = strcspn(st.err_data, "\n");
+    snprintf(why, sizeof(why), "%s%.*s", n ? ": " : "", (int)n, st.err_data);
+    if (st.has_signal)
+        return vts_error_set(&res->err, VTS_ERR_SET_TIME_UNSUPPORTED,
+                             "the guest's %s was killed by signal %d%s",
+                             vts_sync_date_paths[*path], st.signal, why);
+    return vts_error_set(
+        &res->err, VTS_ERR_SET_TIME_UNSUPPORTED,
+        "the guest's %s -u -s %s exited with %d%s; it may be busybox's "
+        "date, which sets whole seconds only, or not GNU date: install "
+        "util-linux-extra in the guest (Debian 12) so that guest-set-time "
+        "works",
+        vts_sync_date_paths[*path], when, st.exitcode, why);
+}
+
+/* One step: guest-set-time; once that is refused as unsupported and the
+ * fallback is on, the guest's date through guest-exec (for this and every
+ * later step of the sync). */
+static int
+vts_sync_step_any(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
+                  const vts_sync_opts *opts, int64_t delay_ns, size_t *path,
+                  vts_sync_result *res)
+{
+    if (res->via_exec)
+        return vts_sync_step_exec(ops, dom, opts, delay_ns, path, res);
+    if (vts_sync_step(ops, dom, opts, delay_ns, res) == 0)
+        return 0;
+    if (res->err.code != VTS_ERR_SET_TIME_UNSUPPORTED ||
+        opts->set_time_fallback != VTS_FALLBACK_GUEST_EXEC)
+        return -1;
+    vts_sync_log(
+        opts, VTS_LOG_DEBUG, domain,
+        "guest-set-time refused (%s): trying the guest's date through guest-exec",
+        res->err.message);
+    res->via_exec = true;
+    vts_error_clear(&res->err);
+    if (vts_sync_exec_allowed(ops, dom, opts, &res->err) < 0)
+        return -1;
+    return vts_sync_step_exec(ops, dom, opts, delay_ns, path, res);
+}
+
 int
 vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
              const vts_sync_opts *opts, vts_sync_result *res)
@@ -306,7 +530,8 @@ vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     vts_sample first = {0, -1};
     vts_sample after = {0, -1};
     int64_t delay;
-    int64_t met[VTS_SYNC_MAX_STEPS];
+    int64_t met[VTS_SYNC_MAX_EXEC_STEPS];
+    size_t date_path = 0;
     int i;
 
     memset(res, 0, sizeof(*res));
@@ -335,16 +560,22 @@ vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
      * next step uses the median of the delays met so far, not the last one:
      * a spike is outvoted instead of followed. */
     delay = first.rtt_ns / 2;
-    for (i = 0; i < VTS_SYNC_MAX_STEPS; i++) {
+    for (i = 0; i < (res->via_exec ? VTS_SYNC_MAX_EXEC_STEPS : VTS_SYNC_MAX_STEPS); i++) {
         vts_sync_log(opts, VTS_LOG_DEBUG, domain, "step %d: one-way delay %" PRId64 " ns",
                      i + 1, delay);
-        if (vts_sync_step(ops, dom, opts, delay, res) < 0)
+        if (vts_sync_step_any(ops, dom, domain, opts, delay, &date_path, res) < 0)
             goto error;
         if (vts_sync_measure(ops, dom, domain, opts, &after, &res->err) < 0)
             goto error;
         res->have_residual = true;
         res->residual_ns = after.offset_ns;
         if (vts_abs64(after.offset_ns) <= opts->tolerance_ns)
+            break;
+        /* A date started through guest-exec lands with the jitter of
+         * starting a process in the guest (+-10 ms and more on an emulated
+         * guest, far above the tolerance): stepping again once within the
+         * threshold would throw the dice again, more likely for worse. */
+        if (res->via_exec && vts_abs64(after.offset_ns) <= opts->threshold_ns)
             break;
         met[i] = delay - after.offset_ns;
         delay = vts_sync_median(met, (size_t)i + 1);
@@ -357,12 +588,18 @@ vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
      * the verifying measurement's own uncertainty: a loaded host's noise is
      * not a failure, a guest that jumps back (NTP fighting us) is. */
     if (vts_abs64(res->residual_ns) > opts->threshold_ns + after.rtt_ns) {
-        vts_error_set(&res->err, VTS_ERR_VERIFY_FAILED,
-                      "stepped %d times but the guest is still %+.3f ms off (round trip "
-                      "%.2f ms): the host may be overloaded, or something in the guest "
-                      "(NTP, another agent) moves its clock back",
-                      res->steps, (double)res->residual_ns / VTS_NS_PER_MS,
-                      (double)after.rtt_ns / VTS_NS_PER_MS);
+        vts_error_set(
+            &res->err, VTS_ERR_VERIFY_FAILED,
+            "stepped %d times%s but the guest is still %+.3f ms off (round trip "
+            "%.2f ms): %s",
+            res->steps, res->via_exec ? " via guest-exec" : "",
+            (double)res->residual_ns / VTS_NS_PER_MS,
+            (double)after.rtt_ns / VTS_NS_PER_MS,
+            res->via_exec ? "is the guest's date GNU date? busybox's sets whole "
+                            "seconds only; or something in the guest (NTP) moves "
+                            "its clock back"
+                          : "the host may be overloaded, or something in the guest "
+                            "(NTP, another agent) moves its clock back");
         goto error;
     }
     res->action = VTS_ACTION_STEPPED;

@@ -87,6 +87,9 @@ for WITH_BC in "" 1; do
 	expect "$mode --max-step" "vmtimesync --max-step " ""
 	expect "$mode --max" "vmtimesync --max-" "--max-backward --max-step "
 	expect "$mode --allow" "vmtimesync --allow" "--allow-unsynced-host "
+	expect "$mode --set-time" "vmtimesync --set-time" "--set-time-fallback "
+	expect "$mode --set-time-fallback" "vmtimesync --set-time-fallback g" "guest-exec "
+	expect "$mode --set-time-fallback=" "vmtimesync --set-time-fallback=g" "guest-exec "
 done
 
 echo "completion: $passed passed, $failed failed"

@@ -45,6 +45,7 @@ enum {
     OPT_MAX_STEP,
     OPT_MAX_BACKWARD,
     OPT_FORCE,
+    OPT_SET_TIME_FALLBACK,
 };
 
 /* How long --status waits for the daemon. */
@@ -91,6 +92,11 @@ vts_cli_usage(FILE *out)
             "      --max-backward SEC  do not step a guest that is ahead back by more\n"
             "                       than SEC (default 1)\n"
             "      --force          apply steps beyond --max-step and --max-backward\n"
+            "\n"
+            "      --set-time-fallback=guest-exec  when the guest agent refuses\n"
+            "                       guest-set-time (no /sbin/hwclock in the guest), step\n"
+            "                       with the guest's GNU date through guest-exec, if the\n"
+            "                       agent allows guest-exec (default: none)\n"
             "\n"
             "      --status         what vmtimesyncd did for each domain (needs the daemon)\n"
             "      --socket PATH    the daemon's control socket (default %s)\n"
@@ -172,6 +178,7 @@ vts_cli_parse(vts_cli *cli, int argc, char **argv)
         {"max-step", required_argument, NULL, OPT_MAX_STEP},
         {"max-backward", required_argument, NULL, OPT_MAX_BACKWARD},
         {"force", no_argument, NULL, OPT_FORCE},
+        {"set-time-fallback", required_argument, NULL, OPT_SET_TIME_FALLBACK},
         {"socket", required_argument, NULL, OPT_SOCKET},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -235,6 +242,13 @@ vts_cli_parse(vts_cli *cli, int argc, char **argv)
             if (vts_cli_parse_seconds(optarg, &cli->sync.max_backward_ns) < 0) {
                 fprintf(stderr, "vmtimesync: --max-backward takes seconds >= 0, not '%s'\n",
                         optarg);
+                return -1;
+            }
+            break;
+        case OPT_SET_TIME_FALLBACK:
+            if (vts_fallback_parse(optarg, &cli->sync.set_time_fallback) < 0) {
+                fprintf(stderr, "vmtimesync: --set-time-fallback takes 'none' or 'guest-exec', "
+                                "not '%s'\n", optarg);
                 return -1;
             }
             break;
@@ -400,6 +414,7 @@ vts_cli_after_hook(const vts_cli *cli, const char *domain)
     conf.allow_unsynced_host = cli->sync.allow_unsynced_host;
     conf.max_step_ns = cli->sync.max_step_ns;
     conf.max_backward_ns = cli->sync.max_backward_ns;
+    conf.set_time_fallback = cli->sync.set_time_fallback;
     if (cli->wait_ns > 0)
         conf.agent_wait_ns = cli->wait_ns;
     rc = vts_hook_waiter_run(&vts_hv_libvirt_ops, &conf, domain, cli->after_hook);

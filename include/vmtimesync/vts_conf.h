@@ -31,6 +31,9 @@
  *                    own clock is not synchronized (adjtimex)
  *   max_step         duration [24h]; 0 = no limit: larger steps are not applied
  *   max_backward     duration [1s]: guests ahead by more are not stepped back
+ *   set_time_fallback  none or guest-exec [none]: when the guest agent refuses
+ *                    guest-set-time as unsupported, step with the guest's
+ *                    GNU date through guest-exec (if the agent allows it)
  *
  * A duration is a number, which may have a fraction, and a unit: ns, us, ms,
  * s, min or h ("5ms", "1.5 s", "2min"); a bare number is seconds.
@@ -86,6 +89,7 @@ typedef struct {
     bool allow_unsynced_host;
     int64_t max_step_ns;     /* 0: no limit */
     int64_t max_backward_ns;
+    vts_fallback set_time_fallback;
 } vts_conf;
 
 /* Fill @conf with the defaults. @conf is not read: whatever it held is
@@ -124,8 +128,9 @@ bool vts_conf_domain_wanted(const vts_conf *conf, const char *domain);
  * either. */
 const char *vts_conf_uri(const vts_conf *conf);
 
-/* Copy threshold, tolerance, samples and agent_timeout from @conf into
- * @opts. The other fields of @opts (check_only, log) are left alone: call
+/* Copy threshold, tolerance, samples, agent_timeout, host_unsynced,
+ * max_step, max_backward and set_time_fallback from @conf into @opts. The
+ * other fields of @opts (check_only, force, log) are left alone: call
  * vts_sync_opts_init() first. */
 void vts_conf_to_sync_opts(const vts_conf *conf, vts_sync_opts *opts);
 

@@ -107,6 +107,9 @@ typedef struct vts_hv_ops {
      * (rtc-reset-reinjection), after setting the time of a guest whose RTC
      * timer uses tickpolicy='catchup', as virDomainSetTime does. */
     int (*rtc_reset_reinjection)(vts_hv_dom *dom, vts_error *err);
+    /* Wait @ns nanoseconds between polls of a guest process. Optional:
+     * NULL means nanosleep(2); the unit tests' fake moves its clock. */
+    void (*sleep_ns)(int64_t ns);
 
     /* The event loop. loop_init must be called once, before connect. The
      * handle and timer calls may be made from any thread. */

@@ -22,11 +22,13 @@ void vts_report_escape(char *buf, size_t len, const char *in);
 void vts_report_offset(char *buf, size_t len, int64_t ns);
 
 /* One line without newline, e.g.
- * "web-1: offset -5.003 s -> stepped -> residual +0.20 ms (rtt 2.70 ms)". */
+ * "web-1: offset -5.003 s -> stepped -> residual +0.20 ms (rtt 2.70 ms)";
+ * "stepped via guest-exec" when the guest's date did it. */
 void vts_report_text(char *buf, size_t len, const char *domain, const vts_sync_result *res);
 
 /* One JSON object without newline: domain, action, offset_ns, residual_ns,
- * rtt_ns, steps, error ({code, message} or null). Absent numbers are null.
+ * rtt_ns, steps, via ("guest-set-time", "guest-exec", or null when no step
+ * was made or tried), error ({code, message} or null). Absent numbers are null.
  * Returns a string the caller frees with free(), or NULL when out of memory. */
 char *vts_report_json(const char *domain, const vts_sync_result *res);
 

@@ -12,6 +12,13 @@
  *    step met a delay off the estimate by exactly that residual: step again
  *    with the median of the delays met so far (a spike on a loaded host is
  *    outvoted, not followed), at most five steps in all.
+ *  - Fallback (optional, off by default): when the agent refuses
+ *    guest-set-time as unsupported (no /sbin/hwclock in the guest), step
+ *    with the guest's own GNU date through guest-exec ("date -u -s
+ *    @SECONDS.NANOSECONDS", no shell), if the agent allows guest-exec. The
+ *    same loop learns the extra delay of starting a process in the guest;
+ *    as that delay varies by more than the tolerance, these steps stop
+ *    within the threshold, and up to ten are made.
  */
 #ifndef VTS_SYNC_H
 #define VTS_SYNC_H
@@ -59,6 +66,12 @@ typedef enum {
 typedef void (*vts_log_fn)(void *opaque, vts_log_level level, const char *domain,
                            const char *msg);
 
+/* What to do when the guest agent refuses guest-set-time as unsupported. */
+typedef enum {
+    VTS_FALLBACK_NONE,       /* fail with set-time-unsupported */
+    VTS_FALLBACK_GUEST_EXEC, /* step with the guest's date via guest-exec */
+} vts_fallback;
+
 typedef struct {
     int64_t threshold_ns;
     int64_t tolerance_ns;
@@ -71,6 +84,7 @@ typedef struct {
     bool force;               /* apply steps beyond max_step and max_backward */
     bool recheck; /* re-checking our own step: step past the tolerance, not
                    * the threshold (the threshold still bounds the verify) */
+    vts_fallback set_time_fallback; /* VTS_FALLBACK_NONE by default */
     vts_log_fn log;   /* may be NULL */
     void *log_opaque;
 } vts_sync_opts;
@@ -95,7 +109,9 @@ typedef struct {
     int64_t rtt_ns;    /* round trip of the kept sample */
     bool have_residual;
     int64_t residual_ns; /* after the last step */
-    int steps;           /* guest-set-time calls made */
+    int steps;           /* steps made (guest-set-time calls or dates run) */
+    bool via_exec;       /* guest-set-time was refused: stepped (or tried to)
+                          * with the guest's date through guest-exec */
     vts_error err;
 } vts_sync_result;
 
@@ -105,6 +121,14 @@ void vts_sync_opts_init(vts_sync_opts *opts);
 /* The name of @action as used in output and JSON: "none", "checked",
  * "stepped", "error". */
 const char *vts_action_name(vts_action action);
+
+/* The name of @fallback as used in the configuration and on the command
+ * line: "none", "guest-exec". */
+const char *vts_fallback_name(vts_fallback fallback);
+
+/* Parse a fallback name ("none" or "guest-exec") into @out. Returns 0, or
+ * -1 for anything else (@out untouched). */
+int vts_fallback_parse(const char *name, vts_fallback *out);
 
 /* Take @samples bracketed guest-get-time samples of @dom and keep the one
  * with the smallest round trip in @best. Stops at the first failing call

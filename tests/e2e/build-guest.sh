@@ -1,8 +1,9 @@
 #!/bin/bash
 # Builds the tiny guest the e2e tests boot under TCG: Debian's own kernel
 # (downloaded, unpacked, never installed) and an initramfs holding static
-# busybox, the host's qemu-ga with its libraries, the virtio modules and an
-# /init that starts qemu-ga on the org.qemu.guest_agent.0 port.
+# busybox, the host's qemu-ga and GNU date (coreutils) with their libraries,
+# the virtio modules and an /init that starts qemu-ga on the
+# org.qemu.guest_agent.0 port.
 #
 # Usage: tests/e2e/build-guest.sh [OUTDIR]      (default build/guest)
 # Produces OUTDIR/vmlinuz and OUTDIR/initramfs.img. Does nothing when they
@@ -18,6 +19,10 @@ OUTDIR=${1:-build/guest}
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 QEMU_GA=/usr/sbin/qemu-ga
 BUSYBOX=/bin/busybox
+# GNU date, as a Debian guest has it: "date -s @S.N" sets the nanoseconds
+# too (busybox's date sets whole seconds), which vmtimesync's guest-exec
+# fallback relies on.
+GNU_DATE=/bin/date
 # Load order matters: plain insmod, no modules.dep in the guest.
 MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev
 	virtio_pci virtio_console)
@@ -32,6 +37,10 @@ done
 if [ ! -x "$BUSYBOX" ] || ! "$BUSYBOX" --list >/dev/null 2>&1; then
 	die "missing $BUSYBOX (apt-get install busybox-static)"
 fi
+case $("$GNU_DATE" --version 2>/dev/null) in
+*"GNU coreutils"*) ;;
+*) die "$GNU_DATE is not GNU date (apt-get install coreutils)" ;;
+esac
 file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
 file_is_static "$BUSYBOX" || die "$BUSYBOX is not static (apt-get install busybox-static)"
 
@@ -65,8 +74,8 @@ if [ -z "${kver:-}" ]; then
 fi
 [ -n "$kver" ] || die "no version known for $kpkg"
 
-# Libraries qemu-ga needs, as ldd resolves them on this host.
-mapfile -t LIBS < <(ldd "$QEMU_GA" | awk '
+# Libraries qemu-ga and date need, as ldd resolves them on this host.
+mapfile -t LIBS < <({ ldd "$QEMU_GA"; ldd "$GNU_DATE"; } | awk '
 	$2 == "=>" && $3 ~ /^\// { print $3 }
 	$1 ~ /^\// { print $1 }' | sort -u)
 [ "${#LIBS[@]}" -gt 0 ] || die "ldd found no libraries for $QEMU_GA"
@@ -74,7 +83,7 @@ mapfile -t LIBS < <(ldd "$QEMU_GA" | awk '
 # --- up to date? -----------------------------------------------------------
 stamp=$({
 	echo "kernel $kpkg $kver"
-	sha256sum "$SELF" "$BUSYBOX" "$QEMU_GA" "${LIBS[@]}"
+	sha256sum "$SELF" "$BUSYBOX" "$QEMU_GA" "$GNU_DATE" "${LIBS[@]}"
 } | sha256sum | cut -d' ' -f1)
 if [ -f "$OUTDIR/vmlinuz" ] && [ -f "$OUTDIR/initramfs.img" ] &&
 	[ "$(cat "$OUTDIR/stamp" 2>/dev/null)" = "$stamp" ]; then
@@ -126,6 +135,9 @@ done
 # qemu-ga checks for exactly this path before it sets any time.
 [ -L "$root/sbin/hwclock" ] || ln -s /bin/busybox "$root/sbin/hwclock"
 cp "$QEMU_GA" "$root/usr/sbin/qemu-ga"
+# GNU date in place of busybox's applet, where a Debian guest has it.
+rm -f "$root/bin/date"
+cp -L "$GNU_DATE" "$root/bin/date"
 for lib in "${LIBS[@]}"; do
 	mkdir -p "$root$(dirname "$lib")"
 	cp -L "$lib" "$root$lib"

@@ -5,7 +5,8 @@
 #
 # Guests: c1 c2 c3 on the shared host (--all sees exactly these), and on
 # h2 "bare" (no agent channel) and "nohw" (no /sbin/hwclock in the guest,
-# so guest-set-time is refused).
+# so guest-set-time is refused; its GNU date serves the guest-exec
+# fallback).
 
 # A user would call the guest fixed within this: a correctness bound, not
 # the precision target.
@@ -183,6 +184,30 @@ test_no_hwclock_in_guest() {
 	line=$(json_line_for "$OUT" nohw)
 	assert_eq error "$(json_get "$line" .action)" "JSON action"
 	assert_eq set-time-unsupported "$(json_get "$line" .error.code)" "JSON error code"
+}
+
+# f2. The same guest with the guest-exec fallback: qemu-ga still refuses
+# guest-set-time, and vmtimesync steps the guest with its own GNU date
+# through guest-exec instead, and says so.
+test_no_hwclock_fallback_guest_exec() {
+	local off line
+	pause h2 nohw 3
+	off=$(probe_offset h2 nohw)
+	assert_abs_gt "$off" $((2500 * NS_PER_MS)) "nohw after a 3 s pause"
+	run "$VTS" --allow-unsynced-host -c "$H2_URI" --set-time-fallback=guest-exec -v nohw
+	assert_rc 0
+	line=$(line_for "$OUT" nohw)
+	echo "# $line" >&2
+	assert_contains "$line" "stepped via guest-exec"
+	assert_fixed h2 nohw
+	pause h2 nohw 2
+	run "$VTS" --allow-unsynced-host -c "$H2_URI" --set-time-fallback=guest-exec --json nohw
+	assert_rc 0
+	line=$(json_line_for "$OUT" nohw)
+	echo "# $line" >&2
+	assert_eq stepped "$(json_get "$line" .action)" "JSON action"
+	assert_eq guest-exec "$(json_get "$line" .via)" "JSON via"
+	assert_fixed h2 nohw
 }
 
 # g. An unknown domain fails alone: the good one beside it is still synced.

@@ -81,6 +81,15 @@ static struct {
     bool state_change_set[FAKE_HV_MAX_CALLS];
     vts_dom_state state_change[FAKE_HV_MAX_CALLS];
 
+    bool exec_blocked;       /* guest-info: guest-exec disabled */
+    char date_path[64];      /* where the guest's date is */
+    int64_t date_latency_ns; /* execution to clock set and exit */
+    int date_exitcode;
+    char date_stderr[128];
+    bool date_whole_seconds; /* busybox: drops the fraction */
+    int64_t proc_pid;        /* the last process started, 0: none */
+    int64_t proc_exit_ns;    /* host time it exits */
+
     fake_hv_call calls[FAKE_HV_MAX_CALLS];
     int ncalls;
     int lookups;
@@ -181,6 +190,25 @@ fake_hv_reset(void)
     fake.state = VTS_DOM_RUNNING;
     fake.now = FAKE_HV_START_NS;
     fake.host_maxerror_ns = 1000000; /* a synchronized host: 1 ms */
+    snprintf(fake.date_path, sizeof(fake.date_path), "/bin/date");
+}
+
+void
+fake_hv_set_exec_allowed(bool allowed)
+{
+    fake.exec_blocked = !allowed;
+}
+
+void
+fake_hv_set_exec_date(const char *path, int64_t latency_ns, int exitcode,
+                      const char *stderr_text, bool whole_seconds)
+{
+    snprintf(fake.date_path, sizeof(fake.date_path), "%s", path);
+    fake.date_latency_ns = latency_ns;
+    fake.date_exitcode = exitcode;
+    snprintf(fake.date_stderr, sizeof(fake.date_stderr), "%s",
+             stderr_text ? stderr_text : "");
+    fake.date_whole_seconds = whole_seconds;
 }
 
 void
@@ -510,7 +538,109 @@ fake_hv_decode(const char *cmd, fake_hv_call *c)
         c->has_time = true;
         c->time_ns = json_object_get_int64(v);
     }
+    if (json_object_object_get_ex(args, "path", &v) &&
+        json_object_is_type(v, json_type_string))
+        snprintf(c->exec_path, sizeof(c->exec_path), "%s", json_object_get_string(v));
+    if (json_object_object_get_ex(args, "arg", &v) &&
+        json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            size_t n = strlen(c->exec_args);
+
+            snprintf(c->exec_args + n, sizeof(c->exec_args) - n, "%s%s", i ? " " : "",
+                     json_object_get_string(json_object_array_get_idx(v, i)));
+        }
+    }
+    if (json_object_object_get_ex(args, "pid", &v) &&
+        json_object_is_type(v, json_type_int))
+        c->time_ns = json_object_get_int64(v); /* guest-exec-status: the pid */
     json_object_put(root);
+}
+
+/* Base64 of @in into @out of @len bytes (NUL-terminated), as qemu-ga sends
+ * captured output. */
+static void
+fake_hv_base64(const char *in, char *out, size_t len)
+{
+    static const char abc[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(in), i, o = 0;
+
+    for (i = 0; i < n && o + 5 < len; i += 3) {
+        unsigned v = (unsigned char)in[i] << 16;
+
+        if (i + 1 < n)
+            v |= (unsigned char)in[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (unsigned char)in[i + 2];
+        out[o++] = abc[(v >> 18) & 63];
+        out[o++] = abc[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? abc[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < n ? abc[v & 63] : '=';
+    }
+    out[o] = '\0';
+}
+
+/* guest-info, guest-exec and guest-exec-status, executed at c->executed_ns.
+ * Writes the reply into @buf. */
+static int
+fake_hv_exec(fake_hv_call *c, char *buf, size_t len, vts_error *err)
+{
+    const char *on = fake.exec_blocked ? "false" : "true";
+    char b64[200];
+
+    if (strcmp(c->execute, "guest-info") == 0) {
+        snprintf(
+            buf, len,
+            "{\"return\":{\"version\":\"7.2.0\",\"supported_commands\":["
+            "{\"enabled\":true,\"name\":\"guest-set-time\",\"success-response\":true},"
+            "{\"enabled\":%s,\"name\":\"guest-exec\",\"success-response\":true},"
+            "{\"enabled\":%s,\"name\":\"guest-exec-status\",\"success-response\":true}"
+            "]}}",
+            on, on);
+        return 0;
+    }
+    if (fake.exec_blocked)
+        return vts_error_set(err, VTS_ERR_AGENT_ERROR,
+                             "internal error: unable to execute QEMU agent command '%s': "
+                             "The command %s has been disabled for this instance",
+                             c->execute, c->execute);
+    if (strcmp(c->execute, "guest-exec") == 0) {
+        long long sec = 0, nsec = 0;
+        int64_t t;
+
+        if (strcmp(c->exec_path, fake.date_path) != 0)
+            return vts_error_set(
+                err, VTS_ERR_AGENT_ERROR,
+                "internal error: unable to execute QEMU agent command "
+                "'guest-exec': Guest agent command failed, error was "
+                "'Failed to execute child process \"%s\" (No such file or "
+                "directory)'",
+                c->exec_path);
+        if (sscanf(c->exec_args, "-u -s @%lld.%9lld", &sec, &nsec) != 2)
+            abort(); /* the code under test ran something else */
+        t = sec * 1000000000LL + (fake.date_whole_seconds ? 0 : nsec);
+        fake.proc_pid = 1000 + c - fake.calls;
+        fake.proc_exit_ns = c->executed_ns + fake.date_latency_ns;
+        if (fake.date_exitcode == 0 && !fake.ignore_set_time)
+            fake.guest_offset = t - fake.proc_exit_ns;
+        snprintf(buf, len, "{\"return\":{\"pid\":%lld}}", (long long)fake.proc_pid);
+        return 0;
+    }
+    /* guest-exec-status */
+    if (c->time_ns != fake.proc_pid || fake.proc_pid == 0)
+        return vts_error_set(err, VTS_ERR_AGENT_ERROR,
+                             "internal error: unable to execute QEMU agent command "
+                             "'guest-exec-status': Invalid parameter 'pid'");
+    if (c->executed_ns < fake.proc_exit_ns) {
+        snprintf(buf, len, "{\"return\":{\"exited\":false}}");
+        return 0;
+    }
+    fake_hv_base64(fake.date_stderr, b64, sizeof(b64));
+    snprintf(buf, len,
+             "{\"return\":{\"exited\":true,\"exitcode\":%d,\"err-data\":\"%s\"}}",
+             fake.date_exitcode, b64);
+    fake.proc_pid = 0; /* qemu-ga forgets a process once it reported its exit */
+    return 0;
 }
 
 static int
@@ -521,7 +651,7 @@ fake_hv_op_agent_command(vts_hv_dom *dom, const char *cmd, int timeout_s, char *
     const fake_hv_outcome *outcome = NULL;
     fake_hv_delay delay = fake.delay;
     fake_hv_call *c;
-    char buf[64];
+    char buf[512];
     int n;
 
     (void)dom;
@@ -569,6 +699,11 @@ fake_hv_op_agent_command(vts_hv_dom *dom, const char *cmd, int timeout_s, char *
         if (!fake.ignore_set_time)
             fake.guest_offset = c->time_ns - c->executed_ns;
         snprintf(buf, sizeof(buf), "{\"return\":{}}");
+    } else if (strcmp(c->execute, "guest-info") == 0 ||
+               strcmp(c->execute, "guest-exec") == 0 ||
+               strcmp(c->execute, "guest-exec-status") == 0) {
+        if (fake_hv_exec(c, buf, sizeof(buf), err) < 0)
+            return -1;
     } else {
         return vts_error_set(err, VTS_ERR_AGENT_ERROR,
                              "internal error: unable to execute QEMU agent command '%s': "
@@ -592,6 +727,12 @@ fake_hv_op_now_ns(void)
     v = fake.now;
     fake.now += fake.tick;
     return v;
+}
+
+static void
+fake_hv_op_sleep_ns(int64_t ns)
+{
+    fake.now += ns;
 }
 
 /* The event loop and domain events are the daemon's business: the fake has
@@ -669,6 +810,7 @@ const vts_hv_ops fake_hv_ops = {
     .now_ns = fake_hv_op_now_ns,
     .host_clock = fake_hv_op_host_clock,
     .rtc_reset_reinjection = fake_hv_op_rtc_reset_reinjection,
+    .sleep_ns = fake_hv_op_sleep_ns,
     .loop_init = fake_hv_op_loop_init,
     .loop_run_once = fake_hv_op_loop_run_once,
     .loop_add_handle = fake_hv_op_loop_add_handle,

@@ -14,6 +14,13 @@
  *  - The guest clock is the host clock plus the guest offset:
  *    guest-get-time returns (host time at execution) + offset, and
  *    guest-set-time to t sets the offset to t - (host time at execution).
+ *  - guest-info lists guest-exec and guest-exec-status, enabled unless
+ *    fake_hv_set_exec_allowed(false). guest-exec runs the guest's "date"
+ *    (only at the path fake_hv_set_exec_date gives, /bin/date by default;
+ *    other paths fail as qemu-ga does): with "-u -s @S.N" it sets the guest
+ *    clock to S.N at (execution + latency) and exits then with the scripted
+ *    exit code; guest-exec-status reports it running until that host time.
+ *    sleep_ns() moves the host clock.
  *  - A call to a domain that is not running fails as libvirt does
  *    (VTS_ERR_NOT_RUNNING, "domain is not running"), taking no time.
  *
@@ -52,6 +59,8 @@ typedef struct {
     int timeout_s;       /* the timeout passed by the caller */
     int64_t sent_ns;     /* host time when the command left */
     int64_t executed_ns; /* host time when the guest executed it, -1 if refused */
+    char exec_path[64];  /* guest-exec: "path" */
+    char exec_args[128]; /* guest-exec: "arg", joined by blanks */
 } fake_hv_call;
 
 /* The operations table to hand to the code under test. */
@@ -106,6 +115,17 @@ void fake_hv_set_call_delay(int call, int64_t out_ns, int64_t back_ns);
 /* When @ignore, guest-set-time answers success but leaves the clock alone
  * (as if NTP in the guest stepped it straight back). */
 void fake_hv_ignore_set_time(bool ignore);
+
+/* Does guest-info list guest-exec and guest-exec-status as enabled
+ * (default true)? */
+void fake_hv_set_exec_allowed(bool allowed);
+
+/* The guest's date for guest-exec: found only at @path; takes @latency_ns
+ * from execution to setting the clock and exiting; exits with @exitcode
+ * (not 0: the clock is left alone) writing @stderr_text (may be NULL). When
+ * @whole_seconds, it drops the fraction as busybox's date does. */
+void fake_hv_set_exec_date(const char *path, int64_t latency_ns, int exitcode,
+                           const char *stderr_text, bool whole_seconds);
 
 /* --- scripted failures ---------------------------------------------- */
 

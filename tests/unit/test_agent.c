@@ -450,6 +450,270 @@ test_parse_empty_error_message_carries_the_agent_desc(void **state)
         strstr(f->err.message, "this feature or command is not currently supported"));
 }
 
+/* --- guest-info, guest-exec, guest-exec-status --------------------------- */
+
+static const char *const exec_cmds[] = {"guest-exec", "guest-exec-status"};
+
+/* A guest-info reply as qemu-ga 7.2 sends it, with @exec_on and
+ * @status_on as the two commands' "enabled". */
+static char *
+info_reply(const char *exec_on, const char *status_on)
+{
+    char *s = NULL;
+
+    if (asprintf(
+            &s,
+            "{\"return\":{\"version\":\"7.2.0\",\"supported_commands\":["
+            "{\"enabled\":true,\"name\":\"guest-get-time\",\"success-response\":true},"
+            "{\"enabled\":%s,\"name\":\"guest-exec\",\"success-response\":true},"
+            "{\"enabled\":%s,\"name\":\"guest-exec-status\",\"success-response\":true}"
+            "]}}",
+            exec_on, status_on) < 0)
+        abort();
+    return s;
+}
+
+static void
+test_parse_info_both_enabled(void **state)
+{
+    agent_fixture *f = *state;
+    const char *disabled = "untouched";
+
+    f->big = info_reply("true", "true");
+    assert_int_equal(vts_agent_parse_info(f->big, exec_cmds, 2, &disabled, &f->err), 0);
+    assert_null(disabled);
+}
+
+static void
+test_parse_info_names_the_first_disabled_command(void **state)
+{
+    agent_fixture *f = *state;
+    const char *disabled = NULL;
+
+    f->big = info_reply("true", "false");
+    assert_int_equal(vts_agent_parse_info(f->big, exec_cmds, 2, &disabled, &f->err), 0);
+    assert_string_equal(disabled, "guest-exec-status");
+    free(f->big);
+    f->big = info_reply("false", "true");
+    assert_int_equal(vts_agent_parse_info(f->big, exec_cmds, 2, &disabled, &f->err), 0);
+    assert_string_equal(disabled, "guest-exec");
+}
+
+static void
+test_parse_info_missing_or_odd_entries_count_as_disabled(void **state)
+{
+    agent_fixture *f = *state;
+    const char *disabled = NULL;
+    static const char *const replies[] = {
+        "{\"return\":{\"supported_commands\":[]}}",
+        /* "enabled" must be the boolean true, not 1 or "true" */
+        "{\"return\":{\"supported_commands\":[{\"name\":\"guest-exec\",\"enabled\":1}]}}",
+        "{\"return\":{\"supported_commands\":[{\"name\":\"guest-exec\",\"enabled\":"
+        "\"true\"}]}}",
+        "{\"return\":{\"supported_commands\":[{\"name\":\"guest-exec\"}]}}",
+        "{\"return\":{\"supported_commands\":[1,null,\"guest-exec\",[],{\"name\":7,"
+        "\"enabled\":true}]}}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+        disabled = NULL;
+        if (vts_agent_parse_info(replies[i], exec_cmds, 2, &disabled, &f->err) != 0)
+            fail_msg("%s: %s", replies[i], f->err.message);
+        assert_string_equal(disabled, "guest-exec");
+    }
+}
+
+static void
+test_parse_info_refuses_malformed_replies(void **state)
+{
+    agent_fixture *f = *state;
+    const char *disabled = NULL;
+    static const char *const replies[] = {
+        NULL,
+        "",
+        "{",
+        "[]",
+        "{\"return\":[]}",
+        "{\"return\":{}}",
+        "{\"return\":{\"supported_commands\":{}}}",
+        "{\"return\":{\"supported_commands\":\"guest-exec\"}}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+        vts_error_clear(&f->err);
+        assert_int_equal(
+            vts_agent_parse_info(replies[i], exec_cmds, 2, &disabled, &f->err), -1);
+        assert_int_equal(f->err.code, VTS_ERR_BAD_REPLY);
+    }
+    assert_int_equal(
+        vts_agent_parse_info("{\"error\":{\"desc\":\"The command guest-info has been "
+                             "disabled for this instance\"}}",
+                             exec_cmds, 2, &disabled, &f->err),
+        -1);
+    assert_int_equal(f->err.code, VTS_ERR_AGENT_ERROR);
+}
+
+static void
+test_build_exec_runs_the_path_with_its_arguments_and_no_shell(void **state)
+{
+    agent_fixture *f = *state;
+    static const char *const argv[] = {"-u", "-s", "@1700000000.123456789"};
+    char *cmd = vts_agent_build_exec("/bin/date", argv, 3, &f->err);
+
+    assert_non_null(cmd);
+    assert_string_equal(
+        cmd, "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/date\","
+             "\"arg\":[\"-u\",\"-s\",\"@1700000000.123456789\"],"
+             "\"capture-output\":true}}");
+    free(cmd);
+    cmd = vts_agent_build_exec("/bin/\"x\"", argv, VTS_AGENT_EXEC_MAX_ARGS + 1, &f->err);
+    assert_null(cmd);
+    assert_int_equal(f->err.code, VTS_ERR_INTERNAL);
+}
+
+static void
+test_parse_exec_takes_the_pid(void **state)
+{
+    agent_fixture *f = *state;
+    int64_t pid = 0;
+
+    assert_int_equal(vts_agent_parse_exec("{\"return\":{\"pid\":1234}}", &pid, &f->err),
+                     0);
+    assert_true(pid == 1234);
+}
+
+static void
+test_parse_exec_refuses_malformed_replies(void **state)
+{
+    agent_fixture *f = *state;
+    static const char *const replies[] = {
+        NULL,
+        "x",
+        "{\"return\":{}}",
+        "{\"return\":1234}",
+        "{\"return\":{\"pid\":0}}",
+        "{\"return\":{\"pid\":-5}}",
+        "{\"return\":{\"pid\":\"12\"}}",
+        "{\"return\":{\"pid\":1.5}}",
+        "{\"return\":{\"pid\":2147483648}}",
+        "{\"return\":{\"pid\":18446744073709551615}}",
+    };
+    int64_t pid = 77;
+    size_t i;
+
+    for (i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+        vts_error_clear(&f->err);
+        if (vts_agent_parse_exec(replies[i], &pid, &f->err) != -1)
+            fail_msg("accepted %s", replies[i]);
+        assert_int_equal(f->err.code, VTS_ERR_BAD_REPLY);
+        assert_true(pid == 77);
+    }
+}
+
+static void
+test_build_exec_status_names_the_pid(void **state)
+{
+    agent_fixture *f = *state;
+    char *cmd = vts_agent_build_exec_status(1234, &f->err);
+
+    assert_non_null(cmd);
+    assert_string_equal(
+        cmd, "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":1234}}");
+    free(cmd);
+    assert_null(vts_agent_build_exec_status(0, &f->err));
+    assert_null(vts_agent_build_exec_status((int64_t)INT32_MAX + 1, &f->err));
+}
+
+static void
+test_parse_exec_status_running_and_exited(void **state)
+{
+    agent_fixture *f = *state;
+    vts_agent_exec_status st;
+
+    assert_int_equal(
+        vts_agent_parse_exec_status("{\"return\":{\"exited\":false}}", &st, &f->err), 0);
+    assert_false(st.exited);
+    /* base64 of "date: invalid date '@1.5'\n" */
+    assert_int_equal(vts_agent_parse_exec_status(
+                         "{\"return\":{\"exited\":true,\"exitcode\":1,\"err-data\":"
+                         "\"ZGF0ZTogaW52YWxpZCBkYXRlICdAMS41Jwo=\"}}",
+                         &st, &f->err),
+                     0);
+    assert_true(st.exited);
+    assert_true(st.has_exitcode);
+    assert_int_equal(st.exitcode, 1);
+    assert_false(st.has_signal);
+    assert_string_equal(st.err_data, "date: invalid date '@1.5'\n");
+    assert_int_equal(vts_agent_parse_exec_status(
+                         "{\"return\":{\"exited\":true,\"signal\":9}}", &st, &f->err),
+                     0);
+    assert_true(st.has_signal);
+    assert_int_equal(st.signal, 9);
+    assert_string_equal(st.err_data, "");
+}
+
+static void
+test_parse_exec_status_err_data_is_bounded_and_never_garbage(void **state)
+{
+    agent_fixture *f = *state;
+    vts_agent_exec_status st;
+    size_t i, n = 4096;
+    char *reply = malloc(n + 100);
+
+    assert_non_null(reply);
+    f->big = reply;
+    i = (size_t)sprintf(reply,
+                        "{\"return\":{\"exited\":true,\"exitcode\":1,\"err-data\":\"");
+    for (; i < n; i++)
+        reply[i] = 'Q';
+    strcpy(reply + n, "\"}}");
+    assert_int_equal(vts_agent_parse_exec_status(reply, &st, &f->err), 0);
+    assert_int_equal(strlen(st.err_data), VTS_AGENT_EXEC_ERR_MAX - 1);
+    /* Not base64: no message rather than garbage. A NUL ends it. */
+    assert_int_equal(
+        vts_agent_parse_exec_status(
+            "{\"return\":{\"exited\":true,\"exitcode\":1,\"err-data\":\"*?\"}}", &st,
+            &f->err),
+        0);
+    assert_string_equal(st.err_data, "");
+    assert_int_equal(
+        vts_agent_parse_exec_status(
+            "{\"return\":{\"exited\":true,\"exitcode\":1,\"err-data\":\"YQBi\"}}", &st,
+            &f->err),
+        0);
+    assert_string_equal(st.err_data, "a");
+}
+
+static void
+test_parse_exec_status_refuses_malformed_replies(void **state)
+{
+    agent_fixture *f = *state;
+    vts_agent_exec_status st;
+    static const char *const replies[] = {
+        NULL,
+        "{\"return\":{}}",
+        "{\"return\":{\"exited\":1}}",
+        "{\"return\":{\"exited\":\"true\"}}",
+        "{\"return\":{\"exited\":true}}",
+        "{\"return\":{\"exited\":true,\"exitcode\":\"0\"}}",
+        "{\"return\":{\"exited\":true,\"exitcode\":99999999999}}",
+        "{\"return\":{\"exited\":true,\"signal\":-1}}",
+        "{\"return\":[true]}",
+    };
+    size_t i;
+
+    memset(&st, 0x5a, sizeof(st));
+    for (i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+        vts_error_clear(&f->err);
+        if (vts_agent_parse_exec_status(replies[i], &st, &f->err) != -1)
+            fail_msg("accepted %s", replies[i]);
+        assert_int_equal(f->err.code, VTS_ERR_BAD_REPLY);
+    }
+    assert_int_equal(st.exitcode, 0x5a5a5a5a);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -482,6 +746,17 @@ main(void)
         T(test_parse_empty_accepts_empty_return),
         T(test_parse_empty_refuses_bad_replies),
         T(test_parse_empty_error_message_carries_the_agent_desc),
+        T(test_parse_info_both_enabled),
+        T(test_parse_info_names_the_first_disabled_command),
+        T(test_parse_info_missing_or_odd_entries_count_as_disabled),
+        T(test_parse_info_refuses_malformed_replies),
+        T(test_build_exec_runs_the_path_with_its_arguments_and_no_shell),
+        T(test_parse_exec_takes_the_pid),
+        T(test_parse_exec_refuses_malformed_replies),
+        T(test_build_exec_status_names_the_pid),
+        T(test_parse_exec_status_running_and_exited),
+        T(test_parse_exec_status_err_data_is_bounded_and_never_garbage),
+        T(test_parse_exec_status_refuses_malformed_replies),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -121,6 +121,35 @@ test_conf_time_safety(void **state)
 }
 
 static void
+test_conf_set_time_fallback(void **state)
+{
+    vts_conf conf;
+    vts_sync_opts opts;
+
+    (void)state;
+    parse_ok(&conf, "");
+    assert_int_equal(conf.set_time_fallback, VTS_FALLBACK_NONE);
+    vts_conf_clear(&conf);
+
+    parse_ok(&conf, "set_time_fallback = guest-exec\n");
+    assert_int_equal(conf.set_time_fallback, VTS_FALLBACK_GUEST_EXEC);
+    vts_sync_opts_init(&opts);
+    vts_conf_to_sync_opts(&conf, &opts);
+    assert_int_equal(opts.set_time_fallback, VTS_FALLBACK_GUEST_EXEC);
+    vts_conf_clear(&conf);
+
+    parse_ok(&conf, "set_time_fallback = guest-exec\nset_time_fallback = none\n");
+    assert_int_equal(conf.set_time_fallback, VTS_FALLBACK_NONE);
+    vts_conf_clear(&conf);
+
+    parse_fails("\nset_time_fallback = guest_exec\n",
+                "t.conf:2: set_time_fallback: 'guest_exec' is neither 'none' nor "
+                "'guest-exec'");
+    parse_fails("set_time_fallback =\n",
+                "t.conf:1: set_time_fallback: '' is neither 'none' nor 'guest-exec'");
+}
+
+static void
 test_conf_defaults(void **state)
 {
     vts_conf conf;
@@ -232,7 +261,7 @@ test_conf_whitespace_crlf_comments(void **state)
     "uri, threshold, tolerance, samples, agent_timeout, agent_wait, retry_max, "         \
     "backoff_initial, backoff_max, recheck_max, recheck_delay, workers, include, "       \
     "exclude, log_level, control_socket, metrics_file, host_unsynced, max_step, "        \
-    "max_backward"
+    "max_backward, set_time_fallback"
 
 static void
 test_conf_syntax_errors(void **state)
@@ -927,6 +956,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conf_defaults),
         cmocka_unit_test(test_conf_time_safety),
+        cmocka_unit_test(test_conf_set_time_fallback),
         cmocka_unit_test(test_conf_every_key),
         cmocka_unit_test(test_conf_whitespace_crlf_comments),
         cmocka_unit_test(test_conf_syntax_errors),

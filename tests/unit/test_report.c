@@ -415,14 +415,33 @@ test_report_json_stepped_has_every_key(void **state)
 
     result_stepped(&f->res);
     o = json_of(f, "web-1");
-    assert_int_equal(json_object_object_length(o), 7);
+    assert_int_equal(json_object_object_length(o), 8);
     json_expect_string(o, "domain", "web-1");
     json_expect_string(o, "action", "stepped");
     json_expect_int(o, "offset_ns", -5003000000LL);
     json_expect_int(o, "residual_ns", 200000);
     json_expect_int(o, "rtt_ns", 2700000);
     json_expect_int(o, "steps", 1);
+    json_expect_string(o, "via", "guest-set-time");
     json_expect_null(o, "error");
+}
+
+static void
+test_report_stepped_via_guest_exec_says_so(void **state)
+{
+    report_fixture *f = *state;
+    char line[1024];
+    json_object *o;
+
+    result_stepped(&f->res);
+    f->res.via_exec = true;
+    vts_report_text(line, sizeof(line), "web-1", &f->res);
+    assert_string_equal(line,
+                        "web-1: offset -5.003 s -> stepped via guest-exec -> residual "
+                        "+0.20 ms (rtt 2.70 ms)");
+    o = json_of(f, "web-1");
+    json_expect_string(o, "via", "guest-exec");
+    json_expect_string(o, "action", "stepped");
 }
 
 static void
@@ -462,8 +481,9 @@ test_report_json_error_without_offset_has_nulls_and_error_object(void **state)
     f->res.offset_ns = 123; /* not valid: have_offset is false */
     f->res.rtt_ns = 456;
     o = json_of(f, "web-1");
-    assert_int_equal(json_object_object_length(o), 7);
+    assert_int_equal(json_object_object_length(o), 8);
     json_expect_string(o, "action", "error");
+    json_expect_null(o, "via");
     json_expect_null(o, "offset_ns");
     json_expect_null(o, "rtt_ns");
     json_expect_null(o, "residual_ns");
@@ -557,6 +577,7 @@ main(void)
         T(test_report_json_checked_and_none_have_null_residual),
         T(test_report_json_error_without_offset_has_nulls_and_error_object),
         T(test_report_json_verify_failure_keeps_numbers_and_error),
+        T(test_report_stepped_via_guest_exec_says_so),
         T(test_report_json_domain_name_round_trips),
         T(test_report_json_error_message_round_trips),
         T(test_report_json_null_domain_is_empty_string),

@@ -115,20 +115,27 @@ expect_error(sync_fixture *f, vts_err_code code, const char *hint)
         fail_msg("message \"%s\" names the domain", f->res.err.message);
 }
 
-/* The @n-th call of guest-set-time in the fake's log. */
+/* The @n-th call of @execute in the fake's log. */
 static const fake_hv_call *
-set_time_call(int n)
+nth_call(const char *execute, int n)
 {
     int i;
 
     for (i = 0; i < fake_hv_ncalls(); i++) {
         const fake_hv_call *c = fake_hv_call_at(i);
 
-        if (strcmp(c->execute, "guest-set-time") == 0 && n-- == 0)
+        if (strcmp(c->execute, execute) == 0 && n-- == 0)
             return c;
     }
-    fail_msg("no guest-set-time number %d", n);
+    fail_msg("no %s number %d", execute, n);
     return NULL;
+}
+
+/* The @n-th call of guest-set-time in the fake's log. */
+static const fake_hv_call *
+set_time_call(int n)
+{
+    return nth_call("guest-set-time", n);
 }
 
 /* --- defaults and names ----------------------------------------------- */
@@ -1092,6 +1099,246 @@ test_sync_logs_samples_and_steps_with_the_domain_name(void **state)
     assert_non_null(strstr(f->log, FAKE_HV_DOMAIN ": step 1: one-way delay 1000000 ns"));
 }
 
+/* --- the guest-exec fallback -------------------------------------------- */
+
+/* A guest without /sbin/hwclock, 5 s behind, agent delays 1 ms each way,
+ * and the fallback on. */
+static void
+fallback_guest(sync_fixture *f)
+{
+    fake_hv_set_guest_offset(-5 * S);
+    fake_hv_set_delay(1 * MS, 1 * MS);
+    fake_hv_fail_command("guest-set-time", VTS_ERR_AGENT_ERROR, LV_UNSUPPORTED);
+    f->opts.set_time_fallback = VTS_FALLBACK_GUEST_EXEC;
+}
+
+/* The @n-th call of guest-exec in the fake's log. */
+static const fake_hv_call *
+exec_call(int n)
+{
+    return nth_call("guest-exec", n);
+}
+
+static void
+test_sync_fallback_names_are_stable(void **state)
+{
+    vts_fallback fb = VTS_FALLBACK_GUEST_EXEC;
+
+    (void)state;
+    assert_string_equal(vts_fallback_name(VTS_FALLBACK_NONE), "none");
+    assert_string_equal(vts_fallback_name(VTS_FALLBACK_GUEST_EXEC), "guest-exec");
+    assert_int_equal(vts_fallback_parse("none", &fb), 0);
+    assert_int_equal(fb, VTS_FALLBACK_NONE);
+    assert_int_equal(vts_fallback_parse("guest-exec", &fb), 0);
+    assert_int_equal(fb, VTS_FALLBACK_GUEST_EXEC);
+    assert_int_equal(vts_fallback_parse("guest_exec", &fb), -1);
+    assert_int_equal(vts_fallback_parse("", &fb), -1);
+    assert_int_equal(fb, VTS_FALLBACK_GUEST_EXEC);
+}
+
+static void
+test_sync_fallback_off_by_default_fails_as_before(void **state)
+{
+    sync_fixture *f = *state;
+
+    fallback_guest(f);
+    vts_sync_opts_init(&f->opts);
+    assert_int_equal(f->opts.set_time_fallback, VTS_FALLBACK_NONE);
+    sync_domain(f);
+    expect_error(f, VTS_ERR_SET_TIME_UNSUPPORTED, "util-linux-extra");
+    assert_non_null(strstr(f->res.err.message, "hwclock"));
+    assert_false(f->res.via_exec);
+    assert_int_equal(f->res.steps, 0);
+    assert_int_equal(fake_hv_count("guest-info"), 0);
+    assert_int_equal(fake_hv_count("guest-exec"), 0);
+    assert_near(fake_hv_guest_offset(), -5 * S, 0);
+}
+
+static void
+test_sync_fallback_steps_with_date_and_learns_its_latency(void **state)
+{
+    sync_fixture *f = *state;
+
+    /* The date runs 20 ms after the agent got guest-exec: the first step
+     * leaves the guest 20 ms behind, the second one uses the delay met. */
+    fallback_guest(f);
+    fake_hv_set_exec_date("/bin/date", 20 * MS, 0, NULL, false);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+    assert_true(f->res.via_exec);
+    assert_int_equal(f->res.steps, 2);
+    assert_near(f->res.residual_ns, 0, 2);
+    assert_near(fake_hv_guest_offset(), 0, 2);
+    assert_int_equal(fake_hv_count("guest-set-time"), 1);
+    assert_int_equal(fake_hv_count("guest-info"), 1);
+    assert_int_equal(fake_hv_count("guest-exec"), 2);
+    assert_string_equal(exec_call(0)->exec_path, "/bin/date");
+    assert_true(strncmp(exec_call(0)->exec_args, "-u -s @1700000000.", 18) == 0);
+    /* The first step polls three times (the date was expected after 1 ms);
+     * the second waits the 21 ms it learned, and its first poll finds the
+     * date exited: polls would compete with the date for the guest's vCPU. */
+    assert_int_equal(fake_hv_count("guest-exec-status"), 4);
+    /* Every poll waits for the date with the agent timeout. */
+    for (int i = 0; i < fake_hv_ncalls(); i++)
+        assert_int_equal(fake_hv_call_at(i)->timeout_s, f->opts.timeout_s);
+}
+
+static void
+test_sync_fallback_stops_within_the_threshold(void **state)
+{
+    sync_fixture *f = *state;
+
+    /* 3 ms behind after the first date: beyond the tolerance, but another
+     * date would land with the jitter of starting a process again. */
+    fallback_guest(f);
+    fake_hv_set_exec_date("/bin/date", 3 * MS, 0, NULL, false);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+    assert_int_equal(f->res.steps, 1);
+    assert_near(f->res.residual_ns, -3 * MS, 2);
+    assert_int_equal(fake_hv_count("guest-exec"), 1);
+}
+
+static void
+test_sync_fallback_tries_usr_bin_date_and_keeps_it(void **state)
+{
+    sync_fixture *f = *state;
+
+    fallback_guest(f);
+    fake_hv_set_exec_date("/usr/bin/date", 10 * MS, 0, NULL, false);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+    assert_int_equal(f->res.steps, 2);
+    assert_string_equal(exec_call(0)->exec_path, "/bin/date");
+    assert_string_equal(exec_call(1)->exec_path, "/usr/bin/date");
+    assert_string_equal(exec_call(2)->exec_path, "/usr/bin/date");
+    assert_int_equal(fake_hv_count("guest-exec"), 3);
+}
+
+static void
+test_sync_fallback_without_any_date_fails_clearly(void **state)
+{
+    sync_fixture *f = *state;
+
+    fallback_guest(f);
+    fake_hv_set_exec_date("/opt/date", 0, 0, NULL, false);
+    sync_domain(f);
+    expect_error(f, VTS_ERR_SET_TIME_UNSUPPORTED,
+                 "cannot run /bin/date or /usr/bin/date");
+    assert_non_null(strstr(f->res.err.message, "No such file"));
+    assert_true(f->res.via_exec);
+    assert_int_equal(f->res.steps, 0);
+}
+
+static void
+test_sync_fallback_refused_when_the_agent_blocks_guest_exec(void **state)
+{
+    sync_fixture *f = *state;
+
+    fallback_guest(f);
+    fake_hv_set_exec_allowed(false);
+    sync_domain(f);
+    expect_error(f, VTS_ERR_SET_TIME_UNSUPPORTED, "does not allow guest-exec");
+    assert_non_null(strstr(f->res.err.message, "util-linux-extra"));
+    assert_non_null(strstr(f->res.err.message, "block-rpcs"));
+    assert_non_null(strstr(f->res.err.message, "allow-rpcs"));
+    assert_non_null(strstr(f->res.err.message, "guest-exec fallback failed"));
+    assert_int_equal(fake_hv_count("guest-exec"), 0);
+    assert_int_equal(f->res.steps, 0);
+    assert_near(fake_hv_guest_offset(), -5 * S, 0);
+}
+
+static void
+test_sync_fallback_date_exiting_non_zero_fails_clearly(void **state)
+{
+    sync_fixture *f = *state;
+
+    fallback_guest(f);
+    fake_hv_set_exec_date("/bin/date", 1 * MS, 1, "date: invalid date '@1700000000.5'\n",
+                          false);
+    sync_domain(f);
+    expect_error(f, VTS_ERR_SET_TIME_UNSUPPORTED, "exited with 1");
+    assert_non_null(strstr(f->res.err.message, "busybox"));
+    assert_non_null(strstr(f->res.err.message, "GNU date"));
+    assert_non_null(strstr(f->res.err.message, "invalid date"));
+    assert_null(strchr(f->res.err.message, '\n'));
+    assert_int_equal(f->res.steps, 0);
+    assert_int_equal(fake_hv_count("guest-exec"), 1);
+}
+
+static void
+test_sync_fallback_whole_second_date_fails_verify_with_a_hint(void **state)
+{
+    sync_fixture *f = *state;
+
+    fallback_guest(f);
+    fake_hv_set_exec_date("/bin/date", 1 * MS, 0, NULL, true);
+    f->opts.set_time_fallback = VTS_FALLBACK_GUEST_EXEC;
+    sync_domain(f);
+    /* FAKE_HV_START_NS is a whole second: the step lands up to 1 s off. */
+    expect_error(f, VTS_ERR_VERIFY_FAILED, "GNU date");
+    assert_non_null(strstr(f->res.err.message, "via guest-exec"));
+    /* Up to ten dates, not five: each lands with the jitter of starting a
+     * process, so a guest-exec step gets more tries. */
+    assert_int_equal(f->res.steps, 10);
+    assert_int_equal(fake_hv_count("guest-exec"), 10);
+}
+
+static void
+test_sync_fallback_date_that_never_exits_is_bounded(void **state)
+{
+    sync_fixture *f = *state;
+
+    fallback_guest(f);
+    fake_hv_set_exec_date("/bin/date", 3600 * S, 0, NULL, false);
+    f->opts.timeout_s = 2;
+    sync_domain(f);
+    expect_error(f, VTS_ERR_SET_TIME_UNSUPPORTED, "did not exit within 2 s");
+    /* Polls pause from 1 ms up to 20 ms: about 100 polls in 2 s. */
+    assert_true(fake_hv_count("guest-exec-status") < 150);
+    assert_true(fake_hv_count("guest-exec-status") > 10);
+}
+
+static void
+test_sync_fallback_malformed_replies_are_bad_replies(void **state)
+{
+    sync_fixture *f = *state;
+    static const struct {
+        const char *execute;
+        const char *reply;
+    } cases[] = {
+        {"guest-info", "{\"return\":{\"supported_commands\":7}}"},
+        {"guest-info", "not json"},
+        {"guest-exec", "{\"return\":{\"pid\":-1}}"},
+        {"guest-exec-status", "{\"return\":{\"exited\":\"yes\"}}"},
+        {"guest-exec-status", "{\"return\":{\"exited\":true}}"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fake_hv_reset();
+        fallback_guest(f);
+        fake_hv_reply_command(cases[i].execute, cases[i].reply);
+        sync_domain(f);
+        expect_error(f, VTS_ERR_BAD_REPLY, "genuine qemu-guest-agent");
+        assert_true(f->res.via_exec);
+        assert_int_equal(f->res.steps, 0);
+    }
+}
+
+static void
+test_sync_fallback_is_not_used_for_other_set_time_errors(void **state)
+{
+    sync_fixture *f = *state;
+
+    fallback_guest(f);
+    fake_hv_fail_command("guest-set-time", VTS_ERR_AGENT_TIMEOUT, "timed out");
+    sync_domain(f);
+    expect_error(f, VTS_ERR_AGENT_TIMEOUT, NULL);
+    assert_false(f->res.via_exec);
+    assert_int_equal(fake_hv_count("guest-info"), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1158,6 +1405,18 @@ main(void)
         T(test_sync_domain_reply_without_return_is_bad_reply),
         T(test_sync_domain_malformed_set_time_reply_is_bad_reply),
         T(test_sync_logs_samples_and_steps_with_the_domain_name),
+        T(test_sync_fallback_names_are_stable),
+        T(test_sync_fallback_off_by_default_fails_as_before),
+        T(test_sync_fallback_steps_with_date_and_learns_its_latency),
+        T(test_sync_fallback_stops_within_the_threshold),
+        T(test_sync_fallback_tries_usr_bin_date_and_keeps_it),
+        T(test_sync_fallback_without_any_date_fails_clearly),
+        T(test_sync_fallback_refused_when_the_agent_blocks_guest_exec),
+        T(test_sync_fallback_date_exiting_non_zero_fails_clearly),
+        T(test_sync_fallback_whole_second_date_fails_verify_with_a_hint),
+        T(test_sync_fallback_date_that_never_exits_is_bounded),
+        T(test_sync_fallback_malformed_replies_are_bad_replies),
+        T(test_sync_fallback_is_not_used_for_other_set_time_errors),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
