@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char *const vts_error_names[VTS_ERR__COUNT] = {
     [VTS_OK] = "ok",
@@ -37,14 +38,18 @@ vts_error_clear(vts_error *err)
 int
 vts_error_set(vts_error *err, vts_err_code code, const char *fmt, ...)
 {
+    char message[sizeof(err->message)];
     va_list ap;
 
     if (!err)
         return -1;
-    err->code = code;
+    /* Format aside first: an argument may be err->message itself (a
+     * message that wraps the previous one). */
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
+    err->code = code;
+    memcpy(err->message, message, sizeof(message));
     return -1;
 }
 

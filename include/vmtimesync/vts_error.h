@@ -44,7 +44,8 @@ void vts_error_clear(vts_error *err);
 
 /* Record @code and a printf-style message in @err (may be NULL). The
  * message is truncated to VTS_ERROR_MSG_MAX - 1 bytes. Always returns -1 so
- * that callers can write `return vts_error_set(err, ...)`. */
+ * that callers can write `return vts_error_set(err, ...)`. An argument may
+ * be err->message itself. */
 int vts_error_set(vts_error *err, vts_err_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -139,6 +139,18 @@ test_error_set_null_error_only_returns_minus_one(void **state)
 }
 
 static void
+test_error_set_may_wrap_its_own_message(void **state)
+{
+    vts_error err;
+
+    (void)state;
+    vts_error_set(&err, VTS_ERR_AGENT_ERROR, "No such file or directory");
+    vts_error_set(&err, VTS_ERR_SET_TIME_UNSUPPORTED, "cannot run date (%s)", err.message);
+    assert_int_equal(err.code, VTS_ERR_SET_TIME_UNSUPPORTED);
+    assert_string_equal(err.message, "cannot run date (No such file or directory)");
+}
+
+static void
 test_error_clear_resets_code_and_message(void **state)
 {
     vts_error *err = *state;
@@ -168,6 +180,8 @@ main(void)
             test_error_set_message_of_exactly_max_minus_one_fits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_set_null_error_only_returns_minus_one,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_set_may_wrap_its_own_message, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_error_clear_resets_code_and_message, setup,
                                         teardown),
     };
