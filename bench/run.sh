@@ -34,14 +34,8 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_DIR/.." && pwd)
 E2E_DIR=$REPO/tests/e2e
 
-abspath() {
-	case "$1" in
-	/*) echo "$1" ;;
-	*) echo "$REPO/$1" ;;
-	esac
-}
-VTS_BUILD_DIR=$(abspath "${VTS_BUILD_DIR:-build}")
-VTS_GUEST_DIR=$(abspath "${VTS_GUEST_DIR:-$VTS_BUILD_DIR/guest}")
+# shellcheck source=tests/e2e/paths.sh
+. "$E2E_DIR/paths.sh"
 BENCH_OUT=$(abspath "${BENCH_OUT:-$VTS_BUILD_DIR/bench}")
 BENCH_DOCS=$(abspath "${BENCH_DOCS:-docs}")
 VTS=$VTS_BUILD_DIR/vmtimesync

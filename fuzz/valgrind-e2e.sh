@@ -32,14 +32,8 @@ export E2E_DIR REPO
 E2E_VERBOSE=0
 [ "${1:-}" = "-v" ] && E2E_VERBOSE=1
 
-abspath() {
-	case "$1" in
-	/*) echo "$1" ;;
-	*) echo "$REPO/$1" ;;
-	esac
-}
-VTS_BUILD_DIR=$(abspath "${VTS_BUILD_DIR:-build}")
-VTS_GUEST_DIR=$(abspath "${VTS_GUEST_DIR:-$VTS_BUILD_DIR/guest}")
+# shellcheck source=tests/e2e/paths.sh
+. "$E2E_DIR/paths.sh"
 VG_LOGDIR=$(abspath "${VTS_VALGRIND_LOGDIR:-$VTS_BUILD_DIR/valgrind}")
 VTS=$VTS_BUILD_DIR/vmtimesync
 PROBE=$VTS_BUILD_DIR/vts-probe

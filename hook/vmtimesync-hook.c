@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmtimesync/vts_clock.h"
 #include "vmtimesync/vts_conf.h"
 #include "vmtimesync/vts_ctl.h"
 #include "vmtimesync/vts_hook.h"
@@ -48,22 +49,13 @@
 /* The waiter waits at most this long for the hook to have exited. */
 #define VTS_HOOK_PARENT_WAIT_MS 5000
 
-static int64_t
-vts_hook_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Read stdin until EOF, at most VTS_HOOK_MAX_XML bytes kept, for at most
  * VTS_HOOK_STDIN_MS. Returns a malloc'd buffer (maybe empty) and its length
  * in @len; sets @complete when EOF was reached within the limits. */
 static char *
 vts_hook_read_stdin(size_t *len, bool *complete)
 {
-    int64_t deadline = vts_hook_now_ms() + VTS_HOOK_STDIN_MS;
+    int64_t deadline = vts_mono_ms() + VTS_HOOK_STDIN_MS;
     size_t cap = 16384, n = 0;
     char *buf = malloc(cap);
     int flags = fcntl(STDIN_FILENO, F_GETFL);
@@ -76,7 +68,7 @@ vts_hook_read_stdin(size_t *len, bool *complete)
         fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK);
     for (;;) {
         struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
-        int64_t left = deadline - vts_hook_now_ms();
+        int64_t left = deadline - vts_mono_ms();
         ssize_t r;
 
         if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
@@ -116,7 +108,7 @@ static void
 vts_hook_become_waiter(pid_t hook, const vts_conf *conf, const char *domain,
                        const char *reason)
 {
-    int64_t until = vts_hook_now_ms() + VTS_HOOK_PARENT_WAIT_MS;
+    int64_t until = vts_mono_ms() + VTS_HOOK_PARENT_WAIT_MS;
     struct rlimit rl;
     char wait_s[32], threshold[32], timeout[32], samples[32], max_step[32], max_back[32];
     char *argv[24];
@@ -152,7 +144,7 @@ vts_hook_become_waiter(pid_t hook, const vts_conf *conf, const char *domain,
     if (nice(10) < 0) {
         /* not fatal: we only wait a little less politely */
     }
-    while (kill(hook, 0) == 0 && vts_hook_now_ms() < until) {
+    while (kill(hook, 0) == 0 && vts_mono_ms() < until) {
         struct timespec ms = {0, 1000000};
 
         nanosleep(&ms, NULL);

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmtimesync/vts_clock.h"
+
 #define VTS_CTL_DEFAULT_REASON "hook"
 
 /* Connections the kernel queues before vmtimesyncd accepts them. Hooks come
@@ -443,20 +445,11 @@ vts_ctl_send_reply(int fd, const char *text)
 
 /* ---- the client ---- */
 
-static int64_t
-vts_ctl_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds left until @deadline, 0 when it has passed. */
 static int
 vts_ctl_left_ms(int64_t deadline)
 {
-    int64_t left = deadline - vts_ctl_now_ms();
+    int64_t left = deadline - vts_mono_ms();
 
     return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
@@ -584,7 +577,7 @@ vts_ctl_call(const char *path, const char *request, int timeout_ms, char **reply
              vts_error *err)
 {
     struct sockaddr_un addr;
-    int64_t deadline = vts_ctl_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = vts_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     char *buf = NULL, *grown = NULL;
     size_t len = 0, cap = 0, rlen;
     ssize_t n;

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmtimesync/vts_clock.h"
 #include "vmtimesync/vts_conf.h"
 #include "vmtimesync/vts_ctl.h"
 #include "vmtimesync/vts_domxml.h"
@@ -48,14 +49,6 @@
  * domain names are never empty. */
 #define VTS_DAEMON_SWEEP ""
 
-/* The loop's connection (events, close callback, keepalive); closed by
- * whoever drops the last reference. Workers have their own (see
- * vts_daemon_wconn_get). */
-typedef struct {
-    vts_hv_conn *hv;
-    int refs;
-} vts_dconn;
-
 struct vts_daemon;
 
 typedef struct {
@@ -76,7 +69,10 @@ struct vts_daemon {
     pthread_mutex_t lock;
     vts_conf conf;
     vts_sched *sched;
-    vts_dconn *conn; /* the loop's: events, close callback */
+    /* The loop's connection: events, close callback. Set and cleared by
+     * the loop thread under lock; workers only test it and have their own
+     * (vts_daemon_wconn_get). */
+    vts_hv_conn *conn;
     /* Workers' connections not in use, all of generation conn_gen (bumped
      * at every reconnect; older ones are closed, not reused). */
     vts_hv_conn *idle[VTS_DAEMON_MAX_IDLE];
@@ -100,15 +96,6 @@ struct vts_daemon {
 };
 
 static int vts_daemon_sig_fd = -1;
-
-static int64_t
-vts_daemon_mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * VTS_NS_PER_SEC + ts.tv_nsec;
-}
 
 static void
 vts_daemon_sched_conf(const vts_conf *conf, vts_sched_conf *sc)
@@ -199,19 +186,6 @@ vts_daemon_wconn_drop_all(vts_daemon *d)
     pthread_mutex_unlock(&d->lock);
     for (size_t i = 0; i < n; i++)
         d->ops->disconnect(idle[i]);
-}
-
-/* With d->lock held; returns the connection to close after unlocking. */
-static vts_hv_conn *
-vts_daemon_conn_put(vts_dconn *c)
-{
-    vts_hv_conn *hv = NULL;
-
-    if (c && --c->refs == 0) {
-        hv = c->hv;
-        free(c);
-    }
-    return hv;
 }
 
 /* Queue @name for a worker; with d->lock held. */
@@ -349,7 +323,7 @@ vts_daemon_sweep(vts_daemon *d, vts_hv_conn *hv)
             !has_agent)
             continue;
         pthread_mutex_lock(&d->lock);
-        if (vts_sched_trigger(d->sched, names[i], "sweep", vts_daemon_mono_ns())) {
+        if (vts_sched_trigger(d->sched, names[i], "sweep", vts_mono_ns())) {
             vts_daemon_push(d, names[i]);
             queued++;
         }
@@ -424,7 +398,7 @@ vts_daemon_job(const char *name, void *opaque)
     vts_daemon_wconn_put(d, hv, gen,
                          res.action == VTS_ACTION_ERROR && res.err.code == VTS_ERR_CONNECT);
 
-    now = vts_daemon_mono_ns();
+    now = vts_mono_ns();
     pthread_mutex_lock(&d->lock);
     outcome = vts_sched_finish(d->sched, name, &res, now);
     if (outcome == VTS_SCHED_REQUEUE)
@@ -452,7 +426,7 @@ static void
 vts_daemon_on_event(const vts_hv_event *ev, void *opaque)
 {
     vts_daemon *d = opaque;
-    int64_t now = vts_daemon_mono_ns();
+    int64_t now = vts_mono_ns();
     char name[256], trigger[VTS_SCHED_TRIGGER_MAX];
     bool queue = false;
 
@@ -507,7 +481,7 @@ vts_daemon_on_close(void *opaque)
             vts_daemon_uri(d));
     d->conn_lost = true;
     d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
-    d->reconnect_at = vts_daemon_mono_ns();
+    d->reconnect_at = vts_mono_ns();
     /* The workers' connections went with it, most likely. */
     vts_daemon_wconn_drop_all(d);
     vts_metrics_set_connected(d->metrics, false);
@@ -521,12 +495,11 @@ vts_daemon_connect(vts_daemon *d)
 {
     vts_hv_conn *hv = NULL;
     vts_hv_conn *to_close;
-    vts_dconn *c;
     vts_error err;
     const char *uri = vts_daemon_uri(d);
 
     pthread_mutex_lock(&d->lock);
-    to_close = vts_daemon_conn_put(d->conn);
+    to_close = d->conn;
     d->conn = NULL;
     pthread_mutex_unlock(&d->lock);
     d->ops->disconnect(to_close);
@@ -537,20 +510,12 @@ vts_daemon_connect(vts_daemon *d)
         d->ops->disconnect(hv);
         vts_log(VTS_LOG_ERR, "%s; retrying in %" PRId64 " s", err.message,
                 (int64_t)(d->reconnect_delay / VTS_NS_PER_SEC));
-        d->reconnect_at = vts_daemon_mono_ns() + d->reconnect_delay;
+        d->reconnect_at = vts_mono_ns() + d->reconnect_delay;
         d->reconnect_delay *= 2;
         if (d->reconnect_delay > VTS_DAEMON_RECONNECT_MAX_NS)
             d->reconnect_delay = VTS_DAEMON_RECONNECT_MAX_NS;
         return;
     }
-    c = calloc(1, sizeof(*c));
-    if (!c) {
-        d->ops->disconnect(hv);
-        d->reconnect_at = vts_daemon_mono_ns() + d->reconnect_delay;
-        return;
-    }
-    c->hv = hv;
-    c->refs = 1;
     d->conn_lost = false;
     d->reconnect_at = 0;
     d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
@@ -558,7 +523,7 @@ vts_daemon_connect(vts_daemon *d)
     vts_metrics_set_connected(d->metrics, true);
     vts_daemon_write_metrics(d);
     pthread_mutex_lock(&d->lock);
-    d->conn = c;
+    d->conn = hv;
     /* Catch what happened while we were not listening. */
     vts_daemon_push(d, VTS_DAEMON_SWEEP);
     pthread_mutex_unlock(&d->lock);
@@ -589,7 +554,7 @@ static void
 vts_daemon_tick(int timer, void *opaque)
 {
     vts_daemon *d = opaque;
-    int64_t now = vts_daemon_mono_ns();
+    int64_t now = vts_mono_ns();
     int64_t due;
     int64_t ms = -1;
 
@@ -619,7 +584,7 @@ vts_daemon_tick(int timer, void *opaque)
     if (d->conn_lost && d->reconnect_at > 0 && (due < 0 || d->reconnect_at < due))
         due = d->reconnect_at;
     if (due >= 0) {
-        int64_t wait = due - vts_daemon_mono_ns();
+        int64_t wait = due - vts_mono_ns();
 
         ms = wait <= 0 ? 0 : (wait + VTS_NS_PER_MS - 1) / VTS_NS_PER_MS;
         if (ms > INT_MAX / 2)
@@ -653,7 +618,7 @@ vts_daemon_status_entry(const vts_sched_entry *e, void *opaque)
                                                   : NULL);
         json_object_object_add(
             o, "age_s",
-            json_object_new_int64((vts_daemon_mono_ns() - e->last_ns) / VTS_NS_PER_SEC));
+            json_object_new_int64((vts_mono_ns() - e->last_ns) / VTS_NS_PER_SEC));
     }
     json_object_array_add(arr, o);
 }
@@ -720,7 +685,7 @@ vts_daemon_reply(vts_daemon *d, vts_dclient *cl, char *reply)
     cl->out = reply;
     cl->out_len = strlen(reply);
     cl->out_off = 0;
-    cl->c.started_ns = vts_daemon_mono_ns();
+    cl->c.started_ns = vts_mono_ns();
     cl->watch = d->ops->loop_add_handle(cl->c.fd, VTS_HV_WRITABLE, vts_daemon_on_client_write, cl);
     if (cl->watch < 0) {
         close(cl->c.fd);
@@ -753,10 +718,10 @@ vts_daemon_answer(vts_daemon *d, vts_dclient *cl, const vts_ctl_request *req)
             /* libvirtd restarted: the guest runs already and no event will
              * come for it, so look at it now (retried until libvirtd is
              * back). */
-            if (vts_sched_trigger(d->sched, req->domain, trigger, vts_daemon_mono_ns()))
+            if (vts_sched_trigger(d->sched, req->domain, trigger, vts_mono_ns()))
                 vts_daemon_push(d, req->domain);
         } else {
-            vts_sched_expect(d->sched, req->domain, trigger, vts_daemon_mono_ns());
+            vts_sched_expect(d->sched, req->domain, trigger, vts_mono_ns());
         }
         pthread_mutex_unlock(&d->lock);
         vts_log(VTS_LOG_INFO, "%s: the libvirt hook announced %s", esc, req->reason);
@@ -857,7 +822,7 @@ vts_daemon_on_accept(int watch, int fd, int events, void *opaque)
             vts_daemon_refuse(cfd, "{\"error\":\"busy: too many clients\"}\n");
             continue;
         }
-        vts_ctl_client_init(&cl->c, cfd, vts_daemon_mono_ns());
+        vts_ctl_client_init(&cl->c, cfd, vts_mono_ns());
         cl->d = d;
         cl->watch = d->ops->loop_add_handle(cfd, VTS_HV_READABLE, vts_daemon_on_client, cl);
         if (cl->watch < 0) {
@@ -939,7 +904,7 @@ vts_daemon_reload(vts_daemon *d)
     if (uri_changed) {
         d->conn_lost = true;
         d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
-        d->reconnect_at = vts_daemon_mono_ns();
+        d->reconnect_at = vts_mono_ns();
         vts_daemon_kick(d);
     }
     free(old_uri);
@@ -1111,8 +1076,6 @@ vts_daemon_log_level(const vts_daemon *d)
 void
 vts_daemon_free(vts_daemon *d)
 {
-    vts_hv_conn *to_close = NULL;
-
     if (!d)
         return;
     if (d->pool && vts_pool_stop(d->pool, 0) == 0)
@@ -1134,10 +1097,7 @@ vts_daemon_free(vts_daemon *d)
     if (d->sig_pipe[1] >= 0)
         close(d->sig_pipe[1]);
     vts_daemon_wconn_drop_all(d);
-    if (d->conn) {
-        to_close = vts_daemon_conn_put(d->conn);
-        d->ops->disconnect(to_close);
-    }
+    d->ops->disconnect(d->conn);
     vts_sched_free(d->sched);
     vts_metrics_free(d->metrics);
     vts_conf_clear(&d->conf);

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmtimesync/vts_clock.h"
 #include "vmtimesync/vts_domxml.h"
 #include "vmtimesync/vts_log.h"
 #include "vmtimesync/vts_report.h"
@@ -126,15 +127,6 @@ vts_hook_conf_path(const char *argv0, char *buf, size_t len)
     }
 }
 
-static int64_t
-vts_hook_mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * VTS_NS_PER_SEC + ts.tv_nsec;
-}
-
 static void
 vts_hook_sleep(int64_t ns)
 {
@@ -183,7 +175,7 @@ vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *dom
                     const char *reason)
 {
     const char *uri = vts_conf_uri(conf);
-    int64_t start = vts_hook_mono_ns();
+    int64_t start = vts_mono_ns();
     vts_hv_conn *conn = NULL;
     vts_sync_opts opts;
     vts_sync_result res;
@@ -194,7 +186,7 @@ vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *dom
 
     vts_report_escape(name, sizeof(name), domain);
     while (ops->connect(uri, &conn, &err) < 0) {
-        if (vts_hook_mono_ns() - start > VTS_HOOK_CONNECT_NS) {
+        if (vts_mono_ns() - start > VTS_HOOK_CONNECT_NS) {
             vts_log(VTS_LOG_ERR, "%s: after %s: %s", name, reason, err.message);
             return -1;
         }
@@ -205,7 +197,7 @@ vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *dom
     vts_conf_to_sync_opts(conf, &opts);
     opts.log = vts_log_sync_cb;
     for (;;) {
-        int64_t waited = vts_hook_mono_ns() - start;
+        int64_t waited = vts_mono_ns() - start;
 
         vts_error_clear(&err);
         if (vts_hook_ready(ops, conn, domain, &seen, &gone, &err)) {
@@ -216,7 +208,7 @@ vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *dom
                 vts_report_text(line, sizeof(line), domain, &res);
                 vts_log(res.action == VTS_ACTION_ERROR ? VTS_LOG_WARNING : VTS_LOG_INFO,
                         "%s [after %s, by the hook's waiter, %.1f s after the hook]", line,
-                        reason, (double)(vts_hook_mono_ns() - start) / VTS_NS_PER_SEC);
+                        reason, (double)(vts_mono_ns() - start) / VTS_NS_PER_SEC);
                 ret = res.action == VTS_ACTION_ERROR ? -1 : 0;
                 break;
             }

@@ -51,14 +51,8 @@ export E2E_VERBOSE
 # found and stopped when it ends, and nothing else is.
 set -m
 
-abspath() {
-	case "$1" in
-	/*) echo "$1" ;;
-	*) echo "$REPO/$1" ;;
-	esac
-}
-VTS_BUILD_DIR=$(abspath "${VTS_BUILD_DIR:-build}")
-VTS_GUEST_DIR=$(abspath "${VTS_GUEST_DIR:-$VTS_BUILD_DIR/guest}")
+# shellcheck source=tests/e2e/paths.sh
+. "$E2E_DIR/paths.sh"
 E2E_LOGDIR=$(abspath "${VTS_E2E_LOGDIR:-$VTS_BUILD_DIR/e2e-logs}")
 VTS=$VTS_BUILD_DIR/vmtimesync
 PROBE=$VTS_BUILD_DIR/vts-probe

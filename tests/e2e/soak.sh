@@ -46,9 +46,8 @@ rss_max_kb=${SOAK_RSS_MAX_KB:-1024}
 [ "$warmup" -lt "$cycles" ] || warmup=$((cycles / 5))
 fixed_ms=${SOAK_FIXED_MS:-10}
 
-abspath() { case "$1" in /*) echo "$1" ;; *) echo "$REPO/$1" ;; esac; }
-VTS_BUILD_DIR=$(abspath "${VTS_BUILD_DIR:-build}")
-VTS_GUEST_DIR=$(abspath "${VTS_GUEST_DIR:-$VTS_BUILD_DIR/guest}")
+# shellcheck source=tests/e2e/paths.sh
+. "$E2E_DIR/paths.sh"
 VTS=$VTS_BUILD_DIR/vmtimesync
 PROBE=$VTS_BUILD_DIR/vts-probe
 TH_GUEST_DIR=$VTS_GUEST_DIR

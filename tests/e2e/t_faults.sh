@@ -85,6 +85,27 @@ wait_settled() {
 	fail "$1 still '$ph' in the daemon's status after ${2:-10} s"
 }
 
+# term_daemon PID: SIGTERM the daemon and wait (up to 20 s) for it to exit;
+# TERM_MS is how long it took.
+term_daemon() {
+	local start
+	start=$(e2e_now_ms)
+	kill -TERM "$1"
+	while kill -0 "$1" 2>/dev/null && [ $(($(e2e_now_ms) - start)) -lt 20000 ]; do
+		sleep 0.05
+	done
+	TERM_MS=$(($(e2e_now_ms) - start))
+}
+
+# reap_daemon PID: fail (after SIGKILL) when the daemon still runs, else
+# REAP_RC is its exit status; its pid file goes.
+reap_daemon() {
+	kill -0 "$1" 2>/dev/null && { kill -KILL "$1"; fail "vmtimesyncd still running 20 s after SIGTERM"; }
+	wait "$1" 2>/dev/null
+	REAP_RC=$?
+	rm -f "$E2E_TMP/vtsd-$E2E_HOST.pid"
+}
+
 # log_since N: the daemon's log after its first N lines.
 log_since() { daemon_log "$E2E_HOST" | tail -n +$(($1 + 1)); }
 log_lines() { daemon_log "$E2E_HOST" | wc -l; }
@@ -165,23 +186,17 @@ test_daemon_killed_during_sync_then_sweep_fixes() {
 }
 
 test_sigterm_with_hung_agent_exits_within_bound() {
-	local pid start ms rc before
+	local pid ms rc before
 	before=$(log_lines)
 	# A bound worth measuring: the sync holds a worker for 4 s.
 	faults_daemon_start "agent_timeout = 4s"
 	pid=$(daemon_pid "$E2E_HOST")
 	freeze_agent f1 0.2 7
 	sync_under_way f1 1
-	start=$(e2e_now_ms)
-	kill -TERM "$pid"
-	while kill -0 "$pid" 2>/dev/null && [ $(($(e2e_now_ms) - start)) -lt 20000 ]; do
-		sleep 0.05
-	done
-	ms=$(($(e2e_now_ms) - start))
-	kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid"; fail "vmtimesyncd still running 20 s after SIGTERM"; }
-	wait "$pid" 2>/dev/null
-	rc=$?
-	rm -f "$E2E_TMP/vtsd-$E2E_HOST.pid"
+	term_daemon "$pid"
+	ms=$TERM_MS
+	reap_daemon "$pid"
+	rc=$REAP_RC
 	note "vmtimesyncd exited $rc, $ms ms after SIGTERM, with a sync hung on f1's agent"
 	assert_eq 0 "$rc" "exit status after SIGTERM"
 	# Documented: syncs under way finish, bounded by agent_timeout + 2 s.
@@ -194,7 +209,7 @@ test_sigterm_with_hung_agent_exits_within_bound() {
 }
 
 test_sigterm_with_libvirtd_frozen_exits_within_bound() {
-	local pid lpid start ms rc before
+	local pid lpid ms rc before
 	before=$(log_lines)
 	faults_daemon_start "agent_timeout = 2s"
 	pid=$(daemon_pid "$E2E_HOST")
@@ -204,17 +219,11 @@ test_sigterm_with_libvirtd_frozen_exits_within_bound() {
 	# grace period (agent_timeout + 2 s) ends the wait.
 	lpid=$(th_host_pid "$E2E_HOST") || fail "no libvirtd"
 	kill -STOP "$lpid"
-	start=$(e2e_now_ms)
-	kill -TERM "$pid"
-	while kill -0 "$pid" 2>/dev/null && [ $(($(e2e_now_ms) - start)) -lt 20000 ]; do
-		sleep 0.05
-	done
-	ms=$(($(e2e_now_ms) - start))
+	term_daemon "$pid"
+	ms=$TERM_MS
 	kill -CONT "$lpid"
-	kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid"; fail "vmtimesyncd still running 20 s after SIGTERM"; }
-	wait "$pid" 2>/dev/null
-	rc=$?
-	rm -f "$E2E_TMP/vtsd-$E2E_HOST.pid"
+	reap_daemon "$pid"
+	rc=$REAP_RC
 	note "vmtimesyncd exited $rc, $ms ms after SIGTERM, with libvirtd stopped"
 	assert_eq 0 "$rc" "exit status after SIGTERM"
 	assert_lt "$ms" 4500 "ms from SIGTERM to exit (bound: agent_timeout 2 s + 2 s)"
