@@ -639,7 +639,7 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     int64_t delay, prev_residual = 0;
     int64_t met[VTS_SYNC_MAX_EXEC_STEPS];
     size_t date_path = 0;
-    bool worse = false, host_ok = true;
+    bool worse = false, host_ok = true, late = false;
     vts_error host_err;
     int i, max_steps;
 
@@ -693,14 +693,41 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     for (i = 0;; i++) {
         vts_sync_log(opts, VTS_LOG_DEBUG, domain, "step %d: one-way delay %" PRId64 " ns",
                      i + 1, delay);
-        if (vts_sync_step_any(ops, dom, domain, opts, delay, &date_path, res) < 0)
-            goto error;
+        if (vts_sync_step_any(ops, dom, domain, opts, delay, &date_path, res) < 0) {
+            /* qemu-ga sets the clock first, then runs /sbin/hwclock -w and
+             * answers after it: a guest-set-time that timed out has most
+             * likely landed. The verify tells (libvirt's next call waits
+             * for the agent first); no blind second step. */
+            if (res->via_exec || res->err.code != VTS_ERR_AGENT_TIMEOUT)
+                goto error;
+            vts_sync_log(opts, VTS_LOG_INFO, domain,
+                         "guest-set-time did not return within %d s (the guest's "
+                         "/sbin/hwclock -w is slow or hangs): verifying whether the step "
+                         "landed",
+                         opts->timeout_s);
+            vts_error_clear(&res->err);
+            res->steps++;
+            late = true;
+        }
         after.have = false;
         after.taken = 0;
-        if (vts_sync_decide(ops, dom, domain, opts, opts->tolerance_ns, 1, &after, res) < 0)
+        if (vts_sync_decide(ops, dom, domain, opts, opts->tolerance_ns, 1, &after, res) < 0) {
+            if (late && res->err.code == VTS_ERR_AGENT_TIMEOUT)
+                vts_error_set(&res->err, VTS_ERR_AGENT_TIMEOUT,
+                              "neither guest-set-time nor the guest-get-time after it "
+                              "returned: the agent is stuck, most likely in /sbin/hwclock "
+                              "-w (check the guest's RTC with 'hwclock -r' in the guest)");
             goto error;
+        }
         res->have_residual = true;
         res->residual_ns = after.best.offset_ns;
+        if (late && vts_sync_clearly_beyond(&after.best, opts->threshold_ns)) {
+            vts_error_set(&res->err, VTS_ERR_AGENT_TIMEOUT,
+                          "guest-set-time did not return, and the guest's clock is still "
+                          "%+.3f ms off: the agent did not carry it out",
+                          (double)after.best.offset_ns / VTS_NS_PER_MS);
+            goto error;
+        }
         met[i] = delay - after.best.offset_ns;
         if (!res->via_exec) {
             res->have_delay_met = true;

@@ -1035,6 +1035,42 @@ test_sync_domain_agent_timeout_mid_measurement_stops_there(void **state)
 }
 
 static void
+test_sync_set_time_answering_late_is_verified_not_repeated(void **state)
+{
+    sync_fixture *f = *state;
+
+    /* qemu-ga set the clock, then its /sbin/hwclock -w took longer than
+     * the timeout: the call timed out, the step had landed. The verify
+     * says so: one step, stepped, not an agent failure. */
+    fake_hv_set_guest_offset(-5 * S);
+    fake_hv_set_delay(1 * MS, 1 * MS);
+    fake_hv_answer_late(2);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+    assert_int_equal(f->res.steps, 1);
+    assert_int_equal(fake_hv_count("guest-set-time"), 1);
+    assert_near(fake_hv_guest_offset(), 0, 2);
+}
+
+static void
+test_sync_agent_stuck_in_hwclock_is_a_bounded_timeout(void **state)
+{
+    sync_fixture *f = *state;
+
+    /* The set-time lands but never answers, and the agent answers nothing
+     * after it: a timeout that says where the agent is stuck; no second
+     * step. */
+    fake_hv_set_guest_offset(-5 * S);
+    fake_hv_set_delay(1 * MS, 1 * MS);
+    fake_hv_answer_late(2);
+    fake_hv_fail_call(3, VTS_ERR_AGENT_TIMEOUT, LV_NOT_AVAILABLE);
+    sync_domain(f);
+    expect_error(f, VTS_ERR_AGENT_TIMEOUT, "hwclock");
+    assert_int_equal(fake_hv_count("guest-set-time"), 1);
+    assert_int_equal(fake_hv_ncalls(), 4);
+}
+
+static void
 test_sync_domain_agent_timeout_while_verifying(void **state)
 {
     sync_fixture *f = *state;
@@ -1487,6 +1523,8 @@ main(void)
         T(test_sync_domain_agent_timeout_on_first_sample_makes_one_call_only),
         T(test_sync_domain_agent_timeout_mid_measurement_stops_there),
         T(test_sync_domain_agent_timeout_while_verifying),
+        T(test_sync_set_time_answering_late_is_verified_not_repeated),
+        T(test_sync_agent_stuck_in_hwclock_is_a_bounded_timeout),
         T(test_sync_domain_set_time_unsupported),
         T(test_sync_domain_set_time_disabled_in_qga_config),
         T(test_sync_domain_set_time_unsupported_in_agent_reply),
