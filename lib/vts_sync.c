@@ -28,11 +28,12 @@ typedef struct {
  * delay it really met, so one correction is enough unless something in the
  * guest moves its clock, which a third step would not cure either. */
 #define VTS_SYNC_MAX_STEPS 2
-/* With the guest-exec fallback, each step lands with the jitter of starting
- * a process in the guest (on an emulated guest, +-10 ms: a 5 ms threshold
- * is missed about every other time), so more tries are allowed; the loop
- * stops once within the threshold, after two or three steps as a rule. */
-#define VTS_SYNC_MAX_EXEC_STEPS 10
+/* Samples a verify takes at most: one, or more while the residual is beyond
+ * the tolerance as measured but not by more than its uncertainty (a better
+ * round trip may tell). */
+#define VTS_SYNC_VERIFY_SAMPLES 3
+/* The delays a sync's steps met, kept for the median. */
+#define VTS_SYNC_MAX_MET VTS_SYNC_MAX_STEPS
 /* Polling a date run through guest-exec: the first pause, doubling up to
  * the last. GNU date exits within milliseconds even on an emulated guest,
  * so most steps take one or two polls. */
@@ -289,7 +290,7 @@ vts_sync_measure(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
 static int64_t
 vts_sync_median(const int64_t *v, size_t n)
 {
-    int64_t s[VTS_SYNC_MAX_EXEC_STEPS];
+    int64_t s[VTS_SYNC_MAX_MET];
 
     memcpy(s, v, n * sizeof(*s));
     for (size_t i = 1; i < n; i++) {
@@ -430,13 +431,11 @@ vts_sync_exec_allowed(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opt
 
 /* Poll guest-exec-status for @pid until the process exited, for at most
  * the agent timeout (and a bounded number of polls, should the host's clock
- * stand still). The first poll waits @expect_ns, the delay the date is
- * expected to take: every poll wakes qemu-ga in the guest, which would
- * compete with the date for the vCPU and make its delay vary. */
+ * stand still), the pause between polls doubling from 10 to 50 ms. */
 static int
 vts_sync_exec_wait(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
-                   const char *path, int64_t pid, int64_t expect_ns,
-                   vts_agent_exec_status *st, int *calls, vts_error *err)
+                   const char *path, int64_t pid, vts_agent_exec_status *st, int *calls,
+                   vts_error *err)
 {
     int64_t start = ops->now_ns();
     int64_t pause = VTS_SYNC_EXEC_POLL_MIN_NS;
@@ -447,8 +446,7 @@ vts_sync_exec_wait(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *
 
     if (!(cmd = vts_agent_build_exec_status(pid, err)))
         return -1;
-    if (expect_ns > 0)
-        vts_sync_sleep(ops, expect_ns);
+    vts_sync_sleep(ops, pause);
     for (; polls > 0; polls--) {
         char *reply = NULL;
         int r = ops->agent_command(dom, cmd, opts->timeout_s, &reply, err);
@@ -478,29 +476,28 @@ cleanup:
     return rc;
 }
 
-/* Step the guest to the host's time plus @delay_ns with its own date:
- * guest-exec of "date -u -s @SECONDS.NANOSECONDS" (GNU date sets the
- * nanoseconds too), trying each of vts_sync_date_paths from *@path on and
- * keeping the one that ran, then wait for it to exit 0. */
+/* Move the guest's clock by @by_ns with its own date: guest-exec of "date
+ * -u -s 'now +S.N seconds'". GNU date reads the guest's clock when it
+ * parses that and sets it a few microseconds later, so neither starting the
+ * process nor the agent's delay counts: the step is as precise as the
+ * measurement that gave @by_ns. Tries each of vts_sync_date_paths from
+ * *@path on, keeps the one that ran, then waits for it to exit 0. */
 static int
 vts_sync_step_exec(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
-                   int64_t delay_ns, size_t *path, vts_sync_result *res)
+                   int64_t by_ns, size_t *path, vts_sync_result *res)
 {
-    char when[48], why[VTS_AGENT_EXEC_ERR_MAX + 8];
+    char when[64], why[VTS_AGENT_EXEC_ERR_MAX + 8];
     const char *argv[] = {"-u", "-s", when};
     vts_agent_exec_status st;
     char *cmd = NULL, *reply = NULL;
-    int64_t pid = 0, t;
+    int64_t pid = 0, mag = by_ns < 0 ? -by_ns : by_ns;
     size_t n;
     int rc;
 
+    snprintf(when, sizeof(when), "now %c%" PRId64 ".%09" PRId64 " seconds",
+             by_ns < 0 ? '-' : '+', (int64_t)(mag / VTS_NS_PER_SEC),
+             (int64_t)(mag % VTS_NS_PER_SEC));
     for (;;) {
-        t = ops->now_ns() + delay_ns;
-        if (t <= 0)
-            return vts_error_set(&res->err, VTS_ERR_INTERNAL,
-                                 "refusing to set a guest clock to %" PRId64 " ns", t);
-        snprintf(when, sizeof(when), "@%" PRId64 ".%09" PRId64,
-                 (int64_t)(t / VTS_NS_PER_SEC), (int64_t)(t % VTS_NS_PER_SEC));
         if (!(cmd = vts_agent_build_exec(vts_sync_date_paths[*path], argv, 3, &res->err)))
             return -1;
         rc = ops->agent_command(dom, cmd, opts->timeout_s, &reply, &res->err);
@@ -522,7 +519,7 @@ vts_sync_step_exec(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *
                 res->err.message);
         ++*path;
     }
-    if (vts_sync_exec_wait(ops, dom, opts, vts_sync_date_paths[*path], pid, delay_ns, &st,
+    if (vts_sync_exec_wait(ops, dom, opts, vts_sync_date_paths[*path], pid, &st,
                            &res->round_trips, &res->err) < 0)
         return -1;
     if (st.has_exitcode && st.exitcode == 0) {
@@ -538,23 +535,24 @@ vts_sync_step_exec(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *
                              vts_sync_date_paths[*path], st.signal, why);
     return vts_error_set(
         &res->err, VTS_ERR_SET_TIME_UNSUPPORTED,
-        "the guest's %s -u -s %s exited with %d%s; it may be busybox's "
-        "date, which sets whole seconds only, or not GNU date: install "
+        "the guest's %s -u -s '%s' exited with %d%s; it may be busybox's "
+        "date, which does not take a relative time, or not GNU date: install "
         "util-linux-extra in the guest (Debian 12) so that guest-set-time "
         "works",
         vts_sync_date_paths[*path], when, st.exitcode, why);
 }
 
-/* One step: guest-set-time; once that is refused as unsupported and the
- * fallback is on, the guest's date through guest-exec (for this and every
- * later step of the sync). */
+/* One step: guest-set-time to the host's time plus @delay_ns; once that is
+ * refused as unsupported and the fallback is on, the guest's date through
+ * guest-exec moving its clock by -@offset_ns, the offset just measured (for
+ * this and every later step of the sync). */
 static int
 vts_sync_step_any(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
-                  const vts_sync_opts *opts, int64_t delay_ns, size_t *path,
-                  vts_sync_result *res)
+                  const vts_sync_opts *opts, int64_t delay_ns, int64_t offset_ns,
+                  size_t *path, vts_sync_result *res)
 {
     if (res->via_exec)
-        return vts_sync_step_exec(ops, dom, opts, delay_ns, path, res);
+        return vts_sync_step_exec(ops, dom, opts, -offset_ns, path, res);
     if (vts_sync_step(ops, dom, opts, delay_ns, res) == 0)
         return 0;
     if (res->err.code != VTS_ERR_SET_TIME_UNSUPPORTED ||
@@ -568,24 +566,32 @@ vts_sync_step_any(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     vts_error_clear(&res->err);
     if (vts_sync_exec_allowed(ops, dom, opts, &res->round_trips, &res->err) < 0)
         return -1;
-    return vts_sync_step_exec(ops, dom, opts, delay_ns, path, res);
+    return vts_sync_step_exec(ops, dom, opts, -offset_ns, path, res);
 }
 
 /* Sample @dom into @m (which may hold samples already) until its best
  * sample tells clearly whether the guest is beyond @bound, or @m holds
  * opts->samples samples. With @min, take at least that many (a delay
- * estimate wants the better of two round trips). */
+ * estimate wants the better of two round trips). A @verify only asks
+ * whether to correct a step, which only a residual clearly beyond @bound
+ * calls for: it stops as soon as the residual is within @bound as
+ * measured, and after VTS_SYNC_VERIFY_SAMPLES samples. */
 static int
 vts_sync_decide(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
-                const vts_sync_opts *opts, int64_t bound, int min, vts_sync_meas *m,
-                vts_sync_result *res)
+                const vts_sync_opts *opts, int64_t bound, int min, bool verify,
+                vts_sync_meas *m, vts_sync_result *res)
 {
     int samples = vts_sync_max_samples(opts);
 
+    if (verify && samples > VTS_SYNC_VERIFY_SAMPLES)
+        samples = VTS_SYNC_VERIFY_SAMPLES;
     while (m->taken < samples) {
         if (vts_sync_sample(ops, dom, domain, opts, m, &res->round_trips, &res->err) < 0)
             return -1;
-        if (m->have && m->taken >= min && !vts_sync_unclear(&m->best, bound))
+        if (!m->have || m->taken < min)
+            continue;
+        if (!vts_sync_unclear(&m->best, bound) ||
+            (verify && vts_abs64(m->best.offset_ns) <= bound))
             break;
     }
     if (!m->have)
@@ -637,26 +643,28 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     vts_sync_meas after = {{0, -1}, false, 0};
     int64_t bound = opts->recheck ? opts->tolerance_ns : opts->threshold_ns;
     int64_t delay, prev_residual = 0;
-    int64_t met[VTS_SYNC_MAX_EXEC_STEPS];
+    int64_t met[VTS_SYNC_MAX_MET];
+    int64_t offset = 0;
     size_t date_path = 0;
     bool worse = false, host_ok = true, late = false;
     vts_error host_err;
-    int i, max_steps;
+    int i;
 
     memset(res, 0, sizeof(*res));
     vts_error_clear(&res->err);
 
     if (opts->check_only) {
         /* A report, not a decision: every sample asked for. */
-        if (vts_sync_decide(ops, dom, domain, opts, -1, vts_sync_max_samples(opts), &first,
-                            res) < 0)
+        if (vts_sync_decide(ops, dom, domain, opts, -1, vts_sync_max_samples(opts), false,
+                            &first, res) < 0)
             goto error;
     } else {
         /* The host's clock first: a refusal is known before the guest is
          * asked anything, and then one sample serves the report. */
         host_ok = vts_sync_check_host(ops, opts, &host_err) == 0;
         /* One sample decides unless it is too close to call. */
-        if (vts_sync_decide(ops, dom, domain, opts, host_ok ? bound : -1, 1, &first, res) < 0)
+        if (vts_sync_decide(ops, dom, domain, opts, host_ok ? bound : -1, 1, false, &first,
+                            res) < 0)
             goto error;
     }
     res->have_offset = true;
@@ -681,7 +689,7 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
      * estimated from the measurement: take the better of two round trips
      * (the first call after a resume is often slow). */
     if (opts->delay_hint_ns < 0 && first.taken < 2 &&
-        vts_sync_decide(ops, dom, domain, opts, bound, 2, &first, res) < 0)
+        vts_sync_decide(ops, dom, domain, opts, bound, 2, false, &first, res) < 0)
         goto error;
 
     /* Step and verify. A step that lands r off tells the delay it really
@@ -693,7 +701,8 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     for (i = 0;; i++) {
         vts_sync_log(opts, VTS_LOG_DEBUG, domain, "step %d: one-way delay %" PRId64 " ns",
                      i + 1, delay);
-        if (vts_sync_step_any(ops, dom, domain, opts, delay, &date_path, res) < 0) {
+        offset = i == 0 ? first.best.offset_ns : after.best.offset_ns;
+        if (vts_sync_step_any(ops, dom, domain, opts, delay, offset, &date_path, res) < 0) {
             /* qemu-ga sets the clock first, then runs /sbin/hwclock -w and
              * answers after it: a guest-set-time that timed out has most
              * likely landed. The verify tells (libvirt's next call waits
@@ -711,7 +720,8 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         }
         after.have = false;
         after.taken = 0;
-        if (vts_sync_decide(ops, dom, domain, opts, opts->tolerance_ns, 1, &after, res) < 0) {
+        if (vts_sync_decide(ops, dom, domain, opts, opts->tolerance_ns, 1, true, &after, res) <
+            0) {
             if (late && res->err.code == VTS_ERR_AGENT_TIMEOUT)
                 vts_error_set(&res->err, VTS_ERR_AGENT_TIMEOUT,
                               "neither guest-set-time nor the guest-get-time after it "
@@ -735,21 +745,13 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         }
         if (!vts_sync_clearly_beyond(&after.best, opts->tolerance_ns))
             break;
-        /* A date started through guest-exec lands with the jitter of
-         * starting a process in the guest (+-10 ms and more on an emulated
-         * guest, far above the tolerance): stepping again once within the
-         * threshold would throw the dice again, more likely for worse. */
-        if (res->via_exec && vts_abs64(after.best.offset_ns) <= opts->threshold_ns)
-            break;
         /* A correction that lands no better than the step before it: the
          * guest's clock does not hold what it is given. */
-        if (!res->via_exec && i > 0 &&
-            vts_abs64(after.best.offset_ns) >= vts_abs64(prev_residual)) {
+        if (i > 0 && vts_abs64(after.best.offset_ns) >= vts_abs64(prev_residual)) {
             worse = true;
             break;
         }
-        max_steps = res->via_exec ? VTS_SYNC_MAX_EXEC_STEPS : VTS_SYNC_MAX_STEPS;
-        if (i + 1 >= max_steps)
+        if (i + 1 >= VTS_SYNC_MAX_STEPS)
             break;
         prev_residual = after.best.offset_ns;
         delay = vts_sync_next_delay(met, (size_t)i + 1, -1, 0);
@@ -773,10 +775,7 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
                       "guest's clock does not hold what it is given; its clock is "
                       "unstable (check its clocksource) or something in the guest "
                       "(NTP, another agent) moves it"
-            : res->via_exec ? "is the guest's date GNU date? busybox's sets whole "
-                              "seconds only; or something in the guest (NTP) moves "
-                              "its clock back"
-                            : "the host may be overloaded, or something in the guest "
+                    : "the host may be overloaded, or something in the guest "
                               "(NTP, another agent) moves its clock back");
         goto error;
     }

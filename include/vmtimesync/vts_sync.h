@@ -24,11 +24,11 @@
  *    checked (adjtimex) before any agent call.
  *  - Fallback (optional, off by default): when the agent refuses
  *    guest-set-time as unsupported (no /sbin/hwclock in the guest), step
- *    with the guest's own GNU date through guest-exec ("date -u -s
- *    @SECONDS.NANOSECONDS", no shell), if the agent allows guest-exec. The
- *    same loop learns the extra delay of starting a process in the guest;
- *    as that delay varies by more than the tolerance, these steps stop
- *    within the threshold, and up to ten are made.
+ *    with the guest's own GNU date through guest-exec ("date -u -s 'now
+ *    +S.N seconds'", no shell), if the agent allows guest-exec: date moves
+ *    the clock relative to its own reading, so starting the process does
+ *    not count and the step is as precise as the measurement. The same
+ *    verify and at most two steps.
  */
 #ifndef VTS_SYNC_H
 #define VTS_SYNC_H

@@ -70,6 +70,8 @@ static struct {
     int64_t guest_offset;
     bool ignore_set_time;
     bool late[FAKE_HV_MAX_CALLS]; /* executed, answered past the timeout */
+    int exec_exitcode;            /* of the last date run */
+    char exec_stderr[160];
     bool host_unsynced;       /* adjtimex would report STA_UNSYNC */
     int64_t host_maxerror_ns; /* adjtimex's maximum error */
     int rtc_resets;           /* rtc-reset-reinjection calls */
@@ -625,13 +627,28 @@ fake_hv_exec(fake_hv_call *c, char *buf, size_t len, vts_error *err)
                 "'Failed to execute child process \"%s\" (No such file or "
                 "directory)'",
                 c->exec_path);
-        if (sscanf(c->exec_args, "-u -s @%lld.%9lld", &sec, &nsec) != 2)
+        char sign = 0, unit[16] = "";
+
+        if (sscanf(c->exec_args, "-u -s now %c%lld.%9lld %15s", &sign, &sec, &nsec, unit) !=
+                4 ||
+            (sign != '+' && sign != '-') || strcmp(unit, "seconds") != 0)
             abort(); /* the code under test ran something else */
-        t = sec * 1000000000LL + (fake.date_whole_seconds ? 0 : nsec);
+        t = sec * 1000000000LL + nsec;
         fake.proc_pid = 1000 + c - fake.calls;
         fake.proc_exit_ns = c->executed_ns + fake.date_latency_ns;
-        if (fake.date_exitcode == 0 && !fake.ignore_set_time)
-            fake.guest_offset = t - fake.proc_exit_ns;
+        /* GNU date moves the clock relative to its own reading, whenever it
+         * runs; busybox's does not parse a relative time and fails. */
+        if (fake.date_whole_seconds) {
+            fake.exec_exitcode = 1;
+            snprintf(fake.exec_stderr, sizeof(fake.exec_stderr),
+                     "date: invalid date 'now %c%lld.%09lld seconds'\n", sign, sec, nsec);
+        } else {
+            fake.exec_exitcode = fake.date_exitcode;
+            snprintf(fake.exec_stderr, sizeof(fake.exec_stderr), "%s",
+                     fake.date_stderr);
+        }
+        if (fake.exec_exitcode == 0 && !fake.ignore_set_time)
+            fake.guest_offset += sign == '-' ? -t : t;
         snprintf(buf, len, "{\"return\":{\"pid\":%lld}}", (long long)fake.proc_pid);
         return 0;
     }
@@ -644,10 +661,10 @@ fake_hv_exec(fake_hv_call *c, char *buf, size_t len, vts_error *err)
         snprintf(buf, len, "{\"return\":{\"exited\":false}}");
         return 0;
     }
-    fake_hv_base64(fake.date_stderr, b64, sizeof(b64));
+    fake_hv_base64(fake.exec_stderr, b64, sizeof(b64));
     snprintf(buf, len,
              "{\"return\":{\"exited\":true,\"exitcode\":%d,\"err-data\":\"%s\"}}",
-             fake.date_exitcode, b64);
+             fake.exec_exitcode, b64);
     fake.proc_pid = 0; /* qemu-ga forgets a process once it reported its exit */
     return 0;
 }

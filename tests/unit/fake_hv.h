@@ -17,9 +17,10 @@
  *  - guest-info lists guest-exec and guest-exec-status, enabled unless
  *    fake_hv_set_exec_allowed(false). guest-exec runs the guest's "date"
  *    (only at the path fake_hv_set_exec_date gives, /bin/date by default;
- *    other paths fail as qemu-ga does): with "-u -s @S.N" it sets the guest
- *    clock to S.N at (execution + latency) and exits then with the scripted
- *    exit code; guest-exec-status reports it running until that host time.
+ *    other paths fail as qemu-ga does): with "-u -s 'now +S.N seconds'"
+ *    (or -S.N) it moves the guest clock by that much, as GNU date does,
+ *    and exits at (execution + latency) with the scripted exit code;
+ *    guest-exec-status reports it running until that host time.
  *    sleep_ns() moves the host clock.
  *  - A call to a domain that is not running fails as libvirt does
  *    (VTS_ERR_NOT_RUNNING, "domain is not running"), taking no time.
@@ -121,9 +122,9 @@ void fake_hv_ignore_set_time(bool ignore);
 void fake_hv_set_exec_allowed(bool allowed);
 
 /* The guest's date for guest-exec: found only at @path; takes @latency_ns
- * from execution to setting the clock and exiting; exits with @exitcode
- * (not 0: the clock is left alone) writing @stderr_text (may be NULL). When
- * @whole_seconds, it drops the fraction as busybox's date does. */
+ * from execution to exiting; exits with @exitcode (not 0: the clock is left
+ * alone) writing @stderr_text (may be NULL). When @whole_seconds, it is
+ * busybox's date: it cannot parse a relative time, and exits 1 saying so. */
 void fake_hv_set_exec_date(const char *path, int64_t latency_ns, int exitcode,
                            const char *stderr_text, bool whole_seconds);
 

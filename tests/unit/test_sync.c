@@ -1278,48 +1278,46 @@ test_sync_fallback_off_by_default_fails_as_before(void **state)
 }
 
 static void
-test_sync_fallback_steps_with_date_and_learns_its_latency(void **state)
+test_sync_fallback_moves_the_clock_relative_to_the_guests_own_reading(void **state)
 {
     sync_fixture *f = *state;
 
-    /* The date runs 20 ms after the agent got guest-exec: the first step
-     * leaves the guest 20 ms behind, the second one uses the delay met. */
+    /* The date runs 20 ms after the agent got guest-exec: it does not
+     * matter, date moves the clock by the offset measured, relative to its
+     * own reading. One step lands on the host's time. */
     fallback_guest(f);
     fake_hv_set_exec_date("/bin/date", 20 * MS, 0, NULL, false);
     sync_domain(f);
     expect_ok(f, VTS_ACTION_STEPPED);
     assert_true(f->res.via_exec);
-    assert_int_equal(f->res.steps, 2);
+    assert_int_equal(f->res.steps, 1);
     assert_near(f->res.residual_ns, 0, 2);
     assert_near(fake_hv_guest_offset(), 0, 2);
     assert_int_equal(fake_hv_count("guest-set-time"), 1);
     assert_int_equal(fake_hv_count("guest-info"), 1);
-    assert_int_equal(fake_hv_count("guest-exec"), 2);
+    assert_int_equal(fake_hv_count("guest-exec"), 1);
     assert_string_equal(exec_call(0)->exec_path, "/bin/date");
-    assert_true(strncmp(exec_call(0)->exec_args, "-u -s @1700000000.", 18) == 0);
-    /* The first step polls three times (the date was expected after 1 ms);
-     * the second waits the 21 ms it learned, and its first poll finds the
-     * date exited: polls would compete with the date for the guest's vCPU. */
-    assert_int_equal(fake_hv_count("guest-exec-status"), 4);
+    assert_string_equal(exec_call(0)->exec_args, "-u -s now +5.000000000 seconds");
+    /* Polled at 10 ms (still running), then 20 ms later: exited. */
+    assert_int_equal(fake_hv_count("guest-exec-status"), 2);
     /* Every poll waits for the date with the agent timeout. */
     for (int i = 0; i < fake_hv_ncalls(); i++)
         assert_int_equal(fake_hv_call_at(i)->timeout_s, f->opts.timeout_s);
 }
 
 static void
-test_sync_fallback_stops_within_the_threshold(void **state)
+test_sync_fallback_steps_a_guest_ahead_back(void **state)
 {
     sync_fixture *f = *state;
 
-    /* 3 ms behind after the first date: beyond the tolerance, but another
-     * date would land with the jitter of starting a process again. */
     fallback_guest(f);
+    fake_hv_set_guest_offset(250 * MS);
     fake_hv_set_exec_date("/bin/date", 3 * MS, 0, NULL, false);
     sync_domain(f);
     expect_ok(f, VTS_ACTION_STEPPED);
     assert_int_equal(f->res.steps, 1);
-    assert_near(f->res.residual_ns, -3 * MS, 2);
-    assert_int_equal(fake_hv_count("guest-exec"), 1);
+    assert_string_equal(exec_call(0)->exec_args, "-u -s now -0.250000000 seconds");
+    assert_near(fake_hv_guest_offset(), 0, 2);
 }
 
 static void
@@ -1327,10 +1325,13 @@ test_sync_fallback_tries_usr_bin_date_and_keeps_it(void **state)
 {
     sync_fixture *f = *state;
 
+    /* A guest whose clock ignores the date: two steps are tried, the
+     * second with the path that worked for the first. */
     fallback_guest(f);
     fake_hv_set_exec_date("/usr/bin/date", 10 * MS, 0, NULL, false);
+    fake_hv_ignore_set_time(true);
     sync_domain(f);
-    expect_ok(f, VTS_ACTION_STEPPED);
+    expect_error(f, VTS_ERR_VERIFY_FAILED, "does not hold what it is given");
     assert_int_equal(f->res.steps, 2);
     assert_string_equal(exec_call(0)->exec_path, "/bin/date");
     assert_string_equal(exec_call(1)->exec_path, "/usr/bin/date");
@@ -1390,21 +1391,21 @@ test_sync_fallback_date_exiting_non_zero_fails_clearly(void **state)
 }
 
 static void
-test_sync_fallback_whole_second_date_fails_verify_with_a_hint(void **state)
+test_sync_fallback_busybox_date_fails_with_a_hint(void **state)
 {
     sync_fixture *f = *state;
 
+    /* busybox's date does not take a relative time: it says so, and the
+     * message names the cure. */
     fallback_guest(f);
     fake_hv_set_exec_date("/bin/date", 1 * MS, 0, NULL, true);
-    f->opts.set_time_fallback = VTS_FALLBACK_GUEST_EXEC;
     sync_domain(f);
-    /* FAKE_HV_START_NS is a whole second: the step lands up to 1 s off. */
-    expect_error(f, VTS_ERR_VERIFY_FAILED, "GNU date");
-    assert_non_null(strstr(f->res.err.message, "via guest-exec"));
-    /* Up to ten dates, not five: each lands with the jitter of starting a
-     * process, so a guest-exec step gets more tries. */
-    assert_int_equal(f->res.steps, 10);
-    assert_int_equal(fake_hv_count("guest-exec"), 10);
+    expect_error(f, VTS_ERR_SET_TIME_UNSUPPORTED, "busybox");
+    assert_non_null(strstr(f->res.err.message, "invalid date"));
+    assert_non_null(strstr(f->res.err.message, "util-linux-extra"));
+    assert_int_equal(f->res.steps, 0);
+    assert_int_equal(fake_hv_count("guest-exec"), 1);
+    assert_true(fake_hv_guest_offset() == -5 * S);
 }
 
 static void
@@ -1536,13 +1537,13 @@ main(void)
         T(test_sync_logs_samples_and_steps_with_the_domain_name),
         T(test_sync_fallback_names_are_stable),
         T(test_sync_fallback_off_by_default_fails_as_before),
-        T(test_sync_fallback_steps_with_date_and_learns_its_latency),
-        T(test_sync_fallback_stops_within_the_threshold),
+        T(test_sync_fallback_moves_the_clock_relative_to_the_guests_own_reading),
+        T(test_sync_fallback_steps_a_guest_ahead_back),
         T(test_sync_fallback_tries_usr_bin_date_and_keeps_it),
         T(test_sync_fallback_without_any_date_fails_clearly),
         T(test_sync_fallback_refused_when_the_agent_blocks_guest_exec),
         T(test_sync_fallback_date_exiting_non_zero_fails_clearly),
-        T(test_sync_fallback_whole_second_date_fails_verify_with_a_hint),
+        T(test_sync_fallback_busybox_date_fails_with_a_hint),
         T(test_sync_fallback_date_that_never_exits_is_bounded),
         T(test_sync_fallback_malformed_replies_are_bad_replies),
         T(test_sync_fallback_is_not_used_for_other_set_time_errors),
