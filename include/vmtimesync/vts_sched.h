@@ -68,6 +68,8 @@ typedef struct {
     bool gone;                           /* stopped while syncing */
     int64_t suspended_ns;                /* last pause began, 0 if not paused */
     int64_t pause_ns;                    /* last pause's length, -1 unknown */
+    uint64_t queued_seq;                 /* order of queueing, for begin_next */
+    bool unresponsive;                   /* the agent's last call timed out */
 
     bool have_last; /* the last finished sync, for status */
     char last_trigger[VTS_SCHED_TRIGGER_MAX];
@@ -141,6 +143,15 @@ size_t vts_sched_count(const vts_sched *s);
  * vts_sched_finish, which may free it) when @name is queued; false for a
  * stale queue item. job->rechecks > 0 marks a re-check. */
 bool vts_sched_begin(vts_sched *s, const char *name, vts_sched_entry *job);
+
+/* A worker takes the queued domain that should go first: domains whose
+ * agent answered (or is not known yet) in the order they were queued,
+ * then those whose agent last timed out, in the same order. A hung agent
+ * holds a worker for a whole timeout: it must not hold up those that
+ * answer. Returns false when nothing is queued; else as vts_sched_begin,
+ * with job->name the scheduler's (copy it: vts_sched_finish may free it).
+ * The pool's items then only count the work; a stale one finds nothing. */
+bool vts_sched_begin_next(vts_sched *s, vts_sched_entry *job);
 
 /* A worker finished @name with @res. Returns what to do next; the entry's
  * deadline and next_ns say when for WAIT, RETRY and RECHECK. When the
