@@ -150,5 +150,6 @@ clean:
 -include packaging/packaging.mk
 -include bench/bench.mk
 -include fuzz/fuzz.mk
+-include sim/sim.mk
 
 -include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

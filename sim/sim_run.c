@@ -1,0 +1,291 @@
+/* sim_run.c: one simulated run (see sim_run.h).
+ *
+ * The glue between the scheduler, the pool and the sync mirrors
+ * lib/vts_daemon.c (vts_daemon_job, the tick's vts_sched_expire): it is
+ * the daemon's logic with libvirt's event loop replaced by the driver
+ * below, which sleeps on the virtual clock until the scheduler's next
+ * deadline or until a job kicks it.
+ */
+#include "sim_run.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_clock.h"
+#include "vmtimesync/vts_conf.h"
+#include "vmtimesync/vts_pool.h"
+#include "vmtimesync/vts_sched.h"
+#include "vmtimesync/vts_sync.h"
+
+/* A run that takes longer than this in virtual time is stuck. */
+#define SIM_HORIZON_NS (3600LL * VTS_NS_PER_SEC)
+
+typedef struct {
+    int64_t done_ns; /* this wave: the sync that left it idle and fine */
+    bool failed;
+} sim_dom;
+
+typedef struct {
+    const sim_conf *conf;
+    pthread_mutex_t lock; /* as the daemon's d->lock: sched, doms, wave */
+    vts_sched *sched;
+    vts_pool *pool;
+    vts_conf vconf;
+    sim_dom *doms;
+    sim_wave *wave;
+    int64_t wave_start;
+} sim_ctx;
+
+/* Queue @name for a worker, with ctx->lock held. */
+static void
+sim_push(sim_ctx *ctx, const char *name)
+{
+    sim_clock_pushed();
+    if (vts_pool_push(ctx->pool, name) < 0)
+        abort();
+}
+
+static int
+sim_index(const char *name)
+{
+    return atoi(name + strlen("guest-"));
+}
+
+/* Worker thread: as vts_daemon_job. */
+static void
+sim_job(const char *item, void *opaque)
+{
+    sim_ctx *ctx = opaque;
+    vts_sched_entry job;
+    vts_sync_opts opts;
+    vts_sync_result res;
+    vts_sched_outcome outcome;
+    vts_hv_conn *conn = NULL;
+    vts_hv_dom *dom = NULL;
+    char *xml = NULL;
+    char *name = NULL;
+    sim_guest *g;
+    int calls;
+    bool ok;
+
+    sim_clock_job_begin();
+    pthread_mutex_lock(&ctx->lock);
+    if (ctx->conf->fifo)
+        ok = vts_sched_begin(ctx->sched, item, &job);
+    else
+        ok = vts_sched_begin_next(ctx->sched, &job);
+    if (ok)
+        name = strdup(job.name);
+    vts_sync_opts_init(&opts);
+    vts_conf_to_sync_opts(&ctx->vconf, &opts);
+    pthread_mutex_unlock(&ctx->lock);
+    if (!ok || !name)
+        goto cleanup;
+    opts.recheck = job.rechecks > 0;
+    g = sim_hv_guest(sim_index(name));
+
+    memset(&res, 0, sizeof(res));
+    sim_clock_lock();
+    calls = g->calls;
+    sim_clock_unlock();
+    /* The daemon reads the XML (agent channel, opt-out) first. */
+    if (sim_hv_ops.connect("sim", &conn, &res.err) < 0 ||
+        sim_hv_ops.lookup(conn, name, &dom, &res.err) < 0 ||
+        sim_hv_ops.dom_xml(dom, &xml, &res.err) < 0)
+        res.action = VTS_ACTION_ERROR;
+    else
+        vts_sync_domain(&sim_hv_ops, conn, name, &opts, &res);
+    sim_clock_lock();
+    calls = g->calls - calls;
+    sim_clock_unlock();
+
+    pthread_mutex_lock(&ctx->lock);
+    outcome = vts_sched_finish(ctx->sched, name, &res, sim_clock_now());
+    if (outcome == VTS_SCHED_REQUEUE)
+        sim_push(ctx, name);
+    if (!g->hung) {
+        sim_dom *d = &ctx->doms[sim_index(name)];
+
+        ctx->wave->syncs++;
+        ctx->wave->round_trips += calls;
+        if (calls > ctx->wave->round_trips_max)
+            ctx->wave->round_trips_max = calls;
+        ctx->wave->steps += res.steps;
+        if (outcome == VTS_SCHED_DONE && res.action != VTS_ACTION_ERROR)
+            d->done_ns = sim_clock_now() - ctx->wave_start;
+        d->failed = outcome == VTS_SCHED_GAVE_UP;
+    }
+    pthread_mutex_unlock(&ctx->lock);
+
+cleanup:
+    free(xml);
+    sim_hv_ops.dom_free(dom);
+    sim_hv_ops.disconnect(conn);
+    free(name);
+    /* As the daemon kicks its loop: a deadline may have come nearer. */
+    sim_clock_kick();
+    sim_clock_job_end();
+}
+
+static void
+sim_expired(const char *name, vts_sched_expiry what, void *opaque)
+{
+    if (what == VTS_SCHED_EXPIRE_QUEUE)
+        sim_push(opaque, name);
+}
+
+static void
+sim_idle_check(const vts_sched_entry *e, void *opaque)
+{
+    if (e->phase != VTS_PHASE_IDLE)
+        *(bool *)opaque = false;
+}
+
+static int
+sim_cmp64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* The driver, as the daemon's event loop: trigger every guest, then run
+ * the scheduler's deadlines until every domain is idle. */
+static int
+sim_wave_run(sim_ctx *ctx, sim_wave *w, vts_error *err)
+{
+    int n = ctx->conf->n;
+    int64_t *done = calloc((size_t)n, sizeof(*done));
+    int k = 0;
+
+    if (!done)
+        return vts_error_set(err, VTS_ERR_INTERNAL, "out of memory");
+    memset(w, 0, sizeof(*w));
+    sim_hv_pause_all(1 * VTS_NS_PER_SEC, 10 * VTS_NS_PER_SEC);
+    pthread_mutex_lock(&ctx->lock);
+    ctx->wave = w;
+    ctx->wave_start = sim_clock_now();
+    for (int i = 0; i < n; i++) {
+        ctx->doms[i].done_ns = -1;
+        ctx->doms[i].failed = false;
+        if (vts_sched_trigger(ctx->sched, sim_hv_guest(i)->name, "resumed/unpaused",
+                              sim_clock_now()))
+            sim_push(ctx, sim_hv_guest(i)->name);
+    }
+    pthread_mutex_unlock(&ctx->lock);
+
+    for (;;) {
+        bool idle = true;
+        int64_t due;
+
+        pthread_mutex_lock(&ctx->lock);
+        vts_sched_expire(ctx->sched, sim_clock_now(), sim_expired, ctx);
+        vts_sched_foreach(ctx->sched, sim_idle_check, &idle);
+        due = vts_sched_next_due(ctx->sched);
+        pthread_mutex_unlock(&ctx->lock);
+        if (idle)
+            break;
+        if (sim_clock_now() - ctx->wave_start > SIM_HORIZON_NS) {
+            free(done);
+            return vts_error_set(err, VTS_ERR_INTERNAL, "still busy after an hour");
+        }
+        sim_clock_driver_wait(due < 0 ? SIM_NEVER : due);
+    }
+    w->idle_ns = sim_clock_now() - ctx->wave_start;
+
+    sim_clock_lock();
+    for (int i = 0; i < n; i++) {
+        sim_guest *g = sim_hv_guest(i);
+        int64_t off = llabs(g->offset_ns);
+
+        if (g->hung) {
+            w->hung++;
+            continue;
+        }
+        w->healthy++;
+        if (g->within_ns < 0 || ctx->doms[i].done_ns < 0) {
+            w->not_done++;
+        } else {
+            if (g->within_ns - ctx->wave_start > w->stepped_ns)
+                w->stepped_ns = g->within_ns - ctx->wave_start;
+            done[k++] = ctx->doms[i].done_ns;
+        }
+        if (off > w->worst_ns)
+            w->worst_ns = off;
+    }
+    sim_clock_unlock();
+    if (k > 0) {
+        qsort(done, (size_t)k, sizeof(*done), sim_cmp64);
+        w->done_ns = done[k - 1];
+        w->median_done_ns = done[(k - 1) / 2];
+    }
+    free(done);
+    return 0;
+}
+
+int
+sim_run(const sim_conf *conf, sim_result *res, vts_error *err)
+{
+    sim_ctx ctx;
+    sim_hv_conf hc;
+    vts_sched_conf sc;
+    int ret = -1;
+    int waves = conf->waves < 1               ? 1
+                : conf->waves > SIM_WAVES_MAX ? SIM_WAVES_MAX
+                                              : conf->waves;
+
+    memset(&ctx, 0, sizeof(ctx));
+    memset(res, 0, sizeof(*res));
+    ctx.conf = conf;
+    pthread_mutex_init(&ctx.lock, NULL);
+    vts_conf_init(&ctx.vconf);
+    /* The daemon's defaults, as vts_daemon_sched_conf copies them. */
+    sc.agent_wait_ns = ctx.vconf.agent_wait_ns;
+    sc.retry_max = ctx.vconf.retry_max;
+    sc.backoff_initial_ns = ctx.vconf.backoff_initial_ns;
+    sc.backoff_max_ns = ctx.vconf.backoff_max_ns;
+    sc.recheck_max = ctx.vconf.recheck_max;
+    sc.recheck_delay_ns = ctx.vconf.recheck_delay_ns;
+    sc.tolerance_ns = ctx.vconf.tolerance_ns;
+
+    sim_hv_conf_init(&hc, conf->busybox);
+    sim_clock_reset(conf->workers);
+    ctx.sched = vts_sched_new(&sc);
+    ctx.doms = calloc((size_t)conf->n, sizeof(*ctx.doms));
+    if (!ctx.sched || !ctx.doms ||
+        sim_hv_init(&hc, conf->n, conf->hung_every, conf->seed) < 0) {
+        vts_error_set(err, VTS_ERR_INTERNAL, "out of memory");
+        goto cleanup;
+    }
+    sim_clock_join(); /* the driver */
+    ctx.pool = vts_pool_new(conf->workers, sim_job, &ctx, err);
+    if (!ctx.pool)
+        goto leave;
+    if (conf->bg_clients > 0 && sim_hv_background_start(conf->bg_clients) < 0) {
+        vts_error_set(err, VTS_ERR_INTERNAL, "cannot start the background clients");
+        goto leave;
+    }
+    ret = 0;
+    for (int i = 0; i < waves && ret == 0; i++) {
+        if (i > 0)
+            sim_clock_sleep(1 * VTS_NS_PER_SEC);
+        ret = sim_wave_run(&ctx, &res->wave[i], err);
+        res->wave[i].hold_ns = (hc.hold_min_ns + hc.hold_max_ns) / 2;
+    }
+    if (conf->bg_clients > 0)
+        sim_hv_background_stop();
+    sim_hv_stats_get(&res->hv);
+
+leave:
+    sim_clock_leave();
+    if (ctx.pool && vts_pool_stop(ctx.pool, 1000) == 0)
+        vts_pool_free(ctx.pool);
+cleanup:
+    sim_hv_fini();
+    free(ctx.doms);
+    vts_sched_free(ctx.sched);
+    vts_conf_clear(&ctx.vconf);
+    pthread_mutex_destroy(&ctx.lock);
+    return ret;
+}

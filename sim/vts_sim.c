@@ -1,0 +1,254 @@
+/* vts_sim.c: vmtimesyncd's scheduler, worker pool and sync at scale, over
+ * a simulated host (sim/README.md).
+ *
+ *   vts-sim                 the tables of sim/README.md and docs/benchmarks.md
+ *   vts-sim --check         a quick run that fails (exit 1) when a guest is
+ *                           left off, or more calls ran than workers
+ *   vts-sim -n N [-w W] [--hung PCT] [--busybox] [--bg K] [--fifo]
+ *           [--waves 1|2] [--seed S]    one run, one row
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_run.h"
+#include "vmtimesync/vts_sync.h"
+
+#define SIM_SEED 20261130ULL
+
+static double
+sec(int64_t ns)
+{
+    return (double)ns / VTS_NS_PER_SEC;
+}
+
+static void
+sim_header(void)
+{
+    printf("| guests | hung | workers | all stepped | all done | median done | bound "
+           "| calls in flight | libvirtd workers | round trips/sync | steps/sync "
+           "| worst offset | hung given up |\n");
+    printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+}
+
+/* One table row for @w of a run of @c. */
+static void
+sim_row(const sim_conf *c, const sim_result *r, const sim_wave *w)
+{
+    double bound = sec(w->hold_ns) * w->healthy / c->workers;
+
+    printf("| %d | %d | %d | %.1f s | %.1f s | %.1f s | %.1f s | %d | %d (%d) "
+           "| %.2f (max %d) | %.2f | %.2f ms | %s%.0f s |",
+           c->n, w->hung, c->workers, sec(w->stepped_ns), sec(w->done_ns),
+           sec(w->median_done_ns), bound, r->hv.agent_inflight_max,
+           r->hv.workers_ours_max, r->hv.workers_all_max,
+           w->syncs ? (double)w->round_trips / w->syncs : 0.0, w->round_trips_max,
+           w->syncs ? (double)w->steps / w->syncs : 0.0,
+           (double)w->worst_ns / VTS_NS_PER_MS, w->hung ? "" : "- ",
+           w->hung ? sec(w->idle_ns) : 0);
+    if (w->not_done)
+        printf(" **%d not synced**", w->not_done);
+    printf("\n");
+}
+
+static int
+sim_one(const sim_conf *c, sim_result *r)
+{
+    vts_error err;
+
+    if (sim_run(c, r, &err) < 0) {
+        fprintf(stderr, "vts-sim: %d guests, %d workers: %s\n", c->n, c->workers,
+                err.message);
+        return -1;
+    }
+    return 0;
+}
+
+/* The whole set of tables. */
+static int
+sim_tables(uint64_t seed)
+{
+    static const int sizes[] = {12, 50, 200, 500};
+    static const int workers[] = {2, 4, 8, 16};
+    sim_conf c = {.waves = 1, .seed = seed};
+    sim_result r;
+
+    printf("### Mass resume, util-linux hwclock\n\n");
+    sim_header();
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        for (int hung = 0; hung < 2; hung++) {
+            for (size_t j = 0; j < sizeof(workers) / sizeof(workers[0]); j++) {
+                c.n = sizes[i];
+                c.hung_every = hung ? 10 : 0;
+                c.workers = workers[j];
+                if (sim_one(&c, &r) < 0)
+                    return -1;
+                sim_row(&c, &r, &r.wave[0]);
+                fflush(stdout);
+            }
+        }
+    }
+
+    printf("\n### Hung agents known from a first mass resume: the second one\n\n");
+    printf("| guests | hung | workers | order | 1st: healthy done | 2nd: healthy done "
+           "| 2nd, none hung |\n|---:|---:|---:|---|---:|---:|---:|\n");
+    for (size_t j = 1; j < 3; j++) {
+        sim_result base;
+
+        c.n = 200;
+        c.workers = workers[j];
+        c.waves = 2;
+        c.hung_every = 0;
+        c.fifo = false;
+        if (sim_one(&c, &base) < 0)
+            return -1;
+        for (int fifo = 1; fifo >= 0; fifo--) {
+            c.hung_every = 10;
+            c.fifo = fifo;
+            if (sim_one(&c, &r) < 0)
+                return -1;
+            printf("| %d | %d | %d | %s | %.1f s | %.1f s | %.1f s |\n", c.n,
+                   r.wave[1].hung, c.workers,
+                   fifo ? "pool FIFO (before)" : "answering first",
+                   sec(r.wave[0].done_ns), sec(r.wave[1].done_ns),
+                   sec(base.wave[1].done_ns));
+        }
+    }
+    c.waves = 1;
+    c.fifo = false;
+
+    printf("\n### For reference: busybox hwclock; and other libvirtd clients\n\n");
+    sim_header();
+    for (size_t j = 1; j < 3; j++) {
+        c.n = 200;
+        c.hung_every = 0;
+        c.workers = workers[j];
+        c.busybox = true;
+        if (sim_one(&c, &r) < 0)
+            return -1;
+        sim_row(&c, &r, &r.wave[0]);
+    }
+    c.busybox = false;
+    printf(
+        "\nWith 20 background clients (each holds a libvirtd worker half the time):\n\n");
+    sim_header();
+    for (size_t j = 2; j < 4; j++) {
+        c.n = 200;
+        c.hung_every = 10;
+        c.workers = workers[j];
+        c.bg_clients = 20;
+        if (sim_one(&c, &r) < 0)
+            return -1;
+        sim_row(&c, &r, &r.wave[0]);
+    }
+    return 0;
+}
+
+/* The quick self-check for make check-sim. */
+static int
+sim_check(uint64_t seed)
+{
+    static const int workers[] = {4, 8};
+    int fail = 0;
+
+    for (size_t j = 0; j < 2; j++) {
+        for (int hung = 0; hung < 2; hung++) {
+            sim_conf c = {.n = 50,
+                          .workers = workers[j],
+                          .hung_every = hung ? 10 : 0,
+                          .waves = 2,
+                          .seed = seed};
+            sim_result r;
+
+            if (sim_one(&c, &r) < 0)
+                return 1;
+            for (int k = 0; k < 2; k++) {
+                const sim_wave *w = &r.wave[k];
+                const char *why = NULL;
+
+                if (w->not_done > 0)
+                    why = "a healthy guest was not synced";
+                else if (w->worst_ns > 2 * VTS_NS_PER_MS)
+                    why = "a guest was left more than 2 ms off";
+                else if (r.hv.agent_inflight_max > c.workers)
+                    why = "more agent calls in flight than workers";
+                else if (w->healthy != 50 - (hung ? 5 : 0))
+                    why = "wrong count of healthy guests";
+                printf("%s: 50 guests, %d hung, %d workers, wave %d: all done in %.1f s, "
+                       "worst %.2f ms, %d calls in flight at most%s%s\n",
+                       why ? "FAIL" : "ok", w->hung, c.workers, k + 1, sec(w->done_ns),
+                       (double)w->worst_ns / VTS_NS_PER_MS, r.hv.agent_inflight_max,
+                       why ? ": " : "", why ? why : "");
+                fail |= why != NULL;
+            }
+        }
+    }
+    return fail;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"check", no_argument, NULL, 'C'},      {"hung", required_argument, NULL, 'H'},
+        {"busybox", no_argument, NULL, 'B'},    {"bg", required_argument, NULL, 'G'},
+        {"fifo", no_argument, NULL, 'F'},       {"waves", required_argument, NULL, 'W'},
+        {"seed", required_argument, NULL, 'S'}, {NULL, 0, NULL, 0},
+    };
+    sim_conf c = {.workers = 4, .waves = 1, .seed = SIM_SEED};
+    bool check = false;
+    sim_result r;
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "n:w:", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'n':
+            c.n = atoi(optarg);
+            break;
+        case 'w':
+            c.workers = atoi(optarg);
+            break;
+        case 'C':
+            check = true;
+            break;
+        case 'H':
+            c.hung_every = atoi(optarg) > 0 ? 100 / atoi(optarg) : 0;
+            break;
+        case 'B':
+            c.busybox = true;
+            break;
+        case 'G':
+            c.bg_clients = atoi(optarg);
+            break;
+        case 'F':
+            c.fifo = true;
+            break;
+        case 'W':
+            c.waves = atoi(optarg);
+            break;
+        case 'S':
+            c.seed = strtoull(optarg, NULL, 0);
+            break;
+        default:
+            fprintf(stderr,
+                    "usage: vts-sim [--check] [-n N -w W --hung PCT --busybox --bg K "
+                    "--fifo --waves 1|2 --seed S]\n");
+            return 2;
+        }
+    }
+    if (check)
+        return sim_check(c.seed);
+    if (c.n <= 0)
+        return sim_tables(c.seed) < 0 ? 1 : 0;
+    if (c.workers < 1 || c.workers > 64 || c.n > 100000) {
+        fprintf(stderr, "vts-sim: 1 to 64 workers, at most 100000 guests\n");
+        return 2;
+    }
+    if (sim_one(&c, &r) < 0)
+        return 1;
+    sim_header();
+    for (int k = 0; k < c.waves && k < SIM_WAVES_MAX; k++)
+        sim_row(&c, &r, &r.wave[k]);
+    return 0;
+}
