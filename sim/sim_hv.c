@@ -33,7 +33,6 @@ typedef struct sim_queue {
 static sim_hv_conf hv_conf;
 static sim_guest *hv_guests;
 static int hv_count;
-static uint64_t hv_rng;
 static int hv_busy;      /* libvirtd workers held */
 static int hv_busy_ours; /* ... by our calls */
 static sim_queue *hv_wait_head, *hv_wait_tail;
@@ -94,13 +93,15 @@ sim_hv_init(const sim_hv_conf *conf, int n, int hung_every, uint64_t seed)
     if (!hv_guests)
         return -1;
     hv_count = n;
-    hv_rng = seed;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0, healthy = 0; i < n; i++) {
         sim_guest *g = &hv_guests[i];
 
         snprintf(g->name, sizeof(g->name), "guest-%d", i);
         g->hung = hung_every > 0 && i % hung_every == hung_every - 1;
-        g->rng = seed ^ ((uint64_t)(i + 1) * 0x2545f4914f6cdd1dULL);
+        /* The k-th healthy guest draws the same numbers whether or not
+         * hung guests sit between: runs with and without them compare. */
+        g->rng =
+            seed ^ ((uint64_t)(g->hung ? n + i + 1 : ++healthy) * 0x2545f4914f6cdd1dULL);
         g->within_ns = -1;
     }
     hv_busy = hv_busy_ours = hv_inflight = 0;
@@ -134,7 +135,7 @@ sim_hv_pause_all(int64_t min_ns, int64_t max_ns)
 {
     sim_clock_lock();
     for (int i = 0; i < hv_count; i++) {
-        hv_guests[i].offset_ns = -sim_hv_draw(&hv_rng, min_ns, max_ns);
+        hv_guests[i].offset_ns = -sim_hv_draw(&hv_guests[i].rng, min_ns, max_ns);
         hv_guests[i].within_ns = -1;
     }
     sim_clock_unlock();
@@ -190,6 +191,7 @@ sim_hv_worker_take(bool ours)
     if (ours) {
         hv_busy_ours++;
         hv_stats.worker_wait_ns += sim_clock_now() - start;
+        hv_stats.calls++;
         if (hv_busy_ours > hv_stats.workers_ours_max)
             hv_stats.workers_ours_max = hv_busy_ours;
     }

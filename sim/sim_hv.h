@@ -54,7 +54,7 @@ void sim_hv_fini(void);
 sim_guest *sim_hv_guest(int i);
 int sim_hv_count(void);
 
-/* Put every guest @min_ns to @max_ns behind (an outage), with @seed. */
+/* Put every guest @min_ns to @max_ns behind (an outage). */
 void sim_hv_pause_all(int64_t min_ns, int64_t max_ns);
 
 /* Statistics since sim_hv_init, and resetting the maxima. */
@@ -63,6 +63,7 @@ typedef struct {
     int workers_ours_max;   /* libvirtd workers held by our calls */
     int workers_all_max;    /* ... and by background clients */
     int64_t worker_wait_ns; /* our calls' total wait for a libvirtd worker */
+    int calls;              /* our calls that reached libvirtd */
 } sim_hv_stats;
 void sim_hv_stats_get(sim_hv_stats *st);
 

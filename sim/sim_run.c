@@ -204,13 +204,14 @@ sim_wave_run(sim_ctx *ctx, sim_wave *w, vts_error *err)
             continue;
         }
         w->healthy++;
-        if (g->within_ns < 0 || ctx->doms[i].done_ns < 0) {
+        if (ctx->doms[i].done_ns < 0)
             w->not_done++;
-        } else {
-            if (g->within_ns - ctx->wave_start > w->stepped_ns)
-                w->stepped_ns = g->within_ns - ctx->wave_start;
+        else
             done[k++] = ctx->doms[i].done_ns;
-        }
+        if (g->within_ns < 0)
+            w->off++;
+        else if (g->within_ns - ctx->wave_start > w->stepped_ns)
+            w->stepped_ns = g->within_ns - ctx->wave_start;
         if (off > w->worst_ns)
             w->worst_ns = off;
     }

@@ -31,7 +31,8 @@ typedef struct {
     int64_t done_ns;    /* every healthy guest's sync finished and verified */
     int64_t median_done_ns;
     int64_t idle_ns;     /* ... and the hung ones given up on */
-    int not_done;        /* healthy guests not synced (failures) */
+    int not_done;        /* healthy guests whose sync failed */
+    int off;             /* healthy guests left more than 2 ms off */
     int64_t worst_ns;    /* largest |offset| of a healthy guest at the end */
     int syncs;           /* of healthy guests, re-checks included */
     int round_trips;     /* agent calls in those syncs */
