@@ -342,9 +342,10 @@ vts_daemon_sweep(vts_daemon *d, vts_hv_conn *hv)
 
 /* Worker thread: one job from the pool. */
 static void
-vts_daemon_job(const char *name, void *opaque)
+vts_daemon_job(const char *item, void *opaque)
 {
     vts_daemon *d = opaque;
+    char *name = NULL;
     vts_sched_entry job;
     vts_sync_opts opts;
     vts_sync_result res;
@@ -357,7 +358,7 @@ vts_daemon_job(const char *name, void *opaque)
     unsigned gen;
     int64_t now, next_ns;
 
-    if (strcmp(name, VTS_DAEMON_SWEEP) == 0) {
+    if (strcmp(item, VTS_DAEMON_SWEEP) == 0) {
         hv = vts_daemon_wconn_get(d, &gen, &cerr);
         if (hv)
             vts_daemon_sweep(d, hv);
@@ -367,12 +368,24 @@ vts_daemon_job(const char *name, void *opaque)
         return;
     }
     pthread_mutex_lock(&d->lock);
-    if (!vts_sched_begin(d->sched, name, &job)) {
+    /* Not necessarily @item: the queued domain that should go first (a
+     * hung agent's goes last). */
+    if (!vts_sched_begin_next(d->sched, &job)) {
         pthread_mutex_unlock(&d->lock);
         return;
     }
     /* The entry's name may go with vts_sched_finish; ours stays. */
-    job.name = (char *)name;
+    name = strdup(job.name);
+    if (!name) {
+        memset(&res, 0, sizeof(res));
+        res.action = VTS_ACTION_ERROR;
+        vts_error_set(&res.err, VTS_ERR_INTERNAL, "out of memory");
+        vts_sched_finish(d->sched, job.name, &res, vts_mono_ns());
+        pthread_mutex_unlock(&d->lock);
+        vts_daemon_kick(d);
+        return;
+    }
+    job.name = name;
     vts_sync_opts_init(&opts);
     vts_conf_to_sync_opts(&d->conf, &opts);
     pthread_mutex_unlock(&d->lock);
@@ -419,6 +432,7 @@ vts_daemon_job(const char *name, void *opaque)
     if (outcome == VTS_SCHED_RETRY || outcome == VTS_SCHED_WAIT ||
         outcome == VTS_SCHED_RECHECK)
         vts_daemon_kick(d);
+    free(name);
 }
 
 /* Loop thread: a domain event. */
