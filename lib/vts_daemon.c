@@ -97,18 +97,6 @@ struct vts_daemon {
 
 static int vts_daemon_sig_fd = -1;
 
-static void
-vts_daemon_sched_conf(const vts_conf *conf, vts_sched_conf *sc)
-{
-    sc->agent_wait_ns = conf->agent_wait_ns;
-    sc->retry_max = conf->retry_max;
-    sc->backoff_initial_ns = conf->backoff_initial_ns;
-    sc->backoff_max_ns = conf->backoff_max_ns;
-    sc->recheck_max = conf->recheck_max;
-    sc->recheck_delay_ns = conf->recheck_delay_ns;
-    sc->tolerance_ns = conf->tolerance_ns;
-}
-
 static const char *
 vts_daemon_uri(const vts_daemon *d)
 {
@@ -415,6 +403,8 @@ vts_daemon_job(const char *item, void *opaque)
     pthread_mutex_lock(&d->lock);
     outcome = vts_sched_finish(d->sched, name, &res, now);
     if (outcome == VTS_SCHED_REQUEUE)
+        vts_daemon_push(d, name);
+    for (size_t n = vts_sched_unhold(d->sched); n > 0; n--)
         vts_daemon_push(d, name);
     entry = vts_sched_get(d->sched, name);
     known = entry != NULL;
@@ -903,7 +893,7 @@ vts_daemon_reload(vts_daemon *d)
     memcpy(fresh.control_socket, d->conf.control_socket, sizeof(fresh.control_socket));
     vts_conf_clear(&d->conf);
     d->conf = fresh;
-    vts_daemon_sched_conf(&d->conf, &sc);
+    vts_conf_to_sched_conf(&d->conf, &sc);
     vts_sched_set_conf(d->sched, &sc);
     uri_changed = !old_uri || strcmp(old_uri, vts_daemon_uri(d)) != 0;
     pthread_mutex_unlock(&d->lock);
@@ -994,7 +984,7 @@ vts_daemon_new(const vts_hv_ops *ops, const char *conf_path, const char *uri, vt
     }
     if (vts_conf_load(&d->conf, d->conf_path, d->conf_missing_ok, err) < 0)
         goto error;
-    vts_daemon_sched_conf(&d->conf, &sc);
+    vts_conf_to_sched_conf(&d->conf, &sc);
     d->sched = vts_sched_new(&sc);
     d->metrics = vts_metrics_new();
     if (!d->sched || !d->metrics) {

@@ -11,6 +11,8 @@ struct vts_sched {
     size_t count;
     size_t alloc;
     uint64_t queued_seq; /* the last entry queued */
+    int unresponsive_running; /* syncs of entries marked unresponsive */
+    size_t held; /* pool items consumed with such an entry left queued */
 };
 
 vts_sched *
@@ -282,6 +284,8 @@ vts_sched_begin(vts_sched *s, const char *name, vts_sched_entry *job)
     if (!e || e->phase != VTS_PHASE_QUEUED)
         return false;
     e->phase = VTS_PHASE_SYNCING;
+    if (e->unresponsive)
+        s->unresponsive_running++;
     e->rerun = false;
     e->agent_kick = false;
     e->gone = false;
@@ -293,17 +297,38 @@ bool
 vts_sched_begin_next(vts_sched *s, vts_sched_entry *job)
 {
     vts_sched_entry *best = NULL;
+    bool full = s->conf.unresponsive_max > 0 &&
+                s->unresponsive_running >= s->conf.unresponsive_max;
+    bool held = false;
 
     for (size_t i = 0; i < s->count; i++) {
         vts_sched_entry *e = &s->entries[i];
 
         if (e->phase != VTS_PHASE_QUEUED)
             continue;
+        if (e->unresponsive && full) {
+            held = true;
+            continue;
+        }
         if (!best || e->unresponsive < best->unresponsive ||
             (e->unresponsive == best->unresponsive && e->queued_seq < best->queued_seq))
             best = e;
     }
+    if (!best && held)
+        s->held++;
     return best && vts_sched_begin(s, best->name, job);
+}
+
+size_t
+vts_sched_unhold(vts_sched *s)
+{
+    size_t n = s->held;
+    int room = s->conf.unresponsive_max - s->unresponsive_running;
+
+    if (s->conf.unresponsive_max > 0 && n > (size_t)(room > 0 ? room : 0))
+        n = (size_t)(room > 0 ? room : 0);
+    s->held -= n;
+    return n;
 }
 
 /* Is @code worth waiting for: the agent is not there yet, or the guest does
@@ -381,6 +406,8 @@ vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res, int
     e->last_pause_ns = e->pause_ns;
     e->last = *res;
 
+    if (e->unresponsive)
+        s->unresponsive_running--;
     /* Losing our own connection says nothing about the agent. */
     if (code != VTS_ERR_CONNECT)
         e->unresponsive = code == VTS_ERR_AGENT_TIMEOUT;

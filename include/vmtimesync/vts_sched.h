@@ -39,6 +39,8 @@ typedef struct {
     int recheck_max;          /* re-checks after a sync left a residual */
     int64_t recheck_delay_ns; /* before the first, doubled each time */
     int64_t tolerance_ns;     /* residual that calls for a re-check */
+    int unresponsive_max;     /* syncs at once of domains whose agent last
+                               * timed out; 0: no limit */
 } vts_sched_conf;
 
 typedef enum {
@@ -148,10 +150,18 @@ bool vts_sched_begin(vts_sched *s, const char *name, vts_sched_entry *job);
  * agent answered (or is not known yet) in the order they were queued,
  * then those whose agent last timed out, in the same order. A hung agent
  * holds a worker for a whole timeout: it must not hold up those that
- * answer. Returns false when nothing is queued; else as vts_sched_begin,
+ * answer, and at most unresponsive_max of those sync at once. Returns
+ * false when nothing may start; else as vts_sched_begin,
  * with job->name the scheduler's (copy it: vts_sched_finish may free it).
  * The pool's items then only count the work; a stale one finds nothing. */
 bool vts_sched_begin_next(vts_sched *s, vts_sched_entry *job);
+
+/* How many pool items the caller must push again now. A worker that found
+ * only domains whose agent last timed out, with unresponsive_max of them
+ * already syncing, took none and consumed its item; after a sync ends
+ * (call this after every vts_sched_finish) as many may start as there is
+ * room for. The names pushed do not matter to vts_sched_begin_next. */
+size_t vts_sched_unhold(vts_sched *s);
 
 /* A worker finished @name with @res. Returns what to do next; the entry's
  * deadline and next_ns say when for WAIT, RETRY and RECHECK. When the

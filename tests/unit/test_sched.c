@@ -700,6 +700,44 @@ test_agent_that_answers_again_regains_its_place(void **state)
     take_next(s, "x", ok_result(), 37 * S);
 }
 
+static void
+test_hung_agents_hold_at_most_their_share_of_workers(void **state)
+{
+    vts_sched_conf c = conf;
+    vts_sched *s;
+    vts_sched_entry job;
+    vts_sync_result hung = err_result(VTS_ERR_AGENT_TIMEOUT);
+    int calls = 0;
+
+    (void)state;
+    c.unresponsive_max = 1;
+    s = vts_sched_new(&c);
+    assert_non_null(s);
+    assert_true(vts_sched_trigger(s, "h1", "resumed/unpaused", 0));
+    assert_true(vts_sched_trigger(s, "h2", "resumed/unpaused", 0));
+    take_next(s, "h1", hung, 5 * S);
+    take_next(s, "h2", hung, 5 * S);
+    assert_int_equal(vts_sched_unhold(s), 0);
+
+    /* Both retries are due; one worker goes to the first... */
+    assert_int_equal(vts_sched_expire(s, 6 * S, count_expiry, &calls), 2);
+    assert_true(vts_sched_begin_next(s, &job));
+    assert_string_equal(job.name, "h1");
+    /* ...and the second worker does not also wait on a hung agent: it
+     * stays free for a guest that answers. */
+    assert_false(vts_sched_begin_next(s, &job));
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 7 * S));
+    take_next(s, "a", ok_result(), 8 * S);
+    assert_int_equal(vts_sched_unhold(s), 0);
+
+    /* When h1's retry ends, h2's may start: one pool item to push again. */
+    assert_int_equal(vts_sched_finish(s, "h1", &hung, 11 * S), VTS_SCHED_RETRY);
+    assert_int_equal(vts_sched_unhold(s), 1);
+    assert_int_equal(vts_sched_unhold(s), 0);
+    take_next(s, "h2", ok_result(), 12 * S);
+    vts_sched_free(s);
+}
+
 int
 main(void)
 {
@@ -745,6 +783,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_agent_that_answers_again_regains_its_place, setup,
                                         teardown),
+        cmocka_unit_test(test_hung_agents_hold_at_most_their_share_of_workers),
         cmocka_unit_test(test_residual_over_tolerance_is_rechecked),
         cmocka_unit_test(test_recheck_ends_when_within_tolerance_or_untouched),
         cmocka_unit_test(test_new_trigger_during_recheck_wait_starts_afresh),
