@@ -131,13 +131,11 @@ sim_hv_count(void)
 }
 
 void
-sim_hv_pause_all(int64_t min_ns, int64_t max_ns)
+sim_hv_pause(int i, int64_t min_ns, int64_t max_ns)
 {
     sim_clock_lock();
-    for (int i = 0; i < hv_count; i++) {
-        hv_guests[i].offset_ns = -sim_hv_draw(&hv_guests[i].rng, min_ns, max_ns);
-        hv_guests[i].within_ns = -1;
-    }
+    hv_guests[i].offset_ns = -sim_hv_draw(&hv_guests[i].rng, min_ns, max_ns);
+    hv_guests[i].within_ns = -1;
     sim_clock_unlock();
 }
 

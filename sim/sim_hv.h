@@ -54,8 +54,8 @@ void sim_hv_fini(void);
 sim_guest *sim_hv_guest(int i);
 int sim_hv_count(void);
 
-/* Put every guest @min_ns to @max_ns behind (an outage). */
-void sim_hv_pause_all(int64_t min_ns, int64_t max_ns);
+/* Put guest @i @min_ns to @max_ns behind (an outage). */
+void sim_hv_pause(int i, int64_t min_ns, int64_t max_ns);
 
 /* Statistics since sim_hv_init, and resetting the maxima. */
 typedef struct {

@@ -18,11 +18,15 @@
 #include "vmtimesync/vts_sched.h"
 #include "vmtimesync/vts_sync.h"
 
+/* The trickle: this many resumes, one a second. */
+#define SIM_TRICKLE_S 60
 /* A run that takes longer than this in virtual time is stuck. */
 #define SIM_HORIZON_NS (3600LL * VTS_NS_PER_SEC)
 
 typedef struct {
-    int64_t done_ns; /* this wave: the sync that left it idle and fine */
+    int64_t trigger_ns; /* its last trigger */
+    int64_t done_ns;    /* this wave: the sync that left it idle and fine,
+                         * from its trigger */
     bool failed;
 } sim_dom;
 
@@ -35,6 +39,8 @@ typedef struct {
     sim_dom *doms;
     sim_wave *wave;
     int64_t wave_start;
+    int64_t *lats; /* trickle: each healthy sync's latency from its trigger */
+    int nlats, maxlats;
 } sim_ctx;
 
 /* Queue @name for a worker, with ctx->lock held. */
@@ -104,6 +110,8 @@ sim_job(const char *item, void *opaque)
     outcome = vts_sched_finish(ctx->sched, name, &res, sim_clock_now());
     if (outcome == VTS_SCHED_REQUEUE)
         sim_push(ctx, name);
+    for (size_t n = ctx->conf->fifo ? 0 : vts_sched_unhold(ctx->sched); n > 0; n--)
+        sim_push(ctx, name);
     if (!g->hung) {
         sim_dom *d = &ctx->doms[sim_index(name)];
 
@@ -112,8 +120,11 @@ sim_job(const char *item, void *opaque)
         if (calls > ctx->wave->round_trips_max)
             ctx->wave->round_trips_max = calls;
         ctx->wave->steps += res.steps;
-        if (outcome == VTS_SCHED_DONE && res.action != VTS_ACTION_ERROR)
-            d->done_ns = sim_clock_now() - ctx->wave_start;
+        if (outcome == VTS_SCHED_DONE && res.action != VTS_ACTION_ERROR) {
+            d->done_ns = sim_clock_now() - d->trigger_ns;
+            if (ctx->nlats < ctx->maxlats)
+                ctx->lats[ctx->nlats++] = d->done_ns;
+        }
         d->failed = outcome == VTS_SCHED_GAVE_UP;
     }
     pthread_mutex_unlock(&ctx->lock);
@@ -150,47 +161,81 @@ sim_cmp64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The driver, as the daemon's event loop: trigger every guest, then run
- * the scheduler's deadlines until every domain is idle. */
+/* Resume guest @i (paused 1-10 s), with ctx->lock held. */
+static void
+sim_resume(sim_ctx *ctx, int i)
+{
+    sim_hv_pause(i, 1 * VTS_NS_PER_SEC, 10 * VTS_NS_PER_SEC);
+    ctx->doms[i].trigger_ns = sim_clock_now();
+    ctx->doms[i].done_ns = -1;
+    ctx->doms[i].failed = false;
+    if (vts_sched_trigger(ctx->sched, sim_hv_guest(i)->name, "resumed/unpaused",
+                          sim_clock_now()))
+        sim_push(ctx, sim_hv_guest(i)->name);
+}
+
+/* Are all the healthy guests done (with ctx->lock held)? */
+static bool
+sim_healthy_done(const sim_ctx *ctx)
+{
+    for (int i = 0; i < ctx->conf->n; i++) {
+        if (!sim_hv_guest(i)->hung && ctx->doms[i].done_ns < 0)
+            return false;
+    }
+    return true;
+}
+
+/* The driver, as the daemon's event loop: resume every guest at once (or
+ * with @trickle, one healthy guest a second for SIM_TRICKLE_S), then run
+ * the scheduler's deadlines until every domain is idle (or with @until_healthy,
+ * until the healthy guests are done). */
 static int
-sim_wave_run(sim_ctx *ctx, sim_wave *w, vts_error *err)
+sim_wave_run(sim_ctx *ctx, sim_wave *w, bool trickle, bool until_healthy, vts_error *err)
 {
     int n = ctx->conf->n;
-    int64_t *done = calloc((size_t)n, sizeof(*done));
-    int k = 0;
+    int64_t *done = calloc((size_t)(n + ctx->maxlats), sizeof(*done));
+    int k = 0, next_guest = 0, triggers = 0;
 
     if (!done)
         return vts_error_set(err, VTS_ERR_INTERNAL, "out of memory");
     memset(w, 0, sizeof(*w));
-    sim_hv_pause_all(1 * VTS_NS_PER_SEC, 10 * VTS_NS_PER_SEC);
     pthread_mutex_lock(&ctx->lock);
     ctx->wave = w;
     ctx->wave_start = sim_clock_now();
-    for (int i = 0; i < n; i++) {
-        ctx->doms[i].done_ns = -1;
-        ctx->doms[i].failed = false;
-        if (vts_sched_trigger(ctx->sched, sim_hv_guest(i)->name, "resumed/unpaused",
-                              sim_clock_now()))
-            sim_push(ctx, sim_hv_guest(i)->name);
-    }
+    ctx->nlats = 0;
+    for (int i = 0; i < n && !trickle; i++)
+        sim_resume(ctx, i);
     pthread_mutex_unlock(&ctx->lock);
 
     for (;;) {
         bool idle = true;
-        int64_t due;
+        int64_t due, next_trigger = SIM_NEVER;
 
         pthread_mutex_lock(&ctx->lock);
+        while (trickle && triggers < SIM_TRICKLE_S &&
+               sim_clock_now() >= ctx->wave_start + triggers * VTS_NS_PER_SEC) {
+            while (sim_hv_guest(next_guest % n)->hung)
+                next_guest++;
+            sim_resume(ctx, next_guest++ % n);
+            triggers++;
+        }
+        if (trickle && triggers < SIM_TRICKLE_S)
+            next_trigger = ctx->wave_start + triggers * VTS_NS_PER_SEC;
         vts_sched_expire(ctx->sched, sim_clock_now(), sim_expired, ctx);
         vts_sched_foreach(ctx->sched, sim_idle_check, &idle);
+        if (until_healthy)
+            idle = sim_healthy_done(ctx);
         due = vts_sched_next_due(ctx->sched);
         pthread_mutex_unlock(&ctx->lock);
-        if (idle)
+        if (idle && next_trigger == SIM_NEVER)
             break;
         if (sim_clock_now() - ctx->wave_start > SIM_HORIZON_NS) {
             free(done);
             return vts_error_set(err, VTS_ERR_INTERNAL, "still busy after an hour");
         }
-        sim_clock_driver_wait(due < 0 ? SIM_NEVER : due);
+        if (due < 0 || due > next_trigger)
+            due = next_trigger;
+        sim_clock_driver_wait(due);
     }
     w->idle_ns = sim_clock_now() - ctx->wave_start;
 
@@ -216,6 +261,11 @@ sim_wave_run(sim_ctx *ctx, sim_wave *w, vts_error *err)
             w->worst_ns = off;
     }
     sim_clock_unlock();
+    if (trickle) {
+        /* Every trickled sync counts, from its own trigger. */
+        memcpy(done, ctx->lats, (size_t)ctx->nlats * sizeof(*done));
+        k = ctx->nlats;
+    }
     if (k > 0) {
         qsort(done, (size_t)k, sizeof(*done), sim_cmp64);
         w->done_ns = done[k - 1];
@@ -241,20 +291,19 @@ sim_run(const sim_conf *conf, sim_result *res, vts_error *err)
     ctx.conf = conf;
     pthread_mutex_init(&ctx.lock, NULL);
     vts_conf_init(&ctx.vconf);
-    /* The daemon's defaults, as vts_daemon_sched_conf copies them. */
-    sc.agent_wait_ns = ctx.vconf.agent_wait_ns;
-    sc.retry_max = ctx.vconf.retry_max;
-    sc.backoff_initial_ns = ctx.vconf.backoff_initial_ns;
-    sc.backoff_max_ns = ctx.vconf.backoff_max_ns;
-    sc.recheck_max = ctx.vconf.recheck_max;
-    sc.recheck_delay_ns = ctx.vconf.recheck_delay_ns;
-    sc.tolerance_ns = ctx.vconf.tolerance_ns;
+    /* The daemon's defaults, and its workers. */
+    ctx.vconf.workers = conf->workers;
+    vts_conf_to_sched_conf(&ctx.vconf, &sc);
+    if (conf->no_cap)
+        sc.unresponsive_max = 0;
 
     sim_hv_conf_init(&hc, conf->busybox);
     sim_clock_reset(conf->workers);
     ctx.sched = vts_sched_new(&sc);
     ctx.doms = calloc((size_t)conf->n, sizeof(*ctx.doms));
-    if (!ctx.sched || !ctx.doms ||
+    ctx.maxlats = conf->n + 2 * SIM_TRICKLE_S;
+    ctx.lats = calloc((size_t)ctx.maxlats, sizeof(*ctx.lats));
+    if (!ctx.sched || !ctx.doms || !ctx.lats ||
         sim_hv_init(&hc, conf->n, conf->hung_every, conf->seed) < 0) {
         vts_error_set(err, VTS_ERR_INTERNAL, "out of memory");
         goto cleanup;
@@ -269,9 +318,11 @@ sim_run(const sim_conf *conf, sim_result *res, vts_error *err)
     }
     ret = 0;
     for (int i = 0; i < waves && ret == 0; i++) {
-        if (i > 0)
+        if (i > 0 && !conf->trickle)
             sim_clock_sleep(1 * VTS_NS_PER_SEC);
-        ret = sim_wave_run(&ctx, &res->wave[i], err);
+        /* The trickle starts as soon as the healthy guests are done. */
+        ret = sim_wave_run(&ctx, &res->wave[i], conf->trickle && i == 1,
+                           conf->trickle && i == 0, err);
         res->wave[i].hold_ns = (hc.hold_min_ns + hc.hold_max_ns) / 2;
     }
     if (conf->bg_clients > 0)
@@ -285,6 +336,7 @@ leave:
 cleanup:
     sim_hv_fini();
     free(ctx.doms);
+    free(ctx.lats);
     vts_sched_free(ctx.sched);
     vts_conf_clear(&ctx.vconf);
     pthread_mutex_destroy(&ctx.lock);

@@ -19,12 +19,17 @@ typedef struct {
     bool busybox;   /* busybox's hwclock in the guests, not util-linux's */
     int bg_clients; /* other libvirtd clients holding workers */
     bool fifo;      /* pool order (vts_sched_begin), not vts_sched_begin_next */
+    bool no_cap;    /* no limit on syncs of hung agents at once */
     int waves;      /* mass resumes, one after the other finished: 1 or 2 */
+    bool trickle;   /* the second wave: one healthy guest resumed a second
+                     * for 60 s, from when the first's healthy guests are
+                     * done (while hung agents are still retried) */
     uint64_t seed;
 } sim_conf;
 
 /* One wave: every guest paused 1-10 s, then all triggered at once. Times
- * are from the wave's start. */
+ * are from the wave's start; for a trickle, done times are each sync's
+ * latency from its own trigger. */
 typedef struct {
     int healthy, hung;
     int64_t stepped_ns; /* every healthy guest's clock within 2 ms */
