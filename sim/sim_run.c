@@ -9,6 +9,7 @@
 #include "sim_run.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,16 @@ typedef struct {
     int nlats, maxlats;
 } sim_ctx;
 
+/* With VTS_SIM_DEBUG set: the sync's own log lines, on virtual time. */
+static void
+sim_log(void *opaque, vts_log_level level, const char *domain, const char *msg)
+{
+    (void)opaque;
+    (void)level;
+    fprintf(stderr, "%10.6f %s: %s\n", (double)sim_clock_now() / VTS_NS_PER_SEC, domain,
+            msg);
+}
+
 /* Queue @name for a worker, with ctx->lock held. */
 static void
 sim_push(sim_ctx *ctx, const char *name)
@@ -68,8 +79,6 @@ sim_job(const char *item, void *opaque)
     vts_sync_result res;
     vts_sched_outcome outcome;
     vts_hv_conn *conn = NULL;
-    vts_hv_dom *dom = NULL;
-    char *xml = NULL;
     char *name = NULL;
     sim_guest *g;
     int calls;
@@ -89,16 +98,19 @@ sim_job(const char *item, void *opaque)
     if (!ok || !name)
         goto cleanup;
     opts.recheck = job.rechecks > 0;
+    /* As vts_daemon_job: opt-out honoured, and the step's delay the one
+     * this domain's earlier steps met. */
+    opts.honour_opt_out = true;
+    opts.delay_hint_ns = vts_sched_step_delay(&job);
+    if (getenv("VTS_SIM_DEBUG"))
+        opts.log = sim_log;
     g = sim_hv_guest(sim_index(name));
 
     memset(&res, 0, sizeof(res));
     sim_clock_lock();
     calls = g->calls;
     sim_clock_unlock();
-    /* The daemon reads the XML (agent channel, opt-out) first. */
-    if (sim_hv_ops.connect("sim", &conn, &res.err) < 0 ||
-        sim_hv_ops.lookup(conn, name, &dom, &res.err) < 0 ||
-        sim_hv_ops.dom_xml(dom, &xml, &res.err) < 0)
+    if (sim_hv_ops.connect("sim", &conn, &res.err) < 0)
         res.action = VTS_ACTION_ERROR;
     else
         vts_sync_domain(&sim_hv_ops, conn, name, &opts, &res);
@@ -130,8 +142,6 @@ sim_job(const char *item, void *opaque)
     pthread_mutex_unlock(&ctx->lock);
 
 cleanup:
-    free(xml);
-    sim_hv_ops.dom_free(dom);
     sim_hv_ops.disconnect(conn);
     free(name);
     /* As the daemon kicks its loop: a deadline may have come nearer. */
@@ -298,6 +308,11 @@ sim_run(const sim_conf *conf, sim_result *res, vts_error *err)
         sc.unresponsive_max = 0;
 
     sim_hv_conf_init(&hc, conf->busybox);
+    if (conf->idle) {
+        /* TESTHOST.md: round trips on an idle machine. */
+        hc.rtt_min_ns = 900 * VTS_NS_PER_MS / 1000;
+        hc.rtt_max_ns = 1300 * VTS_NS_PER_MS / 1000;
+    }
     sim_clock_reset(conf->workers);
     ctx.sched = vts_sched_new(&sc);
     ctx.doms = calloc((size_t)conf->n, sizeof(*ctx.doms));

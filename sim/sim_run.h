@@ -17,6 +17,7 @@ typedef struct {
     int hung_every; /* every that-many-th guest's agent is hung; 0: none */
     int workers;    /* the daemon's concurrent agent calls */
     bool busybox;   /* busybox's hwclock in the guests, not util-linux's */
+    bool idle;      /* get-time round trips of an idle machine (0.9-1.3 ms) */
     int bg_clients; /* other libvirtd clients holding workers */
     bool fifo;      /* pool order (vts_sched_begin), not vts_sched_begin_next */
     bool no_cap;    /* no limit on syncs of hung agents at once */
