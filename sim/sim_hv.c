@@ -368,7 +368,12 @@ sim_hv_agent_command(vts_hv_dom *dom, const char *cmd, int timeout_s, char **rep
         g->offset_ns =
             (arg ? strtoll(arg + 7, NULL, 10) : 0) - SIM_EPOCH_NS - sim_clock_now();
         g->sets++;
-        g->within_ns = llabs(g->offset_ns) <= 2 * MS ? sim_clock_now() : -1;
+        /* Within 2 ms since the first step that got it there, unless a
+         * later one moved it out. */
+        if (llabs(g->offset_ns) > 2 * MS)
+            g->within_ns = -1;
+        else if (g->within_ns < 0)
+            g->within_ns = sim_clock_now();
         sim_hv_sleep_locked(
             sim_hv_draw(&g->rng, hv_conf.hold_min_ns, hv_conf.hold_max_ns));
     } else {

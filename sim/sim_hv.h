@@ -38,8 +38,8 @@ typedef struct {
     int64_t offset_ns; /* guest - host; guarded by the clock's lock */
     int calls;         /* agent calls so far */
     int sets;          /* guest-set-time calls that arrived */
-    int64_t within_ns; /* time the clock last came within 2 ms by a step,
-                        * or -1 */
+    int64_t within_ns; /* time a step got the clock within 2 ms, kept
+                        * while later steps leave it so; -1: not within */
 } sim_guest;
 
 /* The measured defaults: util-linux's hwclock (@busybox: busybox's). */

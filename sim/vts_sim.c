@@ -28,8 +28,10 @@ sim_header(void)
 {
     printf("| guests | hung | workers | all stepped | all done | median done "
            "| healthy alone | bound | calls in flight | libvirtd workers (all), wait "
-           "| round trips/sync | steps/sync | worst offset | hung given up |\n");
-    printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+           "| syncs/guest | round trips/sync | steps/sync | worst offset | hung given up "
+           "|\n");
+    printf(
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 }
 
 /* One table row for @w of a run of @c; @alone: the same healthy guests
@@ -46,11 +48,12 @@ sim_row(const sim_conf *c, const sim_result *r, const sim_wave *w, const sim_wav
         snprintf(hung_s, sizeof(hung_s), "%.0f s", sec(w->idle_ns));
     printf(
         "| %d | %d | %d | %.1f s | %.1f s | %.1f s | %s | %.1f s | %d | %d (%d), %.1f ms "
-        "| %.1f (max %d) | %.2f | %.2f ms | %s |",
+        "| %.2f | %.1f (max %d) | %.2f | %.2f ms | %s |",
         c->n, w->hung, c->workers, sec(w->stepped_ns), sec(w->done_ns),
         sec(w->median_done_ns), alone_s, bound, r->hv.agent_inflight_max,
         r->hv.workers_ours_max, r->hv.workers_all_max,
         r->hv.calls ? (double)r->hv.worker_wait_ns / r->hv.calls / VTS_NS_PER_MS : 0.0,
+        w->healthy ? (double)w->syncs / w->healthy : 0.0,
         w->syncs ? (double)w->round_trips / w->syncs : 0.0, w->round_trips_max,
         w->syncs ? (double)w->steps / w->syncs : 0.0, (double)w->worst_ns / VTS_NS_PER_MS,
         hung_s);
