@@ -77,12 +77,32 @@ sim_one(const sim_conf *c, sim_result *r)
     return 0;
 }
 
+static const int sim_workers[] = {2, 4, 8, 16};
+
+/* One table of @base's runs, with sim_workers[@from] to [@to - 1]. */
+static int
+sim_variant(const sim_conf *base, size_t from, size_t to)
+{
+    sim_header();
+    for (size_t j = from; j < to; j++) {
+        sim_conf c = *base;
+        sim_result r;
+
+        c.workers = sim_workers[j];
+        c.waves = 1;
+        if (sim_one(&c, &r) < 0)
+            return -1;
+        sim_row(&c, &r, &r.wave[0], NULL);
+    }
+    return 0;
+}
+
 /* The whole set of tables. */
 static int
 sim_tables(uint64_t seed)
 {
     static const int sizes[] = {12, 50, 200, 500};
-    static const int workers[] = {2, 4, 8, 16};
+    const int *workers = sim_workers;
     sim_conf c = {.waves = 1, .seed = seed};
     sim_result r;
 
@@ -90,7 +110,7 @@ sim_tables(uint64_t seed)
     sim_header();
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         for (int hung = 0; hung < 2; hung++) {
-            for (size_t j = 0; j < sizeof(workers) / sizeof(workers[0]); j++) {
+            for (size_t j = 0; j < sizeof(sim_workers) / sizeof(sim_workers[0]); j++) {
                 sim_result alone;
 
                 c.n = sizes[i];
@@ -146,7 +166,7 @@ sim_tables(uint64_t seed)
            "second for 60 s; time from each resume to its sync verified.\n\n");
     printf("| guests | hung | workers | order | median | max "
            "|\n|---:|---:|---:|---|---:|---:|\n");
-    for (size_t j = 0; j < sizeof(workers) / sizeof(workers[0]); j++) {
+    for (size_t j = 0; j < sizeof(sim_workers) / sizeof(sim_workers[0]); j++) {
         static const char *const modes[] = {"pool FIFO (before)",
                                             "answering first, no cap",
                                             "answering first, half the workers at most "
@@ -172,41 +192,17 @@ sim_tables(uint64_t seed)
     }
 
     printf("\n### For reference: busybox hwclock; and other libvirtd clients\n\n");
-    sim_header();
-    for (size_t j = 1; j < 3; j++) {
-        c.n = 200;
-        c.hung_every = 0;
-        c.workers = workers[j];
-        c.busybox = true;
-        if (sim_one(&c, &r) < 0)
-            return -1;
-        sim_row(&c, &r, &r.wave[0], NULL);
-    }
-    c.busybox = false;
+    if (sim_variant(&(sim_conf){.n = 200, .busybox = true, .seed = seed}, 1, 3) < 0)
+        return -1;
     printf("\nRound trips of an idle machine (0.9-1.3 ms instead of 2.6-5.5 ms):\n\n");
-    sim_header();
-    for (size_t j = 1; j < 3; j++) {
-        c.n = 200;
-        c.hung_every = 0;
-        c.workers = workers[j];
-        c.idle = true;
-        if (sim_one(&c, &r) < 0)
-            return -1;
-        sim_row(&c, &r, &r.wave[0], NULL);
-    }
-    c.idle = false;
+    if (sim_variant(&(sim_conf){.n = 200, .idle = true, .seed = seed}, 1, 3) < 0)
+        return -1;
     printf(
         "\nWith 20 background clients (each holds a libvirtd worker half the time):\n\n");
-    sim_header();
-    for (size_t j = 1; j < 4; j++) {
-        c.n = 200;
-        c.hung_every = 10;
-        c.workers = workers[j];
-        c.bg_clients = 20;
-        if (sim_one(&c, &r) < 0)
-            return -1;
-        sim_row(&c, &r, &r.wave[0], NULL);
-    }
+    if (sim_variant(
+            &(sim_conf){.n = 200, .hung_every = 10, .bg_clients = 20, .seed = seed}, 1,
+            4) < 0)
+        return -1;
     return 0;
 }
 
