@@ -10,6 +10,9 @@
 #                      of one guest: no crash, every resume synced, RSS
 #                      growth under 1 MiB (tests/e2e/soak.sh; about 6 min)
 #   make demo          the main job on a built-in demo host
+#   make sim           vmtimesyncd's scheduler, pool and sync with 12 to 500
+#                      simulated guests (sim/README.md); check-sim: a quick
+#                      self-check
 #   make install       PREFIX, DESTDIR, SBINDIR as usual; never runs systemctl
 #
 # WERROR=1 turns warnings into errors; SANITIZE=address,undefined builds with
@@ -150,5 +153,6 @@ clean:
 -include packaging/packaging.mk
 -include bench/bench.mk
 -include fuzz/fuzz.mk
+-include sim/sim.mk
 
 -include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

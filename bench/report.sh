@@ -337,6 +337,10 @@ gnuplot "$TMP/plot.gp" 2>"$TMP/gnuplot.err" || die "gnuplot failed: $(cat "$TMP/
 
 # --- the document ------------------------------------------------------------------
 MODE=$(meta mode)
+# The Simulation section comes from make sim (sim/README.md), not from this
+# run: keep it as it is.
+: >"$TMP/t_sim.md"
+[ -f "$DOCS/benchmarks.md" ] && awk '/^## /{ on = /^## Simulation/ } on' "$DOCS/benchmarks.md" >"$TMP/t_sim.md"
 {
 	cat <<EOF
 # Benchmarks
@@ -476,6 +480,10 @@ redoes this page from them. A broken run (a guest that never comes up, a
 tool failing, a daemon that never acts) exits non-zero and writes nothing
 here.
 EOF
+	if [ -s "$TMP/t_sim.md" ]; then
+		echo
+		cat "$TMP/t_sim.md"
+	fi
 } >"$TMP/benchmarks.md"
 
 # Print the tables, then put the files in place.

@@ -755,3 +755,16 @@ vts_conf_to_sync_opts(const vts_conf *conf, vts_sync_opts *opts)
     opts->max_backward_ns = conf->max_backward_ns;
     opts->set_time_fallback = conf->set_time_fallback;
 }
+
+void
+vts_conf_to_sched_conf(const vts_conf *conf, vts_sched_conf *sc)
+{
+    sc->agent_wait_ns = conf->agent_wait_ns;
+    sc->retry_max = conf->retry_max;
+    sc->backoff_initial_ns = conf->backoff_initial_ns;
+    sc->backoff_max_ns = conf->backoff_max_ns;
+    sc->recheck_max = conf->recheck_max;
+    sc->recheck_delay_ns = conf->recheck_delay_ns;
+    sc->tolerance_ns = conf->tolerance_ns;
+    sc->unresponsive_max = conf->workers > 1 ? conf->workers / 2 : 1;
+}

@@ -97,18 +97,6 @@ struct vts_daemon {
 
 static int vts_daemon_sig_fd = -1;
 
-static void
-vts_daemon_sched_conf(const vts_conf *conf, vts_sched_conf *sc)
-{
-    sc->agent_wait_ns = conf->agent_wait_ns;
-    sc->retry_max = conf->retry_max;
-    sc->backoff_initial_ns = conf->backoff_initial_ns;
-    sc->backoff_max_ns = conf->backoff_max_ns;
-    sc->recheck_max = conf->recheck_max;
-    sc->recheck_delay_ns = conf->recheck_delay_ns;
-    sc->tolerance_ns = conf->tolerance_ns;
-}
-
 static const char *
 vts_daemon_uri(const vts_daemon *d)
 {
@@ -342,9 +330,10 @@ vts_daemon_sweep(vts_daemon *d, vts_hv_conn *hv)
 
 /* Worker thread: one job from the pool. */
 static void
-vts_daemon_job(const char *name, void *opaque)
+vts_daemon_job(const char *item, void *opaque)
 {
     vts_daemon *d = opaque;
+    char *name = NULL;
     vts_sched_entry job;
     vts_sync_opts opts;
     vts_sync_result res;
@@ -356,7 +345,7 @@ vts_daemon_job(const char *name, void *opaque)
     unsigned gen;
     int64_t now, next_ns;
 
-    if (strcmp(name, VTS_DAEMON_SWEEP) == 0) {
+    if (strcmp(item, VTS_DAEMON_SWEEP) == 0) {
         hv = vts_daemon_wconn_get(d, &gen, &cerr);
         if (hv)
             vts_daemon_sweep(d, hv);
@@ -366,12 +355,24 @@ vts_daemon_job(const char *name, void *opaque)
         return;
     }
     pthread_mutex_lock(&d->lock);
-    if (!vts_sched_begin(d->sched, name, &job)) {
+    /* Not necessarily @item: the queued domain that should go first (a
+     * hung agent's goes last). */
+    if (!vts_sched_begin_next(d->sched, &job)) {
         pthread_mutex_unlock(&d->lock);
         return;
     }
     /* The entry's name may go with vts_sched_finish; ours stays. */
-    job.name = (char *)name;
+    name = strdup(job.name);
+    if (!name) {
+        memset(&res, 0, sizeof(res));
+        res.action = VTS_ACTION_ERROR;
+        vts_error_set(&res.err, VTS_ERR_INTERNAL, "out of memory");
+        vts_sched_finish(d->sched, job.name, &res, vts_mono_ns());
+        pthread_mutex_unlock(&d->lock);
+        vts_daemon_kick(d);
+        return;
+    }
+    job.name = name;
     vts_sync_opts_init(&opts);
     vts_conf_to_sync_opts(&d->conf, &opts);
     pthread_mutex_unlock(&d->lock);
@@ -398,6 +399,8 @@ vts_daemon_job(const char *name, void *opaque)
     outcome = vts_sched_finish(d->sched, name, &res, now);
     if (outcome == VTS_SCHED_REQUEUE)
         vts_daemon_push(d, name);
+    for (size_t n = vts_sched_unhold(d->sched); n > 0; n--)
+        vts_daemon_push(d, name);
     entry = vts_sched_get(d->sched, name);
     known = entry != NULL;
     next_ns = entry ? entry->next_ns : now;
@@ -414,6 +417,7 @@ vts_daemon_job(const char *name, void *opaque)
     if (outcome == VTS_SCHED_RETRY || outcome == VTS_SCHED_WAIT ||
         outcome == VTS_SCHED_RECHECK)
         vts_daemon_kick(d);
+    free(name);
 }
 
 /* Loop thread: a domain event. */
@@ -884,7 +888,7 @@ vts_daemon_reload(vts_daemon *d)
     memcpy(fresh.control_socket, d->conf.control_socket, sizeof(fresh.control_socket));
     vts_conf_clear(&d->conf);
     d->conf = fresh;
-    vts_daemon_sched_conf(&d->conf, &sc);
+    vts_conf_to_sched_conf(&d->conf, &sc);
     vts_sched_set_conf(d->sched, &sc);
     uri_changed = !old_uri || strcmp(old_uri, vts_daemon_uri(d)) != 0;
     pthread_mutex_unlock(&d->lock);
@@ -975,7 +979,7 @@ vts_daemon_new(const vts_hv_ops *ops, const char *conf_path, const char *uri, vt
     }
     if (vts_conf_load(&d->conf, d->conf_path, d->conf_missing_ok, err) < 0)
         goto error;
-    vts_daemon_sched_conf(&d->conf, &sc);
+    vts_conf_to_sched_conf(&d->conf, &sc);
     d->sched = vts_sched_new(&sc);
     d->metrics = vts_metrics_new();
     if (!d->sched || !d->metrics) {

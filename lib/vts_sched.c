@@ -10,6 +10,9 @@ struct vts_sched {
     vts_sched_entry *entries;
     size_t count;
     size_t alloc;
+    uint64_t queued_seq; /* the last entry queued */
+    int unresponsive_running; /* syncs of entries marked unresponsive */
+    size_t held; /* pool items consumed with such an entry left queued */
 };
 
 vts_sched *
@@ -119,6 +122,14 @@ vts_sched_entry_of(vts_sched *s, const char *name)
     return e;
 }
 
+/* Queue @e behind those queued before it. */
+static void
+vts_sched_enqueue(vts_sched *s, vts_sched_entry *e)
+{
+    e->phase = VTS_PHASE_QUEUED;
+    e->queued_seq = ++s->queued_seq;
+}
+
 /* Start serving a new trigger: queue the domain with a fresh deadline. */
 static void
 vts_sched_queue_new(vts_sched *s, vts_sched_entry *e, const char *trigger, int64_t now)
@@ -136,7 +147,7 @@ vts_sched_queue_new(vts_sched *s, vts_sched_entry *e, const char *trigger, int64
     e->rechecks = 0;
     e->deadline_ns = now + s->conf.agent_wait_ns;
     snprintf(e->trigger, sizeof(e->trigger), "%s", trigger);
-    e->phase = VTS_PHASE_QUEUED;
+    vts_sched_enqueue(s, e);
 }
 
 bool
@@ -198,7 +209,9 @@ vts_sched_agent_connected(vts_sched *s, const char *name, int64_t now)
     switch (e->phase) {
     case VTS_PHASE_WAITING:
     case VTS_PHASE_BACKOFF:
-        e->phase = VTS_PHASE_QUEUED;
+        /* A fresh agent (qemu-ga restarted) deserves a fresh place. */
+        e->unresponsive = false;
+        vts_sched_enqueue(s, e);
         return true;
     case VTS_PHASE_SYNCING:
         e->agent_kick = true;
@@ -271,11 +284,51 @@ vts_sched_begin(vts_sched *s, const char *name, vts_sched_entry *job)
     if (!e || e->phase != VTS_PHASE_QUEUED)
         return false;
     e->phase = VTS_PHASE_SYNCING;
+    if (e->unresponsive)
+        s->unresponsive_running++;
     e->rerun = false;
     e->agent_kick = false;
     e->gone = false;
     *job = *e;
     return true;
+}
+
+bool
+vts_sched_begin_next(vts_sched *s, vts_sched_entry *job)
+{
+    vts_sched_entry *best = NULL;
+    bool full = s->conf.unresponsive_max > 0 &&
+                s->unresponsive_running >= s->conf.unresponsive_max;
+    bool held = false;
+
+    for (size_t i = 0; i < s->count; i++) {
+        vts_sched_entry *e = &s->entries[i];
+
+        if (e->phase != VTS_PHASE_QUEUED)
+            continue;
+        if (e->unresponsive && full) {
+            held = true;
+            continue;
+        }
+        if (!best || e->unresponsive < best->unresponsive ||
+            (e->unresponsive == best->unresponsive && e->queued_seq < best->queued_seq))
+            best = e;
+    }
+    if (!best && held)
+        s->held++;
+    return best && vts_sched_begin(s, best->name, job);
+}
+
+size_t
+vts_sched_unhold(vts_sched *s)
+{
+    size_t n = s->held;
+    int room = s->conf.unresponsive_max - s->unresponsive_running;
+
+    if (s->conf.unresponsive_max > 0 && n > (size_t)(room > 0 ? room : 0))
+        n = (size_t)(room > 0 ? room : 0);
+    s->held -= n;
+    return n;
 }
 
 /* Is @code worth waiting for: the agent is not there yet, or the guest does
@@ -377,6 +430,11 @@ vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res, int
         e->ndelays++;
     }
 
+    if (e->unresponsive)
+        s->unresponsive_running--;
+    /* Losing our own connection says nothing about the agent. */
+    if (code != VTS_ERR_CONNECT)
+        e->unresponsive = code == VTS_ERR_AGENT_TIMEOUT;
     again = e->rerun || (e->agent_kick && vts_sched_is_wait(code));
     e->rerun = false;
     e->agent_kick = false;
@@ -388,7 +446,7 @@ vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res, int
 
     if (code == VTS_OK || vts_sched_is_permanent(code)) {
         if (again && code == VTS_OK) {
-            e->phase = VTS_PHASE_QUEUED;
+            vts_sched_enqueue(s, e);
             e->trigger_ns = now;
             e->rechecks = 0;
             return VTS_SCHED_REQUEUE;
@@ -404,7 +462,7 @@ vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res, int
         return code == VTS_OK ? VTS_SCHED_DONE : VTS_SCHED_GAVE_UP;
     }
     if (again) {
-        e->phase = VTS_PHASE_QUEUED;
+        vts_sched_enqueue(s, e);
         return VTS_SCHED_REQUEUE;
     }
     if (vts_sched_is_wait(code)) {
@@ -460,7 +518,7 @@ vts_sched_expire(vts_sched *s, int64_t now,
 
         if ((e->phase == VTS_PHASE_BACKOFF || e->phase == VTS_PHASE_RECHECK) &&
             e->next_ns <= now) {
-            e->phase = VTS_PHASE_QUEUED;
+            vts_sched_enqueue(s, e);
             fn(e->name, VTS_SCHED_EXPIRE_QUEUE, opaque);
             n++;
         } else if (e->phase == VTS_PHASE_WAITING && e->deadline_ns <= now) {

@@ -54,6 +54,7 @@
 #include <stdint.h>
 
 #include "vmtimesync/vts_error.h"
+#include "vmtimesync/vts_sched.h"
 #include "vmtimesync/vts_sync.h"
 
 #define VTS_CONF_DEFAULT_PATH "/etc/vmtimesync/vmtimesync.conf"
@@ -133,5 +134,11 @@ const char *vts_conf_uri(const vts_conf *conf);
  * other fields of @opts (check_only, force, log) are left alone: call
  * vts_sync_opts_init() first. */
 void vts_conf_to_sync_opts(const vts_conf *conf, vts_sync_opts *opts);
+
+/* Fill @sc, all of it, with the scheduler's settings from @conf: waits,
+ * retries, backoff, re-checks, the tolerance, and at most half the workers
+ * (at least one) on domains whose agent last timed out, so that the other
+ * half stays free for guests that answer. */
+void vts_conf_to_sched_conf(const vts_conf *conf, vts_sched_conf *sc);
 
 #endif /* VTS_CONF_H */

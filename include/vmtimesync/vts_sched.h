@@ -39,6 +39,8 @@ typedef struct {
     int recheck_max;          /* re-checks after a sync left a residual */
     int64_t recheck_delay_ns; /* before the first, doubled each time */
     int64_t tolerance_ns;     /* residual that calls for a re-check */
+    int unresponsive_max;     /* syncs at once of domains whose agent last
+                               * timed out; 0: no limit */
 } vts_sched_conf;
 
 typedef enum {
@@ -70,6 +72,8 @@ typedef struct {
     bool gone;                           /* stopped while syncing */
     int64_t suspended_ns;                /* last pause began, 0 if not paused */
     int64_t pause_ns;                    /* last pause's length, -1 unknown */
+    uint64_t queued_seq;                 /* order of queueing, for begin_next */
+    bool unresponsive;                   /* the agent's last call timed out */
 
     bool have_last; /* the last finished sync, for status */
     char last_trigger[VTS_SCHED_TRIGGER_MAX];
@@ -148,6 +152,23 @@ size_t vts_sched_count(const vts_sched *s);
  * vts_sched_finish, which may free it) when @name is queued; false for a
  * stale queue item. job->rechecks > 0 marks a re-check. */
 bool vts_sched_begin(vts_sched *s, const char *name, vts_sched_entry *job);
+
+/* A worker takes the queued domain that should go first: domains whose
+ * agent answered (or is not known yet) in the order they were queued,
+ * then those whose agent last timed out, in the same order. A hung agent
+ * holds a worker for a whole timeout: it must not hold up those that
+ * answer, and at most unresponsive_max of those sync at once. Returns
+ * false when nothing may start; else as vts_sched_begin,
+ * with job->name the scheduler's (copy it: vts_sched_finish may free it).
+ * The pool's items then only count the work; a stale one finds nothing. */
+bool vts_sched_begin_next(vts_sched *s, vts_sched_entry *job);
+
+/* How many pool items the caller must push again now. A worker that found
+ * only domains whose agent last timed out, with unresponsive_max of them
+ * already syncing, took none and consumed its item; after a sync ends
+ * (call this after every vts_sched_finish) as many may start as there is
+ * room for. The names pushed do not matter to vts_sched_begin_next. */
+size_t vts_sched_unhold(vts_sched *s);
 
 /* A worker finished @name with @res. Returns what to do next; the entry's
  * deadline and next_ns say when for WAIT, RETRY and RECHECK. When the

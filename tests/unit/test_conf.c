@@ -793,6 +793,32 @@ test_conf_to_sync_opts(void **state)
     vts_conf_clear(&conf);
 }
 
+static void
+test_conf_to_sched_conf(void **state)
+{
+    vts_sched_conf sc;
+    vts_conf conf;
+
+    (void)state;
+    parse_ok(&conf, "agent_wait = 30s\nretry_max = 3\nrecheck_max = 2\nworkers = 8\n");
+    vts_conf_to_sched_conf(&conf, &sc);
+    assert_int_equal(sc.agent_wait_ns, 30000 * MS);
+    assert_int_equal(sc.retry_max, 3);
+    assert_int_equal(sc.recheck_max, 2);
+    assert_int_equal(sc.tolerance_ns, conf.tolerance_ns);
+    /* Half the workers at most on hung agents; one when there is one. */
+    assert_int_equal(sc.unresponsive_max, 4);
+    vts_conf_clear(&conf);
+    parse_ok(&conf, "workers = 1\n");
+    vts_conf_to_sched_conf(&conf, &sc);
+    assert_int_equal(sc.unresponsive_max, 1);
+    vts_conf_clear(&conf);
+    parse_ok(&conf, "workers = 3\n");
+    vts_conf_to_sched_conf(&conf, &sc);
+    assert_int_equal(sc.unresponsive_max, 1);
+    vts_conf_clear(&conf);
+}
+
 /* ---- vts_conf_load: files ---- */
 
 typedef struct {
@@ -976,6 +1002,7 @@ main(void)
         cmocka_unit_test(test_conf_error_resets),
         cmocka_unit_test(test_conf_long_lines),
         cmocka_unit_test(test_conf_to_sync_opts),
+        cmocka_unit_test(test_conf_to_sched_conf),
         cmocka_unit_test_setup_teardown(test_conf_load_file, load_setup, load_teardown),
         cmocka_unit_test_setup_teardown(test_conf_load_missing, load_setup,
                                         load_teardown),

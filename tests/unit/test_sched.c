@@ -649,6 +649,128 @@ test_recheck_that_finds_the_guest_paused_gives_way_to_the_resume(void **state)
     vts_sched_free(s);
 }
 
+/* Take the domain that should go first, as a worker does, and check it is
+ * @want. */
+static void
+take_next(vts_sched *s, const char *want, vts_sync_result res, int64_t now)
+{
+    vts_sched_entry job;
+
+    assert_true(vts_sched_begin_next(s, &job));
+    assert_string_equal(job.name, want);
+    vts_sched_finish(s, want, &res, now);
+}
+
+static void
+test_next_takes_domains_in_the_order_queued(void **state)
+{
+    vts_sched *s = *state;
+    vts_sched_entry job;
+
+    assert_true(vts_sched_trigger(s, "c", "resumed/unpaused", 10));
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 11));
+    assert_true(vts_sched_trigger(s, "b", "resumed/unpaused", 12));
+    take_next(s, "c", ok_result(), 20);
+    take_next(s, "a", ok_result(), 21);
+    take_next(s, "b", ok_result(), 22);
+    assert_false(vts_sched_begin_next(s, &job));
+}
+
+static void
+test_hung_agent_goes_after_those_that_answer(void **state)
+{
+    vts_sched *s = *state;
+    vts_sched_entry job;
+    int calls = 0;
+
+    /* The first round: nothing is known, first come first served. */
+    assert_true(vts_sched_trigger(s, "hung", "resumed/unpaused", 10));
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 10));
+    take_next(s, "hung", err_result(VTS_ERR_AGENT_TIMEOUT), 5 * S);
+    take_next(s, "a", ok_result(), 5 * S);
+
+    /* Its retry is due before the others' next triggers, and still goes
+     * after them: it would hold a worker for a whole timeout. */
+    assert_int_equal(vts_sched_expire(s, 7 * S, count_expiry, &calls), 1);
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 8 * S));
+    assert_true(vts_sched_trigger(s, "b", "resumed/unpaused", 8 * S));
+    take_next(s, "a", ok_result(), 9 * S);
+    take_next(s, "b", ok_result(), 9 * S);
+    take_next(s, "hung", err_result(VTS_ERR_AGENT_TIMEOUT), 14 * S);
+
+    /* A new trigger for it (a mass resume) does not put it first either. */
+    assert_true(vts_sched_trigger(s, "hung", "resumed/unpaused", 20 * S));
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 20 * S));
+    assert_true(vts_sched_trigger(s, "b", "resumed/unpaused", 20 * S));
+    take_next(s, "a", ok_result(), 21 * S);
+    take_next(s, "b", ok_result(), 21 * S);
+    take_next(s, "hung", ok_result(), 21 * S);
+    assert_false(vts_sched_begin_next(s, &job));
+}
+
+static void
+test_agent_that_answers_again_regains_its_place(void **state)
+{
+    vts_sched *s = *state;
+    int calls = 0;
+
+    assert_true(vts_sched_trigger(s, "x", "resumed/unpaused", 10));
+    take_next(s, "x", err_result(VTS_ERR_AGENT_TIMEOUT), 5 * S);
+    /* It answered its retry: the next mass resume serves it in order. */
+    assert_int_equal(vts_sched_expire(s, 7 * S, count_expiry, &calls), 1);
+    take_next(s, "x", ok_result(), 8 * S);
+    assert_true(vts_sched_trigger(s, "x", "resumed/unpaused", 20 * S));
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 20 * S));
+    take_next(s, "x", ok_result(), 21 * S);
+    take_next(s, "a", ok_result(), 21 * S);
+
+    /* So does one whose agent connected again (a restarted qemu-ga). */
+    assert_true(vts_sched_trigger(s, "x", "resumed/unpaused", 30 * S));
+    take_next(s, "x", err_result(VTS_ERR_AGENT_TIMEOUT), 35 * S);
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 36 * S));
+    assert_true(vts_sched_agent_connected(s, "x", 36 * S));
+    take_next(s, "a", ok_result(), 37 * S);
+    take_next(s, "x", ok_result(), 37 * S);
+}
+
+static void
+test_hung_agents_hold_at_most_their_share_of_workers(void **state)
+{
+    vts_sched_conf c = conf;
+    vts_sched *s;
+    vts_sched_entry job;
+    vts_sync_result hung = err_result(VTS_ERR_AGENT_TIMEOUT);
+    int calls = 0;
+
+    (void)state;
+    c.unresponsive_max = 1;
+    s = vts_sched_new(&c);
+    assert_non_null(s);
+    assert_true(vts_sched_trigger(s, "h1", "resumed/unpaused", 0));
+    assert_true(vts_sched_trigger(s, "h2", "resumed/unpaused", 0));
+    take_next(s, "h1", hung, 5 * S);
+    take_next(s, "h2", hung, 5 * S);
+    assert_int_equal(vts_sched_unhold(s), 0);
+
+    /* Both retries are due; one worker goes to the first... */
+    assert_int_equal(vts_sched_expire(s, 6 * S, count_expiry, &calls), 2);
+    assert_true(vts_sched_begin_next(s, &job));
+    assert_string_equal(job.name, "h1");
+    /* ...and the second worker does not also wait on a hung agent: it
+     * stays free for a guest that answers. */
+    assert_false(vts_sched_begin_next(s, &job));
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 7 * S));
+    take_next(s, "a", ok_result(), 8 * S);
+    assert_int_equal(vts_sched_unhold(s), 0);
+
+    /* When h1's retry ends, h2's may start: one pool item to push again. */
+    assert_int_equal(vts_sched_finish(s, "h1", &hung, 11 * S), VTS_SCHED_RETRY);
+    assert_int_equal(vts_sched_unhold(s), 1);
+    assert_int_equal(vts_sched_unhold(s), 0);
+    take_next(s, "h2", ok_result(), 12 * S);
+    vts_sched_free(s);
+}
+
 int
 main(void)
 {
@@ -689,6 +811,13 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_expectation_that_never_came_is_forgotten, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_next_takes_domains_in_the_order_queued, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_hung_agent_goes_after_those_that_answer, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_agent_that_answers_again_regains_its_place, setup,
+                                        teardown),
+        cmocka_unit_test(test_hung_agents_hold_at_most_their_share_of_workers),
         cmocka_unit_test(test_residual_over_tolerance_is_rechecked),
         cmocka_unit_test(test_recheck_ends_when_within_tolerance_or_untouched),
         cmocka_unit_test(test_new_trigger_during_recheck_wait_starts_afresh),
