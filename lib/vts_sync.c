@@ -478,10 +478,11 @@ cleanup:
 
 /* Move the guest's clock by @by_ns with its own date: guest-exec of "date
  * -u -s 'now +S.N seconds'". GNU date reads the guest's clock when it
- * parses that and sets it a few microseconds later, so neither starting the
- * process nor the agent's delay counts: the step is as precise as the
- * measurement that gave @by_ns. Tries each of vts_sync_date_paths from
- * *@path on, keeps the one that ran, then waits for it to exit 0. */
+ * parses that and sets it a little later (8-10 ms on an emulated guest:
+ * the caller adds that delay to @by_ns, as it adds the agent's to
+ * guest-set-time), so neither starting the process nor the agent's delay
+ * counts. Tries each of vts_sync_date_paths from *@path on, keeps the one
+ * that ran, then waits for it to exit 0. */
 static int
 vts_sync_step_exec(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
                    int64_t by_ns, size_t *path, vts_sync_result *res)
@@ -544,15 +545,15 @@ vts_sync_step_exec(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *
 
 /* One step: guest-set-time to the host's time plus @delay_ns; once that is
  * refused as unsupported and the fallback is on, the guest's date through
- * guest-exec moving its clock by -@offset_ns, the offset just measured (for
- * this and every later step of the sync). */
+ * guest-exec moving its clock by -@offset_ns, the offset just measured,
+ * plus @delay_ns (for this and every later step of the sync). */
 static int
 vts_sync_step_any(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
                   const vts_sync_opts *opts, int64_t delay_ns, int64_t offset_ns,
                   size_t *path, vts_sync_result *res)
 {
     if (res->via_exec)
-        return vts_sync_step_exec(ops, dom, opts, -offset_ns, path, res);
+        return vts_sync_step_exec(ops, dom, opts, delay_ns - offset_ns, path, res);
     if (vts_sync_step(ops, dom, opts, delay_ns, res) == 0)
         return 0;
     if (res->err.code != VTS_ERR_SET_TIME_UNSUPPORTED ||
@@ -566,7 +567,7 @@ vts_sync_step_any(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     vts_error_clear(&res->err);
     if (vts_sync_exec_allowed(ops, dom, opts, &res->round_trips, &res->err) < 0)
         return -1;
-    return vts_sync_step_exec(ops, dom, opts, -offset_ns, path, res);
+    return vts_sync_step_exec(ops, dom, opts, delay_ns - offset_ns, path, res);
 }
 
 /* Sample @dom into @m (which may hold samples already) until its best

@@ -20,7 +20,11 @@ test_pause_resume_fixed_by_daemon() {
 	probe_shift "$E2E_HOST" d1 0
 	pause_guest "$E2E_HOST" d1 3
 	wait_fixed "$E2E_HOST" d1
-	wait_log "$E2E_HOST" "d1: offset -[23]\.[0-9]+ s -> stepped -> residual .* \[trigger resumed/unpaused, paused [23]\.[0-9]+ s" "daemon log line"
+	# The resume's sync stepped d1 from its 2-3 s. On a loaded host a
+	# util-linux guest's step can land off and the sync be retried or
+	# re-checked: the fix is the line that ends it well for this trigger.
+	wait_log "$E2E_HOST" "d1: offset -[23]\.[0-9]+ s -> stepped.* \[trigger resumed/unpaused, paused [23]\.[0-9]+ s" "the resume's step"
+	wait_log "$E2E_HOST" "d1: offset [-+][0-9.]+ m?s -> (stepped -> residual|within threshold).* \[trigger resumed/unpaused, paused [23]\.[0-9]+ s(, re-check [0-9]+)?, [0-9.]+ ms after the trigger\]$" "the resume's fix"
 	# It stays fixed: nothing oscillates.
 	sleep 1
 	off=$(probe_offset "$E2E_HOST" d1)

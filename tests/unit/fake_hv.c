@@ -647,8 +647,9 @@ fake_hv_exec(fake_hv_call *c, char *buf, size_t len, vts_error *err)
             snprintf(fake.exec_stderr, sizeof(fake.exec_stderr), "%s",
                      fake.date_stderr);
         }
+        /* It reads the clock when it starts and sets it when it exits. */
         if (fake.exec_exitcode == 0 && !fake.ignore_set_time)
-            fake.guest_offset += sign == '-' ? -t : t;
+            fake.guest_offset += (sign == '-' ? -t : t) - fake.date_latency_ns;
         snprintf(buf, len, "{\"return\":{\"pid\":%lld}}", (long long)fake.proc_pid);
         return 0;
     }

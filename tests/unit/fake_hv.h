@@ -18,8 +18,9 @@
  *    fake_hv_set_exec_allowed(false). guest-exec runs the guest's "date"
  *    (only at the path fake_hv_set_exec_date gives, /bin/date by default;
  *    other paths fail as qemu-ga does): with "-u -s 'now +S.N seconds'"
- *    (or -S.N) it moves the guest clock by that much, as GNU date does,
- *    and exits at (execution + latency) with the scripted exit code;
+ *    (or -S.N) it reads the guest clock on execution and sets it to that
+ *    reading plus S.N when it exits, at (execution + latency), with the
+ *    scripted exit code (so the clock moves by S.N - latency);
  *    guest-exec-status reports it running until that host time.
  *    sleep_ns() moves the host clock.
  *  - A call to a domain that is not running fails as libvirt does

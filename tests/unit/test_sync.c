@@ -1282,24 +1282,26 @@ test_sync_fallback_moves_the_clock_relative_to_the_guests_own_reading(void **sta
 {
     sync_fixture *f = *state;
 
-    /* The date runs 20 ms after the agent got guest-exec: it does not
-     * matter, date moves the clock by the offset measured, relative to its
-     * own reading. One step lands on the host's time. */
+    /* The date reads the guest's clock and sets it 20 ms later: the first
+     * step, which allows 1 ms (the agent's delay), lands 19 ms behind; the
+     * correction allows the 20 ms it met and lands on the host's time. How
+     * long the agent took to start the date does not count. */
     fallback_guest(f);
     fake_hv_set_exec_date("/bin/date", 20 * MS, 0, NULL, false);
     sync_domain(f);
     expect_ok(f, VTS_ACTION_STEPPED);
     assert_true(f->res.via_exec);
-    assert_int_equal(f->res.steps, 1);
+    assert_int_equal(f->res.steps, 2);
     assert_near(f->res.residual_ns, 0, 2);
     assert_near(fake_hv_guest_offset(), 0, 2);
     assert_int_equal(fake_hv_count("guest-set-time"), 1);
     assert_int_equal(fake_hv_count("guest-info"), 1);
-    assert_int_equal(fake_hv_count("guest-exec"), 1);
+    assert_int_equal(fake_hv_count("guest-exec"), 2);
     assert_string_equal(exec_call(0)->exec_path, "/bin/date");
-    assert_string_equal(exec_call(0)->exec_args, "-u -s now +5.000000000 seconds");
-    /* Polled at 10 ms (still running), then 20 ms later: exited. */
-    assert_int_equal(fake_hv_count("guest-exec-status"), 2);
+    assert_string_equal(exec_call(0)->exec_args, "-u -s now +5.001000000 seconds");
+    assert_string_equal(exec_call(1)->exec_args, "-u -s now +0.039000000 seconds");
+    /* Each date polled at 10 ms (still running), then 20 ms later. */
+    assert_int_equal(fake_hv_count("guest-exec-status"), 4);
     /* Every poll waits for the date with the agent timeout. */
     for (int i = 0; i < fake_hv_ncalls(); i++)
         assert_int_equal(fake_hv_call_at(i)->timeout_s, f->opts.timeout_s);
@@ -1310,13 +1312,15 @@ test_sync_fallback_steps_a_guest_ahead_back(void **state)
 {
     sync_fixture *f = *state;
 
+    /* 250 ms ahead, a date that takes as long as the agent's delay: one
+     * step back lands on the host's time. */
     fallback_guest(f);
     fake_hv_set_guest_offset(250 * MS);
-    fake_hv_set_exec_date("/bin/date", 3 * MS, 0, NULL, false);
+    fake_hv_set_exec_date("/bin/date", 1 * MS, 0, NULL, false);
     sync_domain(f);
     expect_ok(f, VTS_ACTION_STEPPED);
     assert_int_equal(f->res.steps, 1);
-    assert_string_equal(exec_call(0)->exec_args, "-u -s now -0.250000000 seconds");
+    assert_string_equal(exec_call(0)->exec_args, "-u -s now -0.249000000 seconds");
     assert_near(fake_hv_guest_offset(), 0, 2);
 }
 
