@@ -35,9 +35,14 @@
 #include "vmtimesync/vts_sched.h"
 #include "vmtimesync/vts_sync.h"
 
-/* Reconnect delays after libvirtd went away: 1 s, doubling, up to 30 s. */
+/* Reconnect delays when a connect fails: 1 s, doubling, up to 30 s. */
 #define VTS_DAEMON_RECONNECT_MIN_NS (1 * VTS_NS_PER_SEC)
 #define VTS_DAEMON_RECONNECT_MAX_NS (30 * VTS_NS_PER_SEC)
+/* After libvirtd closed the connection, the first attempt waits this long
+ * (then 10 s, 20 s, 30 s...): `systemctl stop libvirtd` leaves
+ * libvirtd.socket listening, and connecting at once would start libvirtd
+ * again under the operator's hands. */
+#define VTS_DAEMON_RECONNECT_AFTER_CLOSE_NS (5 * VTS_NS_PER_SEC)
 /* A control client gets this long to send its request. */
 #define VTS_DAEMON_CLIENT_TIMEOUT_NS (2 * VTS_NS_PER_SEC)
 /* ... and this long to read our reply (a big status, read slowly). */
@@ -73,6 +78,10 @@ struct vts_daemon {
      * the loop thread under lock; workers only test it and have their own
      * (vts_daemon_wconn_get). */
     vts_hv_conn *conn;
+    /* The loop's connection once libvirt closed it, until the tick frees
+     * it (not from libvirt's close callback, which runs inside libvirt).
+     * Loop thread only. */
+    vts_hv_conn *conn_closed;
     /* Workers' connections not in use, all of generation conn_gen (bumped
      * at every reconnect; older ones are closed, not reused). */
     vts_hv_conn *idle[VTS_DAEMON_MAX_IDLE];
@@ -477,11 +486,19 @@ vts_daemon_on_close(void *opaque)
 {
     vts_daemon *d = opaque;
 
-    vts_log(VTS_LOG_WARNING, "lost the connection to libvirt at %s; reconnecting",
-            vts_daemon_uri(d));
+    vts_log(VTS_LOG_WARNING, "lost the connection to libvirt at %s; reconnecting in %lld s",
+            vts_daemon_uri(d), (long long)(VTS_DAEMON_RECONNECT_AFTER_CLOSE_NS / VTS_NS_PER_SEC));
+    /* Workers see it gone and do not connect by themselves meanwhile. */
+    pthread_mutex_lock(&d->lock);
+    if (d->conn) {
+        d->ops->disconnect(d->conn_closed);
+        d->conn_closed = d->conn;
+        d->conn = NULL;
+    }
+    pthread_mutex_unlock(&d->lock);
     d->conn_lost = true;
-    d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
-    d->reconnect_at = vts_mono_ns();
+    d->reconnect_delay = 2 * VTS_DAEMON_RECONNECT_AFTER_CLOSE_NS;
+    d->reconnect_at = vts_mono_ns() + VTS_DAEMON_RECONNECT_AFTER_CLOSE_NS;
     /* The workers' connections went with it, most likely. */
     vts_daemon_wconn_drop_all(d);
     vts_metrics_set_connected(d->metrics, false);
@@ -559,6 +576,8 @@ vts_daemon_tick(int timer, void *opaque)
     int64_t ms = -1;
 
     (void)timer;
+    d->ops->disconnect(d->conn_closed);
+    d->conn_closed = NULL;
     if (d->conn_lost && d->reconnect_at > 0 && now >= d->reconnect_at)
         vts_daemon_connect(d);
 
@@ -1098,6 +1117,7 @@ vts_daemon_free(vts_daemon *d)
         close(d->sig_pipe[1]);
     vts_daemon_wconn_drop_all(d);
     d->ops->disconnect(d->conn);
+    d->ops->disconnect(d->conn_closed);
     vts_sched_free(d->sched);
     vts_metrics_free(d->metrics);
     vts_conf_clear(&d->conf);
