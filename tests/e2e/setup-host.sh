@@ -16,6 +16,7 @@ die() { say "error: $*"; exit 1; }
 # the guest agent and what build-guest.sh packs into the initramfs. Tools:
 # jq checks JSON output, util-linux gives unshare/nsenter, procps gives ps.
 # libvirt-l10n and locales: a test host whose libvirtd speaks Russian.
+# python3: a socket that accepts and never answers (t_connect.sh).
 PACKAGES=(
 	gcc libc6-dev make pkg-config
 	libvirt-dev libjson-c-dev libcmocka-dev
@@ -23,7 +24,7 @@ PACKAGES=(
 	qemu-system-x86 qemu-guest-agent
 	busybox-static cpio gzip
 	jq util-linux procps
-	libvirt-l10n locales
+	libvirt-l10n locales python3
 )
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (it installs packages and users)"
