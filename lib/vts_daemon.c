@@ -26,6 +26,7 @@
 
 #include "vmtimesync/vts_clock.h"
 #include "vmtimesync/vts_conf.h"
+#include "vmtimesync/vts_connect.h"
 #include "vmtimesync/vts_ctl.h"
 #include "vmtimesync/vts_domxml.h"
 #include "vmtimesync/vts_log.h"
@@ -35,9 +36,20 @@
 #include "vmtimesync/vts_sched.h"
 #include "vmtimesync/vts_sync.h"
 
-/* Reconnect delays after libvirtd went away: 1 s, doubling, up to 30 s. */
+/* Reconnect delays when a connect fails: 1 s, doubling, up to 30 s. */
 #define VTS_DAEMON_RECONNECT_MIN_NS (1 * VTS_NS_PER_SEC)
 #define VTS_DAEMON_RECONNECT_MAX_NS (30 * VTS_NS_PER_SEC)
+/* After libvirtd closed the connection, the first attempt waits this long
+ * (then 10 s, 20 s, 30 s...): `systemctl stop libvirtd` leaves
+ * libvirtd.socket listening, and connecting at once would start libvirtd
+ * again under the operator's hands. */
+#define VTS_DAEMON_RECONNECT_AFTER_CLOSE_NS (5 * VTS_NS_PER_SEC)
+/* A connect that libvirtd has not answered for this long is reported ... */
+#define VTS_DAEMON_CONNECT_SLOW_NS (10 * VTS_NS_PER_SEC)
+/* ... and the loop's is abandoned after this long, then tried again. A
+ * worker waits this long for its own connection. */
+#define VTS_DAEMON_CONNECT_GIVE_UP_NS (60 * VTS_NS_PER_SEC)
+#define VTS_DAEMON_WCONN_TIMEOUT_NS (10 * VTS_NS_PER_SEC)
 /* A control client gets this long to send its request. */
 #define VTS_DAEMON_CLIENT_TIMEOUT_NS (2 * VTS_NS_PER_SEC)
 /* ... and this long to read our reply (a big status, read slowly). */
@@ -73,6 +85,17 @@ struct vts_daemon {
      * the loop thread under lock; workers only test it and have their own
      * (vts_daemon_wconn_get). */
     vts_hv_conn *conn;
+    /* The loop's connection once libvirt closed it, until the next connect
+     * closes it (not from libvirt's close callback, which runs inside
+     * libvirt). Loop thread only. */
+    vts_hv_conn *conn_closed;
+    /* The loop's connect under way on a thread of its own (NULL: none),
+     * when it started, whether it was reported slow, and whether a close
+     * came for it before the loop took it. Loop thread only. */
+    vts_connect *connecting;
+    int64_t connect_started;
+    bool connect_warned;
+    bool connect_closed;
     /* Workers' connections not in use, all of generation conn_gen (bumped
      * at every reconnect; older ones are closed, not reused). */
     vts_hv_conn *idle[VTS_DAEMON_MAX_IDLE];
@@ -138,8 +161,14 @@ vts_daemon_wconn_get(vts_daemon *d, unsigned *gen, vts_error *err)
         vts_error_set(err, VTS_ERR_CONNECT, "not connected to libvirt");
         return NULL;
     }
-    if (d->ops->connect(uri, &hv, err) < 0)
-        hv = NULL;
+    {
+        vts_connect_spec spec = {.uri = uri};
+        vts_connect *c = vts_connect_start(d->ops, &spec, err);
+
+        /* libvirtd may accept and never answer: wait a bounded time. */
+        if (!c || vts_connect_wait(c, VTS_DAEMON_WCONN_TIMEOUT_NS, &hv, err) < 0)
+            hv = NULL;
+    }
     free(uri);
     return hv;
 }
@@ -476,11 +505,21 @@ vts_daemon_on_close(void *opaque)
 {
     vts_daemon *d = opaque;
 
-    vts_log(VTS_LOG_WARNING, "lost the connection to libvirt at %s; reconnecting",
-            vts_daemon_uri(d));
+    vts_log(VTS_LOG_WARNING, "lost the connection to libvirt at %s; reconnecting in %lld s",
+            vts_daemon_uri(d), (long long)(VTS_DAEMON_RECONNECT_AFTER_CLOSE_NS / VTS_NS_PER_SEC));
+    /* Workers see it gone and do not connect by themselves meanwhile. */
+    pthread_mutex_lock(&d->lock);
+    if (d->conn) {
+        d->ops->disconnect(d->conn_closed);
+        d->conn_closed = d->conn;
+        d->conn = NULL;
+    }
+    pthread_mutex_unlock(&d->lock);
+    if (d->connecting)
+        d->connect_closed = true;
     d->conn_lost = true;
-    d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
-    d->reconnect_at = vts_mono_ns();
+    d->reconnect_delay = 2 * VTS_DAEMON_RECONNECT_AFTER_CLOSE_NS;
+    d->reconnect_at = vts_mono_ns() + VTS_DAEMON_RECONNECT_AFTER_CLOSE_NS;
     /* The workers' connections went with it, most likely. */
     vts_daemon_wconn_drop_all(d);
     vts_metrics_set_connected(d->metrics, false);
@@ -488,31 +527,104 @@ vts_daemon_on_close(void *opaque)
     vts_daemon_kick(d);
 }
 
-/* Loop thread: (re)connect, register for events, sweep. */
+/* Loop thread: a connect failed; try again after the current delay. */
 static void
-vts_daemon_connect(vts_daemon *d)
+vts_daemon_connect_failed(vts_daemon *d, const char *why)
+{
+    vts_log(VTS_LOG_ERR, "%s; retrying in %" PRId64 " s", why,
+            (int64_t)(d->reconnect_delay / VTS_NS_PER_SEC));
+    d->reconnect_at = vts_mono_ns() + d->reconnect_delay;
+    d->reconnect_delay *= 2;
+    if (d->reconnect_delay > VTS_DAEMON_RECONNECT_MAX_NS)
+        d->reconnect_delay = VTS_DAEMON_RECONNECT_MAX_NS;
+}
+
+/* Any thread: the loop's connect is done; the tick takes the result. */
+static void
+vts_daemon_connect_done(void *opaque)
+{
+    vts_daemon_kick(opaque);
+}
+
+/* Loop thread: (re)connect and register for events on a thread of its
+ * own: libvirtd may accept and never answer, and the loop never waits. */
+static void
+vts_daemon_connect_start(vts_daemon *d)
+{
+    vts_connect_spec spec = {
+        .uri = vts_daemon_uri(d),
+        .event_fn = vts_daemon_on_event,
+        .close_fn = vts_daemon_on_close,
+        .event_opaque = d,
+        .done_fn = vts_daemon_connect_done,
+        .done_opaque = d,
+    };
+    vts_error err;
+
+    /* Closing the old connection may wait on libvirtd too: the thread
+     * does it. */
+    pthread_mutex_lock(&d->lock);
+    spec.to_close = d->conn;
+    d->conn = NULL;
+    pthread_mutex_unlock(&d->lock);
+    if (!spec.to_close) {
+        spec.to_close = d->conn_closed;
+        d->conn_closed = NULL;
+    }
+    vts_daemon_wconn_drop_all(d);
+
+    d->connecting = vts_connect_start(d->ops, &spec, &err);
+    if (!d->connecting) {
+        d->ops->disconnect(spec.to_close);
+        vts_daemon_connect_failed(d, err.message);
+        return;
+    }
+    d->connect_started = vts_mono_ns();
+    d->connect_warned = false;
+    d->connect_closed = false;
+}
+
+/* Loop thread: take the connect's result when it is done; report it when
+ * slow, abandon it when hung. */
+static void
+vts_daemon_connect_check(vts_daemon *d, int64_t now)
 {
     vts_hv_conn *hv = NULL;
-    vts_hv_conn *to_close;
     vts_error err;
     const char *uri = vts_daemon_uri(d);
 
-    pthread_mutex_lock(&d->lock);
-    to_close = d->conn;
-    d->conn = NULL;
-    pthread_mutex_unlock(&d->lock);
-    d->ops->disconnect(to_close);
-    vts_daemon_wconn_drop_all(d);
+    if (!d->connecting)
+        return;
+    if (vts_connect_poll(d->connecting, &hv, &err) == 0) {
+        int64_t waited = now - d->connect_started;
 
-    if (d->ops->connect(uri, &hv, &err) < 0 ||
-        d->ops->events_register(hv, vts_daemon_on_event, vts_daemon_on_close, d, &err) < 0) {
+        if (waited >= VTS_DAEMON_CONNECT_GIVE_UP_NS) {
+            vts_connect_abandon(d->connecting);
+            d->connecting = NULL;
+            vts_error_set(&err, VTS_ERR_CONNECT,
+                          "connecting to libvirt at %s: no answer for %" PRId64
+                          " s, giving this attempt up",
+                          uri, (int64_t)(waited / VTS_NS_PER_SEC));
+            vts_daemon_connect_failed(d, err.message);
+        } else if (waited >= VTS_DAEMON_CONNECT_SLOW_NS && !d->connect_warned) {
+            d->connect_warned = true;
+            vts_log(VTS_LOG_WARNING,
+                    "connecting to libvirt at %s: no answer for %" PRId64
+                    " s; is libvirtd hung? (still waiting; the control socket and "
+                    "signals are served meanwhile)",
+                    uri, (int64_t)(waited / VTS_NS_PER_SEC));
+        }
+        return;
+    }
+    d->connecting = NULL;
+    if (hv && d->connect_closed) {
         d->ops->disconnect(hv);
-        vts_log(VTS_LOG_ERR, "%s; retrying in %" PRId64 " s", err.message,
-                (int64_t)(d->reconnect_delay / VTS_NS_PER_SEC));
-        d->reconnect_at = vts_mono_ns() + d->reconnect_delay;
-        d->reconnect_delay *= 2;
-        if (d->reconnect_delay > VTS_DAEMON_RECONNECT_MAX_NS)
-            d->reconnect_delay = VTS_DAEMON_RECONNECT_MAX_NS;
+        hv = NULL;
+        vts_error_set(&err, VTS_ERR_CONNECT, "libvirt at %s closed the new connection",
+                      uri);
+    }
+    if (!hv) {
+        vts_daemon_connect_failed(d, err.message);
         return;
     }
     d->conn_lost = false;
@@ -558,8 +670,9 @@ vts_daemon_tick(int timer, void *opaque)
     int64_t ms = -1;
 
     (void)timer;
-    if (d->conn_lost && d->reconnect_at > 0 && now >= d->reconnect_at)
-        vts_daemon_connect(d);
+    if (d->conn_lost && !d->connecting && d->reconnect_at > 0 && now >= d->reconnect_at)
+        vts_daemon_connect_start(d);
+    vts_daemon_connect_check(d, now);
 
     pthread_mutex_lock(&d->lock);
     vts_sched_expire(d->sched, now, vts_daemon_expired, d);
@@ -580,8 +693,17 @@ vts_daemon_tick(int timer, void *opaque)
             due = cl->c.started_ns + limit + 1;
         }
     }
-    if (d->conn_lost && d->reconnect_at > 0 && (due < 0 || d->reconnect_at < due))
+    if (d->conn_lost && !d->connecting && d->reconnect_at > 0 &&
+        (due < 0 || d->reconnect_at < due))
         due = d->reconnect_at;
+    if (d->connecting) {
+        int64_t check =
+            d->connect_started + (d->connect_warned ? VTS_DAEMON_CONNECT_GIVE_UP_NS
+                                                    : VTS_DAEMON_CONNECT_SLOW_NS);
+
+        if (due < 0 || check < due)
+            due = check;
+    }
     if (due >= 0) {
         int64_t wait = due - vts_mono_ns();
 
@@ -901,6 +1023,9 @@ vts_daemon_reload(vts_daemon *d)
         vts_log(VTS_LOG_WARNING, "control_socket changed from %s to %s: takes effect at restart",
                 d->conf.control_socket, new_socket);
     if (uri_changed) {
+        /* A connect under way goes to the old URI. */
+        vts_connect_abandon(d->connecting);
+        d->connecting = NULL;
         d->conn_lost = true;
         d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
         d->reconnect_at = vts_mono_ns();
@@ -1037,7 +1162,7 @@ vts_daemon_run(vts_daemon *d, vts_error *err)
             (double)d->conf.threshold_ns / VTS_NS_PER_MS, d->conf.control_socket);
     d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
     d->conn_lost = true;
-    vts_daemon_connect(d);
+    d->reconnect_at = vts_mono_ns(); /* the first tick connects */
     vts_daemon_kick(d);
     vts_daemon_sd_notify("READY=1");
 
@@ -1095,8 +1220,12 @@ vts_daemon_free(vts_daemon *d)
         close(d->sig_pipe[0]);
     if (d->sig_pipe[1] >= 0)
         close(d->sig_pipe[1]);
+    /* A connect still under way is left to its thread, which closes what
+     * it opens. */
+    vts_connect_abandon(d->connecting);
     vts_daemon_wconn_drop_all(d);
     d->ops->disconnect(d->conn);
+    d->ops->disconnect(d->conn_closed);
     vts_sched_free(d->sched);
     vts_metrics_free(d->metrics);
     vts_conf_clear(&d->conf);

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "vmtimesync/vts_clock.h"
+#include "vmtimesync/vts_domxml.h"
 #include "vmtimesync/vts_hv.h"
 
 /* The domain events we listen to. */
@@ -84,6 +86,47 @@ vts_hv_libvirt_map_error(int vir_code, int vir_domain, const char *message)
     if (vir_domain == VIR_FROM_RPC || vir_domain == VIR_FROM_REMOTE)
         return VTS_ERR_CONNECT;
     return VTS_ERR_INTERNAL;
+}
+
+vts_err_code
+vts_hv_libvirt_map_agent_error(int vir_code, int vir_domain, const char *message,
+                               const vts_domxml_info *info, int64_t elapsed_ns,
+                               int timeout_s)
+{
+    /* libvirt waits for the agent at most this long (guest-sync waits up to
+     * 5 s, the command up to @timeout_s): a failure well before that was
+     * not a wait that ran out. */
+    int64_t wait_s = timeout_s < 5 ? timeout_s : 5;
+
+    switch (vir_code) {
+    case VIR_ERR_ARGUMENT_UNSUPPORTED:
+        /* With flags 0, virDomainQemuAgentCommand raises this code only
+         * for "QEMU guest agent is not configured". */
+        if (info)
+            return info->has_agent_channel ? VTS_ERR_AGENT_ERROR
+                                           : VTS_ERR_NO_AGENT_CHANNEL;
+        break;
+    case VIR_ERR_AGENT_UNRESPONSIVE:
+        /* One code for "not connected", "not available due to an error",
+         * "disappeared while executing command" and "not available for
+         * now" (a timeout), each in libvirtd's language: tell them apart
+         * by the channel's state and by how long libvirt took. */
+        if (info && info->agent_state == VTS_AGENT_STATE_DISCONNECTED)
+            return VTS_ERR_AGENT_NOT_CONNECTED;
+        if (elapsed_ns >= 0 && elapsed_ns < wait_s * 1000000000LL / 2)
+            return VTS_ERR_AGENT_NOT_CONNECTED;
+        if (info && info->agent_state == VTS_AGENT_STATE_CONNECTED)
+            return VTS_ERR_AGENT_TIMEOUT;
+        break;
+    case VIR_ERR_INTERNAL_ERROR:
+        /* The agent's error reply, or a reply libvirt could not use. */
+        if (vir_domain == VIR_FROM_QEMU)
+            return VTS_ERR_AGENT_ERROR;
+        break;
+    default:
+        break;
+    }
+    return vts_hv_libvirt_map_error(vir_code, vir_domain, message);
 }
 
 /* Fill @err from libvirt's last error of this thread. */
@@ -267,16 +310,49 @@ vts_hv_libvirt_dom_xml(vts_hv_dom *d, char **xml, vts_error *err)
     return 0;
 }
 
+/* Fill @err from the agent command's error, classified by its code, the
+ * agent channel's state in the live XML and the @elapsed_ns it took, never
+ * by its text: libvirtd translates its messages (libvirt-l10n). */
+static int
+vts_hv_libvirt_agent_error(vts_hv_dom *d, int timeout_s, int64_t elapsed_ns,
+                           vts_error *err)
+{
+    virErrorPtr e = virSaveLastError();
+    vts_domxml_info info;
+    vts_error xerr;
+    char *xml = NULL;
+    bool have_info = false;
+    vts_err_code code;
+
+    if (!e)
+        return vts_error_set(err, VTS_ERR_INTERNAL, "the guest agent command failed");
+    if (e->code == VIR_ERR_AGENT_UNRESPONSIVE ||
+        e->code == VIR_ERR_ARGUMENT_UNSUPPORTED) {
+        xml = virDomainGetXMLDesc(d->dom, 0);
+        have_info = xml && vts_domxml_scan(xml, strlen(xml), &info, &xerr) == 0;
+        free(xml);
+    }
+    code = vts_hv_libvirt_map_agent_error(
+        e->code, e->domain, e->message, have_info ? &info : NULL, elapsed_ns, timeout_s);
+    vts_error_set(err, code, "%s",
+                  e->message ? e->message : "the guest agent command failed");
+    virFreeError(e);
+    return -1;
+}
+
 static int
 vts_hv_libvirt_agent_command(vts_hv_dom *d, const char *cmd, int timeout_s, char **reply,
                              vts_error *err)
 {
+    int64_t start;
+
     /* Zero would mean "do not wait" to libvirt; we always wait a bit. */
     if (timeout_s < 1)
         timeout_s = 1;
+    start = vts_mono_ns();
     *reply = virDomainQemuAgentCommand(d->dom, cmd, timeout_s, 0);
     if (!*reply)
-        return vts_hv_libvirt_error(err, "the guest agent command");
+        return vts_hv_libvirt_agent_error(d, timeout_s, vts_mono_ns() - start, err);
     return 0;
 }
 

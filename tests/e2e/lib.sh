@@ -312,9 +312,11 @@ daemon_start() {
 	"$VTSD" --foreground -f "$conf" >>"$E2E_TMP/vtsd-$host.log" 2>&1 &
 	pid=$!
 	echo "$pid" >"$E2E_TMP/vtsd-$host.pid"
-	# Ready when it has connected and its socket answers.
+	# Ready when it has connected and its socket answers (it connects on
+	# a thread of its own: the socket answers first).
 	for _ in $(seq 1 100); do
-		if "$VTS" --status --socket "$E2E_TMP/vtsd-$host.sock" >/dev/null 2>&1; then
+		if "$VTS" --status --json --socket "$E2E_TMP/vtsd-$host.sock" 2>/dev/null |
+			grep -q '"connected":true'; then
 			note "vmtimesyncd for $host: pid $pid"
 			return 0
 		fi

@@ -16,6 +16,8 @@ die() { say "error: $*"; exit 1; }
 # the guest agent and what build-guest.sh packs into the initramfs
 # (util-linux-extra: the guest's hwclock, as real guests have it). Tools:
 # jq checks JSON output, util-linux gives unshare/nsenter, procps gives ps.
+# libvirt-l10n and locales: a test host whose libvirtd speaks Russian.
+# python3: a socket that accepts and never answers (t_connect.sh).
 PACKAGES=(
 	gcc libc6-dev make pkg-config
 	libvirt-dev libjson-c-dev libcmocka-dev
@@ -23,6 +25,7 @@ PACKAGES=(
 	qemu-system-x86 qemu-guest-agent
 	busybox-static cpio gzip
 	jq util-linux util-linux-extra procps
+	libvirt-l10n locales python3
 )
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (it installs packages and users)"
@@ -57,6 +60,13 @@ fi
 if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
 	say "no apt package lists yet: apt-get update"
 	apt-get update >/dev/null 2>&1 || die "apt-get update failed"
+fi
+
+# The locale of t_locale.sh's test host: Debian 12's libvirt-l10n translates
+# "QEMU guest agent is not connected" into Russian (not into German).
+if ! locale -a 2>/dev/null | grep -qx 'ru_RU.utf8'; then
+	localedef -i ru_RU -f UTF-8 ru_RU.UTF-8 || die "localedef ru_RU.UTF-8 failed"
+	say "made the locale ru_RU.UTF-8"
 fi
 
 # libvirt's QEMU driver refuses to load without these: it resolves its

@@ -145,6 +145,35 @@ test_libvirtd_restart_while_paused() {
 	daemon_stop "$E2E_HOST"
 }
 
+# log_ms LINE: the daemon log line's time of day (HH:MM:SS.mmm) in ms.
+log_ms() {
+	local h m s ms
+	IFS=':.' read -r h m s ms _ <<<"${1%% *}"
+	echo $(((10#$h * 3600 + 10#$m * 60 + 10#$s) * 1000 + 10#$ms))
+}
+
+# What the daemon logged from its last "lost the connection" on.
+log_after_close() { daemon_run_log "$1" | sed -n '/lost the connection to libvirt/,$p'; }
+
+# `systemctl stop libvirtd` with libvirtd.socket still listening: libvirtd
+# is back at once, and a client that connects at once starts it again.
+# The daemon waits the documented 5 s before its first attempt.
+test_no_reconnect_at_once_after_close() {
+	local log t0 t1
+	daemon_start "$E2E_HOST"
+	th_host_restart "$E2E_HOST" || fail "cannot restart libvirtd"
+	wait_output "connected to libvirt at " "the reconnect" log_after_close "$E2E_HOST"
+	log=$(log_after_close "$E2E_HOST")
+	t0=$(log_ms "$(head -n 1 <<<"$log")")
+	t1=$(log_ms "$(grep -m 1 -E "connected to libvirt at |cannot connect to libvirt" <<<"$log")")
+	[ "$t1" -ge "$t0" ] || t1=$((t1 + 86400000))
+	note "first connect attempt $((t1 - t0)) ms after the close"
+	assert_gt $((t1 - t0)) 4999 "ms from the close to the first connect attempt"
+	assert_lt $((t1 - t0)) 8000 "ms from the close to the first connect attempt"
+	assert_contains "$(head -n 1 <<<"$log")" "reconnecting in 5 s" "daemon log"
+	daemon_stop "$E2E_HOST"
+}
+
 test_hung_agent_does_not_delay_others() {
 	local start healthy_ms
 	guests_boot "$E2E_HOST" hung

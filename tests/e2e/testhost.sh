@@ -27,6 +27,9 @@
 TH_LIBDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # TH_LIBVIRTD_EXTRA, when set for th_host_start, is appended to that host's
 # libvirtd.conf (e.g. "max_client_requests = 1").
+# TH_LIBVIRTD_LANG, when set for th_host_start, is the locale that host's
+# libvirtd runs under (e.g. ru_RU.UTF-8: with libvirt-l10n its error
+# messages are translated); kept for th_host_restart.
 # Where build-guest.sh put vmlinuz and initramfs.img.
 : "${TH_GUEST_DIR:=$(cd "$TH_LIBDIR/../.." && pwd)/build/guest}"
 # Bounded waits, in seconds.
@@ -302,7 +305,8 @@ th_host_start() {
 	done
 	script+="; cd /"
 	script+="; virtlogd -d -f /etc/libvirt/virtlogd.conf -p '$d/virtlogd.pid'"
-	script+="; libvirtd -d -f /etc/libvirt/libvirtd.conf -p '$d/libvirtd.pid'"
+	printf '%s\n' "${TH_LIBVIRTD_LANG:-}" >"$d/libvirtd.lang"
+	script+="; $(_th_libvirtd_cmd "$d")"
 	_th_log "starting host $name"
 	# Mount points exist and are bound before anyone may remove them.
 	if ! _th_locked _th_start_ns "$d" "$script"; then
@@ -316,6 +320,16 @@ th_host_start() {
 		return 1
 	fi
 	_th_log "host $name up: $(th_host_uri "$name")"
+}
+
+# The command starting the libvirtd of the host in directory $1, under the
+# locale th_host_start was given (libvirtd reads LANG from its environment;
+# LC_ALL, if the caller has one, would win over it).
+_th_libvirtd_cmd() {
+	local lang
+	lang=$(cat "$1/libvirtd.lang" 2>/dev/null)
+	[ -n "$lang" ] && printf "env LANG='%s' LC_ALL='%s' LANGUAGE= " "$lang" "$lang"
+	printf "libvirtd -d -f /etc/libvirt/libvirtd.conf -p '%s/libvirtd.pid'" "$1"
 }
 
 _th_start_ns() {
@@ -439,7 +453,7 @@ th_host_restart() {
 		return 1
 	}
 	if ! nsenter -t "$anchor" -m -- sh -c \
-		"cd / && libvirtd -d -f /etc/libvirt/libvirtd.conf -p '$d/libvirtd.pid'" \
+		"cd / && $(_th_libvirtd_cmd "$d")" \
 		</dev/null >>"$d/start.log" 2>&1; then
 		_th_err "host $name: restarting libvirtd failed"
 		_th_dump_host_logs "$name"

@@ -254,6 +254,124 @@ test_map_null_message_is_safe(void **state)
     EXPECT_MAPPING(cases);
 }
 
+/* --- vts_hv_libvirt_map_agent_error ---------------------------------- */
+
+/* What libvirtd 9.0 says under LANG=ru_RU.UTF-8 with libvirt-l10n. */
+#define RU_NOT_CONNECTED                                                                 \
+    "\320\223\320\276\321\201\321\202\320\265\320\262\320\276\320\271 "                  \
+    "\320\260\320\263\320\265\320\275\321\202 \320\275\320\265 "                         \
+    "\320\276\321\202\320\262\320\265\321\207\320\260\320\265\321\202: QEMU guest "      \
+    "agent "                                                                             \
+    "\320\275\320\265 "                                                                  \
+    "\320\277\320\276\320\264\320\272\320\273\321\216\321\207\320\265\320\275"
+
+typedef struct {
+    int code;
+    int domain;
+    const char *message;
+    bool have_info;
+    bool has_channel;
+    vts_agent_state state;
+    int64_t elapsed_ms;
+    int timeout_s;
+    vts_err_code want;
+} agent_case;
+
+static void
+expect_agent_mapping(const agent_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        vts_domxml_info info = {.has_agent_channel = cases[i].has_channel,
+                                .agent_state = cases[i].state};
+        vts_err_code got = vts_hv_libvirt_map_agent_error(
+            cases[i].code, cases[i].domain, cases[i].message,
+            cases[i].have_info ? &info : NULL, cases[i].elapsed_ms * 1000000,
+            cases[i].timeout_s);
+
+        if (got != cases[i].want)
+            fail_msg("case %zu: code %d, \"%s\", state %d, %lld ms: %s, want %s", i,
+                     cases[i].code, cases[i].message, (int)cases[i].state,
+                     (long long)cases[i].elapsed_ms, vts_error_code_name(got),
+                     vts_error_code_name(cases[i].want));
+    }
+}
+
+/* An agent still connecting after a restore or a migration, whatever
+ * language libvirtd speaks, is not a hung one. */
+static void
+test_agent_error_not_connected_in_any_language(void **state)
+{
+    static const agent_case cases[] = {
+        /* Refused at once, channel disconnected. */
+        {VIR_ERR_AGENT_UNRESPONSIVE, VIR_FROM_QEMU, RU_NOT_CONNECTED, true, true,
+         VTS_AGENT_STATE_DISCONNECTED, 3, 2, VTS_ERR_AGENT_NOT_CONNECTED},
+        /* The channel connected between the refusal and our look at the
+         * XML: refused at once all the same. */
+        {VIR_ERR_AGENT_UNRESPONSIVE, VIR_FROM_QEMU, RU_NOT_CONNECTED, true, true,
+         VTS_AGENT_STATE_CONNECTED, 3, 2, VTS_ERR_AGENT_NOT_CONNECTED},
+        /* The XML could not be read. */
+        {VIR_ERR_AGENT_UNRESPONSIVE, VIR_FROM_QEMU, RU_NOT_CONNECTED, false, false,
+         VTS_AGENT_STATE_UNKNOWN, 40, 5, VTS_ERR_AGENT_NOT_CONNECTED},
+        /* Gone while a command waited ("disappeared"): the channel says so. */
+        {VIR_ERR_AGENT_UNRESPONSIVE, VIR_FROM_QEMU, "Agent verschwunden", true, true,
+         VTS_AGENT_STATE_DISCONNECTED, 1500, 2, VTS_ERR_AGENT_NOT_CONNECTED},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(
+            vts_hv_libvirt_map_error(cases[i].code, cases[i].domain, cases[i].message) ==
+                VTS_ERR_AGENT_TIMEOUT,
+            true); /* what the text alone gets wrong */
+    expect_agent_mapping(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void
+test_agent_error_hung_agent_is_timeout(void **state)
+{
+    static const agent_case cases[] = {
+        /* guest-sync waited its full time on a connected channel. */
+        {VIR_ERR_AGENT_UNRESPONSIVE, VIR_FROM_QEMU,
+         "\320\260\320\263\320\265\320\275\321\202", true, true,
+         VTS_AGENT_STATE_CONNECTED, 2001, 2, VTS_ERR_AGENT_TIMEOUT},
+        {VIR_ERR_AGENT_UNRESPONSIVE, VIR_FROM_QEMU,
+         "Guest agent is not responding: Guest agent not available for now", true, true,
+         VTS_AGENT_STATE_CONNECTED, 5000, 10, VTS_ERR_AGENT_TIMEOUT},
+        /* Another agent job held the domain. */
+        {VIR_ERR_OPERATION_TIMEOUT, VIR_FROM_QEMU, "Zeit\303\274berschreitung", true,
+         true, VTS_AGENT_STATE_CONNECTED, 30000, 2, VTS_ERR_AGENT_TIMEOUT},
+    };
+
+    (void)state;
+    expect_agent_mapping(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void
+test_agent_error_other_classes_without_english(void **state)
+{
+    static const agent_case cases[] = {
+        /* "QEMU guest agent is not configured", in German. */
+        {VIR_ERR_ARGUMENT_UNSUPPORTED, VIR_FROM_QEMU,
+         "Argument nicht unterst\303\274tzt: QEMU-Gast-Agent ist nicht konfiguriert",
+         true, false, VTS_AGENT_STATE_UNKNOWN, 2, 2, VTS_ERR_NO_AGENT_CHANNEL},
+        /* The agent's own error reply, libvirt's prefix translated. */
+        {VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU,
+         "\320\262\320\275\321\203\321\202\321\200\320\265\320\275\320\275\321\217\321"
+         "\217 "
+         "'guest-set-time': this feature or command is not currently supported",
+         false, false, VTS_AGENT_STATE_UNKNOWN, 12, 2, VTS_ERR_AGENT_ERROR},
+        {VIR_ERR_NO_DOMAIN, VIR_FROM_QEMU, "x", false, false, VTS_AGENT_STATE_UNKNOWN, 1,
+         2, VTS_ERR_NOT_FOUND},
+        {VIR_ERR_OPERATION_INVALID, VIR_FROM_QEMU, "x", false, false,
+         VTS_AGENT_STATE_UNKNOWN, 1, 2, VTS_ERR_NOT_RUNNING},
+        {VIR_ERR_SYSTEM_ERROR, VIR_FROM_RPC, "x", false, false, VTS_AGENT_STATE_UNKNOWN,
+         1, 2, VTS_ERR_CONNECT},
+    };
+
+    (void)state;
+    expect_agent_mapping(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
 /* --- the operations, over libvirt's test driver ----------------------- */
 
 typedef struct {
@@ -445,6 +563,9 @@ main(void)
         M(test_map_rpc_and_connection_errors_are_connect),
         M(test_map_unknown_errors_are_internal),
         M(test_map_null_message_is_safe),
+        M(test_agent_error_not_connected_in_any_language),
+        M(test_agent_error_hung_agent_is_timeout),
+        M(test_agent_error_other_classes_without_english),
         M(test_libvirt_ops_table_is_complete),
         M(test_libvirt_connect_failure_is_connect_with_a_hint),
         L(test_libvirt_lookup_of_missing_domain_is_not_found),
