@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Buckets of |offset before| in seconds: from noise to a long save. */
@@ -319,7 +320,9 @@ vts_metrics_write(vts_metrics *m, const char *path, vts_error *err)
         goto cleanup;
     }
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
+    /* The unit's UMask=0077 would make it 0600, and node_exporter runs as
+     * another user: the counters are no secret. */
+    if (fd < 0 || fchmod(fd, 0644) < 0) {
         vts_error_set(err, VTS_ERR_CONFIG, "cannot write %s: %s", tmp, strerror(errno));
         goto cleanup;
     }

@@ -265,6 +265,32 @@ test_metrics_concurrent_writes_never_tear(void **state)
     vts_metrics_free(m);
 }
 
+/* node_exporter runs as its own user: the file is world-readable even
+ * under the unit's UMask=0077, and the temporary file is never looser. */
+static void
+test_metrics_file_is_world_readable_whatever_the_umask(void **state)
+{
+    char dir[] = "/tmp/vts-metrics.XXXXXX";
+    char path[128];
+    vts_metrics *m = vts_metrics_new();
+    vts_error err;
+    struct stat st;
+    mode_t old = umask(0077);
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/vmtimesync.prom", dir);
+    assert_int_equal(vts_metrics_write(m, path, &err), 0);
+    /* Twice: rewriting keeps the mode too. */
+    assert_int_equal(vts_metrics_write(m, path, &err), 0);
+    umask(old);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0644);
+    unlink(path);
+    rmdir(dir);
+    vts_metrics_free(m);
+}
+
 static void
 test_metrics_empty_renders_every_family(void **state)
 {
@@ -289,6 +315,7 @@ main(void)
         cmocka_unit_test(test_metrics_forget_drops_only_the_domains_series),
         cmocka_unit_test(test_metrics_write_is_atomic),
         cmocka_unit_test(test_metrics_concurrent_writes_never_tear),
+        cmocka_unit_test(test_metrics_file_is_world_readable_whatever_the_umask),
         cmocka_unit_test(test_metrics_empty_renders_every_family),
     };
 
