@@ -108,8 +108,13 @@ vts_log(vts_log_level level, const char *fmt, ...)
          * further lines of a message (an agent's or libvirt's error text)
          * repeat it. */
         flockfile(stderr);
-        fprintf(stderr, "%s%s.%03ld %s[%s]: %.*s\n", prefix, stamp, ts.tv_nsec / 1000000,
-                vts_log_ident, vts_log_level_name(level), (int)len, line);
+        /* journald stamps every entry with the time and "ident[pid]"
+         * itself: there, the priority prefix and the message only. */
+        if (vts_log_journal)
+            fprintf(stderr, "%s%.*s\n", prefix, (int)len, line);
+        else
+            fprintf(stderr, "%s.%03ld %s[%s]: %.*s\n", stamp, ts.tv_nsec / 1000000,
+                    vts_log_ident, vts_log_level_name(level), (int)len, line);
         for (line += len; *line; line += len) {
             line++; /* the newline */
             len = strcspn(line, "\n");

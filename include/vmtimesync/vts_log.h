@@ -14,7 +14,8 @@
  * facility; drop messages less important than @level. Looks once whether
  * stderr is the journal (JOURNAL_STREAM, set by systemd, names fd 2's
  * device and inode): then every line on stderr starts with its priority as
- * sd-daemon(3)'s "<N>", which journald turns into the entry's priority. */
+ * sd-daemon(3)'s "<N>", which journald turns into the entry's priority,
+ * and no time or name (journald adds both). */
 void vts_log_open(const char *ident, bool to_stderr, vts_log_level level);
 
 /* "<3>" to "<7>" for @level when vts_log_open found stderr to be the

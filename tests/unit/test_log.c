@@ -145,12 +145,20 @@ expect_every_level(log_fixture *f, const char *env, const char *const prefix[4])
     assert_string_equal(out, "");
 }
 
+/* journald stamps each entry with the time and "vmtimesyncd[PID]": the
+ * line carries its priority and the message only, else journalctl shows
+ * "vmtimesyncd[1997]: 09:36:43.267 vmtimesyncd[info]: ...". */
 static void
 test_log_journal_gets_the_priority_of_every_line(void **state)
 {
-    static const char *const prefix[] = {"<3>", "<4>", "<6>", "<7>"};
+    log_fixture *f = *state;
 
-    expect_every_level(*state, JOURNAL_IS_THE_FILE, prefix);
+    open_log(f, JOURNAL_IS_THE_FILE, true, VTS_LOG_DEBUG);
+    vts_log(VTS_LOG_ERR, "e %d", 1);
+    vts_log(VTS_LOG_WARNING, "w %d", 2);
+    vts_log(VTS_LOG_INFO, "i %d", 3);
+    vts_log(VTS_LOG_DEBUG, "d %d", 4);
+    assert_string_equal(captured(f), "<3>e 1\n<4>w 2\n<6>i 3\n<7>d 4\n");
 }
 
 static void
@@ -203,12 +211,10 @@ static void
 test_log_journal_prefixes_every_line_of_a_message(void **state)
 {
     log_fixture *f = *state;
-    const char *out;
 
     open_log(f, JOURNAL_IS_THE_FILE, true, VTS_LOG_INFO);
     vts_log(VTS_LOG_WARNING, "agent said:\nline 2\n\nline 4");
-    out = expect_line(captured(f), "<4>", "test[warning]: agent said:\n");
-    assert_string_equal(out, "<4>line 2\n<4>\n<4>line 4\n");
+    assert_string_equal(captured(f), "<4>agent said:\n<4>line 2\n<4>\n<4>line 4\n");
 }
 
 static void
@@ -233,7 +239,7 @@ test_log_journal_keeps_the_level_filter(void **state)
     vts_log(VTS_LOG_DEBUG, "dropped");
     vts_log_set_level(VTS_LOG_INFO);
     vts_log(VTS_LOG_INFO, "kept");
-    assert_string_equal(expect_line(captured(f), "<6>", "test[info]: kept\n"), "");
+    assert_string_equal(captured(f), "<6>kept\n");
 }
 
 /* The prefix describes stderr, for a program's own lines there, whether the
