@@ -409,7 +409,8 @@ vts_daemon_job(const char *name, void *opaque)
     pthread_mutex_unlock(&d->lock);
 
     vts_daemon_log_result(&job, &res, outcome, now, next_ns);
-    /* A wait for the agent is a step on the way, not a result. A domain
+    /* A wait for the agent is a step on the way, not a result (its end,
+     * when the agent never came, is: vts_daemon_expired). A domain
      * that left meanwhile gets no per-domain series. */
     if (outcome != VTS_SCHED_WAIT) {
         vts_metrics_record(d->metrics, known ? name : NULL,
@@ -529,10 +530,20 @@ vts_daemon_connect(vts_daemon *d)
     pthread_mutex_unlock(&d->lock);
 }
 
+/* What one pass of vts_sched_expire did, for vts_daemon_tick. */
+typedef struct {
+    vts_daemon *d;
+    size_t failed; /* waits that ended as failures, counted in the metrics */
+} vts_daemon_expiry;
+
+/* Loop thread, under d->lock: a backoff or re-check is due, or a wait for
+ * the agent ran out. */
 static void
 vts_daemon_expired(const char *name, vts_sched_expiry what, void *opaque)
 {
-    vts_daemon *d = opaque;
+    vts_daemon_expiry *x = opaque;
+    vts_daemon *d = x->d;
+    const vts_sched_entry *e;
     char esc[256];
 
     if (what == VTS_SCHED_EXPIRE_QUEUE) {
@@ -544,6 +555,15 @@ vts_daemon_expired(const char *name, vts_sched_expiry what, void *opaque)
             "%s: the guest agent did not connect within agent_wait; giving up (vmtimesync %s "
             "fixes it by hand once the agent runs)",
             esc, esc);
+    /* The commonest failure after a migration or restore: count it with the
+     * last attempt's code (agent-not-connected, or paused when the guest
+     * never ran). A name the hook announced that never came (an aborted
+     * migration) had no attempt and is no failure. */
+    e = vts_sched_get(d->sched, name);
+    if (e && e->have_last && e->last.action == VTS_ACTION_ERROR) {
+        vts_metrics_record(d->metrics, name, e->trigger, &e->last, d->ops->now_ns());
+        x->failed++;
+    }
 }
 
 static void vts_daemon_client_close(vts_daemon *d, vts_dclient *cl);
@@ -554,6 +574,7 @@ static void
 vts_daemon_tick(int timer, void *opaque)
 {
     vts_daemon *d = opaque;
+    vts_daemon_expiry expiry = {d, 0};
     int64_t now = vts_mono_ns();
     int64_t due;
     int64_t ms = -1;
@@ -563,9 +584,11 @@ vts_daemon_tick(int timer, void *opaque)
         vts_daemon_connect(d);
 
     pthread_mutex_lock(&d->lock);
-    vts_sched_expire(d->sched, now, vts_daemon_expired, d);
+    vts_sched_expire(d->sched, now, vts_daemon_expired, &expiry);
     due = vts_sched_next_due(d->sched);
     pthread_mutex_unlock(&d->lock);
+    if (expiry.failed)
+        vts_daemon_write_metrics(d);
 
     for (int i = 0; i < VTS_DAEMON_MAX_CLIENTS; i++) {
         vts_dclient *cl = &d->clients[i];

@@ -291,64 +291,124 @@ dirty_stack(void *arg)
     return (void *)(uintptr_t)junk[sizeof(junk) / 2];
 }
 
-/* Stop the daemon once it stepped the guest, or after 10 s. */
-static void *
-watch_and_stop(void *arg)
-{
-    int64_t until = mono_ms() + 10000;
+/* A daemon over the fake hypervisor and the poll() loop above, in a
+ * temporary directory (control.sock, vmtimesync.conf, metrics.prom), run
+ * until @done says so or @timeout_ms passed; then SIGTERM. */
+typedef struct daemon_run daemon_run;
+struct daemon_run {
+    char dir[32];
+    char conf_path[64];
+    char sock[64];
+    char metrics[64];
+    vts_hv_ops ops;
+    vts_daemon *d;
+    bool (*done)(const daemon_run *r);
+    const void *arg; /* for @done */
+    int timeout_ms;
+    bool met; /* @done said so in time */
+    pthread_t watcher;
+};
 
-    (void)arg;
-    while (__atomic_load_n(&set_time_calls, __ATOMIC_SEQ_CST) == 0 && mono_ms() < until)
+static void *
+daemon_watch(void *opaque)
+{
+    daemon_run *r = opaque;
+    int64_t until = mono_ms() + r->timeout_ms;
+
+    while (!(r->met = r->done(r)) && mono_ms() < until)
         poll(NULL, 0, 10);
     kill(getpid(), SIGTERM);
     return NULL;
 }
 
+/* Write the configuration (@extra: more lines, may be NULL), make the
+ * daemon and start the watcher; daemon_run_finish() runs it. */
+static void
+daemon_run_start(daemon_run *r, bool (*done)(const daemon_run *r), const void *arg,
+                 int timeout_ms, const char *extra)
+{
+    FILE *f = NULL;
+    vts_error err;
+
+    memset(r, 0, sizeof(*r));
+    r->ops = fake_hv_ops;
+    r->ops.loop_init = loop_init;
+    r->ops.loop_run_once = loop_run_once;
+    r->ops.loop_add_handle = loop_add_handle;
+    r->ops.loop_remove_handle = loop_remove_handle;
+    r->ops.loop_add_timer = loop_add_timer;
+    r->ops.loop_update_timer = loop_update_timer;
+    r->ops.loop_remove_timer = loop_remove_timer;
+    r->ops.events_register = events_register;
+    r->ops.agent_command = counting_agent_command;
+    r->done = done;
+    r->arg = arg;
+    r->timeout_ms = timeout_ms;
+    snprintf(r->dir, sizeof(r->dir), "/tmp/vts-regress.XXXXXX");
+    assert_non_null(mkdtemp(r->dir));
+    snprintf(r->conf_path, sizeof(r->conf_path), "%s/vmtimesync.conf", r->dir);
+    snprintf(r->sock, sizeof(r->sock), "%s/control.sock", r->dir);
+    snprintf(r->metrics, sizeof(r->metrics), "%s/metrics.prom", r->dir);
+    f = fopen(r->conf_path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "uri = fake:///\ncontrol_socket = %s\nmetrics_file = %s\nworkers = 1\n"
+            "log_level = err\n%s",
+            r->sock, r->metrics, extra ? extra : "");
+    fclose(f);
+    r->d = vts_daemon_new(&r->ops, r->conf_path, NULL, &err);
+    assert_non_null(r->d);
+    assert_int_equal(pthread_create(&r->watcher, NULL, daemon_watch, r), 0);
+}
+
+/* Run the daemon until the watcher stops it; clean the directory. When
+ * the watcher gave up, show the metrics file for the failure's message. */
+static void
+daemon_run_finish(daemon_run *r)
+{
+    vts_error err;
+    char buf[4096];
+    FILE *f = NULL;
+    size_t n;
+
+    assert_int_equal(vts_daemon_run(r->d, &err), 0);
+    assert_int_equal(pthread_join(r->watcher, NULL), 0);
+    vts_daemon_free(r->d);
+    if (!r->met && (f = fopen(r->metrics, "r")) != NULL) {
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        print_message("%s:\n%s", r->metrics, buf);
+    }
+    unlink(r->metrics);
+    unlink(r->conf_path);
+    assert_int_equal(rmdir(r->dir), 0);
+}
+
+/* Stop the daemon once it stepped the guest. */
+static bool
+stepped_once(const daemon_run *r)
+{
+    (void)r;
+    return __atomic_load_n(&set_time_calls, __ATOMIC_SEQ_CST) > 0;
+}
+
 static void
 test_daemon_sweep_steps_with_initialised_options(void **state)
 {
-    char dir[] = "/tmp/vts-regress.XXXXXX";
-    char conf_path[64], sock[64];
-    vts_hv_ops ops = fake_hv_ops;
-    vts_daemon *d = NULL;
-    vts_error err;
-    pthread_t t, watcher;
-    FILE *f = NULL;
+    daemon_run r;
+    pthread_t t;
 
     (void)state;
-    ops.loop_init = loop_init;
-    ops.loop_run_once = loop_run_once;
-    ops.loop_add_handle = loop_add_handle;
-    ops.loop_remove_handle = loop_remove_handle;
-    ops.loop_add_timer = loop_add_timer;
-    ops.loop_update_timer = loop_update_timer;
-    ops.loop_remove_timer = loop_remove_timer;
-    ops.events_register = events_register;
-    ops.agent_command = counting_agent_command;
-
     fake_hv_reset();
     fake_hv_set_guest_offset(-3 * VTS_NS_PER_SEC);
     set_time_calls = 0;
 
-    assert_non_null(mkdtemp(dir));
-    snprintf(conf_path, sizeof(conf_path), "%s/vmtimesync.conf", dir);
-    snprintf(sock, sizeof(sock), "%s/control.sock", dir);
-    f = fopen(conf_path, "w");
-    assert_non_null(f);
-    fprintf(f, "uri = fake:///\ncontrol_socket = %s\nworkers = 1\nlog_level = err\n", sock);
-    fclose(f);
-
-    d = vts_daemon_new(&ops, conf_path, NULL, &err);
-    assert_non_null(d);
-    assert_int_equal(pthread_create(&watcher, NULL, watch_and_stop, NULL), 0);
+    daemon_run_start(&r, stepped_once, NULL, 10000, NULL);
     /* Last before the daemon makes its worker: the worker gets this stack. */
     assert_int_equal(pthread_create(&t, NULL, dirty_stack, NULL), 0);
     assert_int_equal(pthread_join(t, NULL), 0);
-    assert_int_equal(vts_daemon_run(d, &err), 0);
-    assert_int_equal(pthread_join(watcher, NULL), 0);
-    vts_daemon_free(d);
-    unlink(conf_path);
-    rmdir(dir);
+    daemon_run_finish(&r);
 
     /* The guest was 3 s behind: the sweep stepped it, and nothing else
      * (no check_only) stopped it. */
@@ -357,13 +417,75 @@ test_daemon_sweep_steps_with_initialised_options(void **state)
     fake_hv_cleanup();
 }
 
+/* --- defects found in review (issue 11) --------------------------------- */
+
+/* Whether the file @path has the whole line @line now. */
+static bool
+file_has_line(const char *path, const char *line)
+{
+    static char buf[16384];
+    FILE *f = fopen(path, "r");
+    size_t n, len = strlen(line);
+    const char *p = buf;
+
+    if (!f)
+        return false;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    while ((p = strstr(p, line)) != NULL) {
+        if ((p == buf || p[-1] == '\n') && p[len] == '\n')
+            return true;
+        p++;
+    }
+    return false;
+}
+
+/* Whether the metrics file has every line of @r->arg (NULL-terminated). */
+static bool
+metrics_has_lines(const daemon_run *r)
+{
+    for (const char *const *line = r->arg; *line; line++) {
+        if (!file_has_line(r->metrics, *line))
+            return false;
+    }
+    return true;
+}
+
+/* The commonest failure after a migration or restore: the agent never
+ * connects. Its wait expired in the scheduler with a log line only, and
+ * waits were kept out of the metrics, so vmtimesync_failures_total, which
+ * operators alert on, never counted it. */
+static void
+test_daemon_expired_agent_wait_counts_as_a_failure(void **state)
+{
+    static const char *const want[] = {
+        "vmtimesync_failures_total{kind=\"agent-not-connected\"} 1",
+        "vmtimesync_syncs_total{trigger=\"sweep\",result=\"agent-not-connected\"} 1",
+        NULL};
+    daemon_run r;
+
+    (void)state;
+    fake_hv_reset();
+    fake_hv_fail_command(
+        NULL, VTS_ERR_AGENT_NOT_CONNECTED,
+        "Guest agent is not responding: QEMU guest agent is not connected");
+    set_time_calls = 0;
+    daemon_run_start(&r, metrics_has_lines, want, 8000, "agent_wait = 1s\n");
+    daemon_run_finish(&r);
+    assert_true(r.met);
+    fake_hv_cleanup();
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_domxml_scan_null_text_is_refused_without_pointer_arithmetic),
+        cmocka_unit_test(
+            test_domxml_scan_null_text_is_refused_without_pointer_arithmetic),
         cmocka_unit_test(test_hook_decide_xml_without_text_ignores),
         cmocka_unit_test(test_daemon_sweep_steps_with_initialised_options),
+        cmocka_unit_test(test_daemon_expired_agent_wait_counts_as_a_failure),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
