@@ -315,7 +315,8 @@ vts_sched_backoff(const vts_sched_conf *conf, int attempts)
     return delay < conf->backoff_max_ns ? delay : conf->backoff_max_ns;
 }
 
-/* The delay before re-check number @done + 1: doubled each time. */
+/* The delay before re-check number @done + 1: doubled each time, never
+ * over VTS_SCHED_RECHECK_DELAY_MAX (nor a recheck_delay set longer). */
 static int64_t
 vts_sched_recheck_delay(const vts_sched_conf *conf, int done)
 {
@@ -323,7 +324,7 @@ vts_sched_recheck_delay(const vts_sched_conf *conf, int done)
 
     for (int i = 0; i < done && delay < VTS_SCHED_RECHECK_DELAY_MAX; i++)
         delay *= 2;
-    return delay;
+    return delay < VTS_SCHED_RECHECK_DELAY_MAX ? delay : VTS_SCHED_RECHECK_DELAY_MAX;
 }
 
 /* Did a sync that went well leave @e's guest further off than the
