@@ -96,6 +96,23 @@ struct vts_daemon {
 };
 
 static int vts_daemon_sig_fd = -1;
+/* The running daemon's agent calls (one daemon runs per process, as for
+ * vts_daemon_sig_fd): workers sync through vts_daemon_sync_ops, which
+ * counts each call that returned, so that SIGTERM's wait can tell syncs
+ * that go on from syncs stuck on libvirtd. */
+static const vts_hv_ops *vts_daemon_real_ops;
+static vts_hv_ops vts_daemon_sync_ops;
+static uint64_t vts_daemon_calls_done; /* atomic */
+
+static int
+vts_daemon_counted_agent_command(vts_hv_dom *dom, const char *cmd, int timeout_s,
+                                 char **reply, vts_error *err)
+{
+    int rc = vts_daemon_real_ops->agent_command(dom, cmd, timeout_s, reply, err);
+
+    __atomic_add_fetch(&vts_daemon_calls_done, 1, __ATOMIC_RELAXED);
+    return rc;
+}
 
 static void
 vts_daemon_sched_conf(const vts_conf *conf, vts_sched_conf *sc)
@@ -393,7 +410,7 @@ vts_daemon_job(const char *name, void *opaque)
                       "clock fixed");
         res.action = VTS_ACTION_ERROR;
     } else {
-        vts_sync_domain(d->ops, hv, name, &opts, &res);
+        vts_sync_domain(&vts_daemon_sync_ops, hv, name, &opts, &res);
     }
     vts_daemon_wconn_put(d, hv, gen,
                          res.action == VTS_ACTION_ERROR && res.err.code == VTS_ERR_CONNECT);
@@ -1017,12 +1034,48 @@ error:
     return NULL;
 }
 
+/* Loop thread, on SIGTERM: let the syncs under way finish. A whole sync
+ * may take vts_daemon_stop_grace_ns(); but when no agent call returned for
+ * agent_timeout + 2 s, the calls under way wait on a libvirtd that does
+ * not answer (each agent call is bounded by the agent timeout): stop
+ * waiting then. Returns how many syncs are still running, and in @waited_ms
+ * the bound that ran out. */
+static size_t
+vts_daemon_stop_workers(vts_daemon *d, int64_t *waited_ms)
+{
+    int64_t start = vts_mono_ns();
+    int64_t whole = vts_daemon_stop_grace_ns(&d->conf);
+    int64_t stall = ((int64_t)d->conf.agent_timeout_s + 2) * VTS_NS_PER_SEC;
+    uint64_t seen = __atomic_load_n(&vts_daemon_calls_done, __ATOMIC_RELAXED);
+    int64_t moved = start;
+    int64_t bound = 0;
+    size_t left;
+
+    while ((left = vts_pool_stop(d->pool, 100)) > 0) {
+        int64_t now = vts_mono_ns();
+        uint64_t done = __atomic_load_n(&vts_daemon_calls_done, __ATOMIC_RELAXED);
+
+        if (done != seen) {
+            seen = done;
+            moved = now;
+        }
+        if (now - start >= whole)
+            bound = whole;
+        else if (now - moved >= stall)
+            bound = stall;
+        if (bound)
+            break;
+    }
+    *waited_ms = bound / VTS_NS_PER_MS;
+    return left;
+}
+
 int
 vts_daemon_run(vts_daemon *d, vts_error *err)
 {
     struct sigaction sa;
     size_t left;
-    int grace_ms;
+    int64_t grace_ms;
 
     vts_log_set_level(vts_daemon_log_level(d));
     if (d->ops->loop_init(err) < 0)
@@ -1030,6 +1083,9 @@ vts_daemon_run(vts_daemon *d, vts_error *err)
     if (pipe2(d->sig_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
         return vts_error_set(err, VTS_ERR_INTERNAL, "pipe: %s", strerror(errno));
     vts_daemon_sig_fd = d->sig_pipe[1];
+    vts_daemon_real_ops = d->ops;
+    vts_daemon_sync_ops = *d->ops;
+    vts_daemon_sync_ops.agent_command = vts_daemon_counted_agent_command;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = vts_daemon_on_signal_write;
     sigemptyset(&sa.sa_mask);
@@ -1071,17 +1127,25 @@ vts_daemon_run(vts_daemon *d, vts_error *err)
     }
 
     vts_daemon_sd_notify("STOPPING=1");
-    /* Let syncs under way finish: at most one agent timeout and a bit. */
-    grace_ms = (d->conf.agent_timeout_s + 2) * 1000;
     /* No new clients, and no socket file left behind even if a hung sync
      * makes us exit without freeing. */
     vts_daemon_ctl_close(d);
-    left = vts_pool_stop(d->pool, grace_ms);
+    left = vts_daemon_stop_workers(d, &grace_ms);
     if (left > 0)
-        vts_log(VTS_LOG_WARNING, "%zu syncs still running after %d ms; exiting anyway", left,
+        vts_log(VTS_LOG_WARNING,
+                "%zu syncs still running after %" PRId64 " ms; exiting anyway", left,
                 grace_ms);
     vts_log(VTS_LOG_INFO, "vmtimesyncd stopped");
     return 0;
+}
+
+int64_t
+vts_daemon_stop_grace_ns(const vts_conf *conf)
+{
+    int64_t calls = VTS_SYNC_MAX_AGENT_CALLS(
+        (int64_t)conf->samples, conf->set_time_fallback == VTS_FALLBACK_GUEST_EXEC);
+
+    return calls * conf->agent_timeout_s * VTS_NS_PER_SEC + 2 * VTS_NS_PER_SEC;
 }
 
 void

@@ -54,6 +54,17 @@
 #define VTS_SYNC_HOST_MAXERROR_NS (1 * VTS_NS_PER_SEC)
 /* Seconds libvirt waits for each agent reply. */
 #define VTS_SYNC_DEFAULT_TIMEOUT_S 5
+/* The most guest agent (and monitor) calls one vts_sync_dom() makes with
+ * @samples samples per measurement, so that whoever waits for a whole sync
+ * (vmtimesyncd on SIGTERM) can bound it by this times the agent timeout: a
+ * measurement, then up to 5 steps each verified by a measurement, and the
+ * RTC reset. With the guest-exec fallback (@exec): the refused
+ * guest-set-time and guest-info, then up to 10 steps of guest-exec, one
+ * timeout's worth of guest-exec-status polls and a measurement, each date
+ * path tried once more. Follows vts_sync.c's step loop: change both. */
+#define VTS_SYNC_MAX_AGENT_CALLS(samples, exec)                                          \
+    ((exec) ? (samples) + 2 + 10 * (2 + (samples)) + 2 + 1                               \
+            : (samples) + 5 * (1 + (samples)) + 1)
 
 typedef enum {
     VTS_LOG_ERR,

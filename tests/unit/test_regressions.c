@@ -121,6 +121,8 @@ static pthread_mutex_t loop_lock = PTHREAD_MUTEX_INITIALIZER;
 static loop_slot loop_handles[LOOP_MAX];
 static loop_slot loop_timers[LOOP_MAX];
 static int set_time_calls; /* atomic: the worker writes, the watcher reads */
+static int agent_calls;    /* atomic: every agent call begun */
+static int agent_call_ms;  /* real time each agent call takes (set before the run) */
 
 static int64_t
 mono_ms(void)
@@ -272,8 +274,12 @@ static int
 counting_agent_command(vts_hv_dom *dom, const char *cmd, int timeout_s, char **reply,
                        vts_error *err)
 {
-    int rc = fake_hv_ops.agent_command(dom, cmd, timeout_s, reply, err);
+    int rc;
 
+    __atomic_add_fetch(&agent_calls, 1, __ATOMIC_SEQ_CST);
+    if (agent_call_ms > 0)
+        poll(NULL, 0, agent_call_ms);
+    rc = fake_hv_ops.agent_command(dom, cmd, timeout_s, reply, err);
     if (rc == 0 && strstr(cmd, "guest-set-time"))
         __atomic_add_fetch(&set_time_calls, 1, __ATOMIC_SEQ_CST);
     return rc;
@@ -362,17 +368,24 @@ daemon_run_start(daemon_run *r, bool (*done)(const daemon_run *r), const void *a
 }
 
 /* Run the daemon until the watcher stops it; clean the directory. When
- * the watcher gave up, show the metrics file for the failure's message. */
+ * the watcher gave up, show the metrics file for the failure's message.
+ * @at_return, when not NULL, is asked as soon as vts_daemon_run returned,
+ * before a worker it left behind could go on: it decides r->met, with
+ * what the watcher saw. */
 static void
-daemon_run_finish(daemon_run *r)
+daemon_run_finish(daemon_run *r, bool (*at_return)(const daemon_run *r))
 {
     vts_error err;
     char buf[4096];
     FILE *f = NULL;
     size_t n;
+    bool now = true;
 
     assert_int_equal(vts_daemon_run(r->d, &err), 0);
+    if (at_return)
+        now = at_return(r);
     assert_int_equal(pthread_join(r->watcher, NULL), 0);
+    r->met = r->met && now;
     vts_daemon_free(r->d);
     if (!r->met && (f = fopen(r->metrics, "r")) != NULL) {
         n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -408,7 +421,7 @@ test_daemon_sweep_steps_with_initialised_options(void **state)
     /* Last before the daemon makes its worker: the worker gets this stack. */
     assert_int_equal(pthread_create(&t, NULL, dirty_stack, NULL), 0);
     assert_int_equal(pthread_join(t, NULL), 0);
-    daemon_run_finish(&r);
+    daemon_run_finish(&r, NULL);
 
     /* The guest was 3 s behind: the sweep stepped it, and nothing else
      * (no check_only) stopped it. */
@@ -472,7 +485,67 @@ test_daemon_expired_agent_wait_counts_as_a_failure(void **state)
         "Guest agent is not responding: QEMU guest agent is not connected");
     set_time_calls = 0;
     daemon_run_start(&r, metrics_has_lines, want, 8000, "agent_wait = 1s\n");
-    daemon_run_finish(&r);
+    daemon_run_finish(&r, NULL);
+    assert_true(r.met);
+    fake_hv_cleanup();
+}
+
+/* SIGTERM's grace was agent_timeout + 2 s, but a sync makes many agent
+ * calls: a sync whose calls were all answered in time was abandoned
+ * midway, unlike what the README promises ("SIGTERM finishes the syncs
+ * under way"). Here every call takes 300 ms of real time with a 1 s agent
+ * timeout: the sync (measure, step, verify: 11 calls) takes 3.3 s, more
+ * than the old grace of 3 s. SIGTERM comes once the first call began; the
+ * daemon must not return before the sync's result is in the metrics. */
+static bool
+first_agent_call(const daemon_run *r)
+{
+    (void)r;
+    return __atomic_load_n(&agent_calls, __ATOMIC_SEQ_CST) > 0;
+}
+
+static bool
+sweep_stepped(const daemon_run *r)
+{
+    return file_has_line(
+        r->metrics, "vmtimesync_syncs_total{trigger=\"sweep\",result=\"stepped\"} 1");
+}
+
+/* The bound the README and vmtimesyncd(8) give: every call of a whole
+ * sync at the agent timeout, and 2 s. */
+static void
+test_daemon_stop_grace_covers_a_whole_sync(void **state)
+{
+    vts_conf conf;
+
+    (void)state;
+    vts_conf_init(&conf);
+    assert_int_equal(vts_daemon_stop_grace_ns(&conf),
+                     (VTS_SYNC_MAX_AGENT_CALLS(5, false) * 5 + 2) * VTS_NS_PER_SEC);
+    assert_int_equal(vts_daemon_stop_grace_ns(&conf), 182 * VTS_NS_PER_SEC);
+    conf.agent_timeout_s = 2;
+    conf.samples = 3;
+    assert_int_equal(vts_daemon_stop_grace_ns(&conf),
+                     (VTS_SYNC_MAX_AGENT_CALLS(3, false) * 2 + 2) * VTS_NS_PER_SEC);
+    /* The guest-exec fallback makes more calls. */
+    conf.set_time_fallback = VTS_FALLBACK_GUEST_EXEC;
+    assert_true(vts_daemon_stop_grace_ns(&conf) >
+                (VTS_SYNC_MAX_AGENT_CALLS(3, false) * 2 + 2) * VTS_NS_PER_SEC);
+}
+
+static void
+test_daemon_sigterm_lets_a_whole_sync_finish(void **state)
+{
+    daemon_run r;
+
+    (void)state;
+    fake_hv_reset();
+    fake_hv_set_guest_offset(-3 * VTS_NS_PER_SEC);
+    set_time_calls = agent_calls = 0;
+    agent_call_ms = 300;
+    daemon_run_start(&r, first_agent_call, NULL, 10000, "agent_timeout = 1s\n");
+    daemon_run_finish(&r, sweep_stepped);
+    agent_call_ms = 0;
     assert_true(r.met);
     fake_hv_cleanup();
 }
@@ -486,6 +559,8 @@ main(void)
         cmocka_unit_test(test_hook_decide_xml_without_text_ignores),
         cmocka_unit_test(test_daemon_sweep_steps_with_initialised_options),
         cmocka_unit_test(test_daemon_expired_agent_wait_counts_as_a_failure),
+        cmocka_unit_test(test_daemon_stop_grace_covers_a_whole_sync),
+        cmocka_unit_test(test_daemon_sigterm_lets_a_whole_sync_finish),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
