@@ -322,6 +322,8 @@ vts_daemon_sweep(vts_daemon *d, vts_hv_conn *hv)
     vts_error err;
     size_t queued = 0;
     size_t forgotten;
+    /* Before the list: what happens to a domain from then on is newer. */
+    int64_t listed_ns = vts_mono_ns();
 
     if (d->ops->list_running(hv, &names, &count, &err) < 0) {
         vts_log(VTS_LOG_WARNING, "sweep: %s", err.message);
@@ -348,7 +350,8 @@ vts_daemon_sweep(vts_daemon *d, vts_hv_conn *hv)
     }
     /* Forget the domains that stopped or left while we were not listening. */
     pthread_mutex_lock(&d->lock);
-    forgotten = vts_sched_prune(d->sched, names, count, vts_daemon_forget_metrics, d);
+    forgotten =
+        vts_sched_prune(d->sched, names, count, listed_ns, vts_daemon_forget_metrics, d);
     pthread_mutex_unlock(&d->lock);
     vts_log(VTS_LOG_INFO,
             "sweep: %zu running domains, %zu with a guest agent to check, %zu gone domains "

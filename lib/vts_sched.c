@@ -146,6 +146,7 @@ vts_sched_trigger(vts_sched *s, const char *name, const char *trigger, int64_t n
 
     if (!e)
         return false;
+    e->news_ns = now;
     if (e->suspended_ns > 0) {
         e->pause_ns = now - e->suspended_ns;
         e->suspended_ns = 0;
@@ -177,7 +178,10 @@ vts_sched_expect(vts_sched *s, const char *name, const char *trigger, int64_t no
 {
     vts_sched_entry *e = vts_sched_entry_of(s, name);
 
-    if (!e || e->phase != VTS_PHASE_IDLE)
+    if (!e)
+        return;
+    e->news_ns = now;
+    if (e->phase != VTS_PHASE_IDLE)
         return;
     e->trigger_ns = now;
     e->attempts = 0;
@@ -192,9 +196,9 @@ vts_sched_agent_connected(vts_sched *s, const char *name, int64_t now)
 {
     vts_sched_entry *e = vts_sched_find(s, name);
 
-    (void)now;
     if (!e)
         return false;
+    e->news_ns = now;
     switch (e->phase) {
     case VTS_PHASE_WAITING:
     case VTS_PHASE_BACKOFF:
@@ -217,7 +221,7 @@ vts_sched_suspended(vts_sched *s, const char *name, int64_t now)
     vts_sched_entry *e = vts_sched_entry_of(s, name);
 
     if (e)
-        e->suspended_ns = now;
+        e->suspended_ns = e->news_ns = now;
 }
 
 void
@@ -239,7 +243,7 @@ vts_sched_stopped(vts_sched *s, const char *name)
 }
 
 size_t
-vts_sched_prune(vts_sched *s, char *const *running, size_t count,
+vts_sched_prune(vts_sched *s, char *const *running, size_t count, int64_t listed_ns,
                 void (*fn)(const char *name, void *opaque), void *opaque)
 {
     size_t gone = 0;
@@ -251,7 +255,9 @@ vts_sched_prune(vts_sched *s, char *const *running, size_t count,
 
         for (size_t j = 0; j < count && !seen; j++)
             seen = strcmp(running[j], e->name) == 0;
-        if (seen || e->phase != VTS_PHASE_IDLE || e->suspended_ns > 0) {
+        /* News since the list: it came after, and is not gone for that. */
+        if (seen || e->phase != VTS_PHASE_IDLE || e->suspended_ns > 0 ||
+            e->news_ns >= listed_ns) {
             i++;
             continue;
         }
@@ -348,6 +354,7 @@ vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res, int
         return VTS_SCHED_DONE;
 
     e->have_last = true;
+    e->news_ns = now;
     memcpy(e->last_trigger, e->trigger, sizeof(e->last_trigger));
     e->last_ns = now;
     e->last_latency_ns = now - e->trigger_ns;

@@ -464,11 +464,47 @@ test_prune_forgets_idle_domains_not_running(void **state)
     assert_true(vts_sched_trigger(s, "c", "sweep", 0));
     assert_int_equal(run_job(s, "c", ok_result(), 1), VTS_SCHED_DONE);
 
-    assert_int_equal(vts_sched_prune(s, running, 1, collect_name, seen), 2);
+    assert_int_equal(vts_sched_prune(s, running, 1, 10, collect_name, seen), 2);
     assert_string_equal(seen, "bc");
     assert_non_null(vts_sched_get(s, "a"));
     assert_non_null(vts_sched_get(s, "busy"));
     assert_non_null(vts_sched_get(s, "paused"));
+    assert_int_equal(vts_sched_count(s), 3);
+}
+
+/* The sweep lists the running domains, then checks each one (agent calls
+ * that take a while), then prunes. A domain that started or arrived in
+ * between and was synced by its own event is not in the list, yet very
+ * much there: it keeps its entry (its status and metrics). */
+static void
+test_prune_keeps_domains_with_news_since_the_list(void **state)
+{
+    vts_sched *s = *state;
+    char a[] = "a";
+    char *running[] = {a};
+    char seen[16] = "";
+    int calls = 0;
+
+    assert_true(vts_sched_trigger(s, "a", "sweep", 0));
+    assert_int_equal(run_job(s, "a", ok_result(), 1), VTS_SCHED_DONE);
+    assert_true(vts_sched_trigger(s, "old", "resumed/unpaused", 2));
+    assert_int_equal(run_job(s, "old", ok_result(), 3), VTS_SCHED_DONE);
+    /* The list is taken at 10; then "new" arrives and syncs... */
+    assert_true(vts_sched_trigger(s, "new", "resumed/migrated", 11));
+    assert_int_equal(run_job(s, "new", ok_result(), 12), VTS_SCHED_DONE);
+    /* ...and "hooked" is announced by the hook, its wait since given up. */
+    vts_sched_expect(s, "hooked", "hook/migrate", 13);
+    assert_true(vts_sched_trigger(s, "hooked", "resumed/migrated", 14));
+    assert_int_equal(run_job(s, "hooked", err_result(VTS_ERR_AGENT_NOT_CONNECTED), 15),
+                     VTS_SCHED_WAIT);
+    assert_int_equal(vts_sched_expire(s, 700 * S, count_expiry, &calls), 1);
+
+    assert_int_equal(vts_sched_prune(s, running, 1, 10, collect_name, seen), 1);
+    assert_string_equal(seen, "old");
+    assert_non_null(vts_sched_get(s, "a"));
+    assert_non_null(vts_sched_get(s, "new"));
+    assert_true(vts_sched_get(s, "new")->have_last);
+    assert_non_null(vts_sched_get(s, "hooked"));
     assert_int_equal(vts_sched_count(s), 3);
 }
 
@@ -695,6 +731,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_stopped_keeps_the_others_and_their_order,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_forgets_idle_domains_not_running,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_keeps_domains_with_news_since_the_list,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_expectation_that_never_came_is_forgotten,
                                         setup, teardown),
