@@ -1,9 +1,12 @@
 /* vts_hook.c: what the libvirt hook decides, and its detached waiter. */
 #include "vmtimesync/vts_hook.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -168,6 +171,120 @@ cleanup:
     free(xml);
     ops->dom_free(dom);
     return ready;
+}
+
+void
+vts_hook_waiter_cmd_fill(vts_hook_waiter_cmd *cmd, const vts_conf *conf, const char *cli,
+                         const char *domain, const char *reason)
+{
+    int n = 0;
+
+    cmd->argv[n++] = (char *)cli;
+    cmd->argv[n++] = (char *)"--after-hook";
+    cmd->argv[n++] = (char *)reason;
+    cmd->argv[n++] = (char *)"--connect";
+    cmd->argv[n++] = (char *)vts_conf_uri(conf);
+    for (int k = 0; k < VTS_CONF__NUMBERS; k++) {
+        const vts_conf_bounds *b = vts_conf_bounds_of((vts_conf_number)k);
+
+        if (!b->option)
+            continue;
+        vts_conf_format_arg((vts_conf_number)k,
+                            vts_conf_number_get(conf, (vts_conf_number)k), cmd->values[k],
+                            sizeof(cmd->values[k]));
+        cmd->argv[n++] = (char *)b->option;
+        cmd->argv[n++] = cmd->values[k];
+    }
+    if (conf->allow_unsynced_host)
+        cmd->argv[n++] = (char *)"--allow-unsynced-host";
+    if (conf->set_time_fallback == VTS_FALLBACK_GUEST_EXEC)
+        cmd->argv[n++] = (char *)"--set-time-fallback=guest-exec";
+    cmd->argv[n++] = (char *)"--";
+    cmd->argv[n++] = (char *)domain;
+    cmd->argv[n] = NULL;
+}
+
+/* One line the waiter wrote on stderr, into the log. */
+static void
+vts_hook_relay_line(const char *name, const char *line)
+{
+    char esc[512];
+
+    vts_report_escape(esc, sizeof(esc), line);
+    vts_log(VTS_LOG_WARNING, "%s: waiter: %s", name, esc);
+}
+
+int
+vts_hook_waiter_supervise(char *const *argv, const char *name)
+{
+    char buf[1024];
+    size_t len = 0;
+    int pfd[2];
+    int status = 0;
+    pid_t child;
+
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        vts_log(VTS_LOG_ERR, "%s: cannot start the hook's waiter: pipe: %s; not synced",
+                name, strerror(errno));
+        return -1;
+    }
+    child = fork();
+    if (child < 0) {
+        vts_log(VTS_LOG_ERR, "%s: cannot start the hook's waiter: %s; not synced", name,
+                strerror(errno));
+        close(pfd[0]);
+        close(pfd[1]);
+        return -1;
+    }
+    if (child == 0) {
+        dup2(pfd[1], STDERR_FILENO);
+        execv(argv[0], argv);
+        dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(pfd[1]);
+    for (;;) {
+        ssize_t r = read(pfd[0], buf + len, sizeof(buf) - 1 - len);
+        char *nl;
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        buf[len] = '\0';
+        while ((nl = strchr(buf, '\n')) != NULL) {
+            *nl = '\0';
+            vts_hook_relay_line(name, buf);
+            len -= (size_t)(nl + 1 - buf);
+            memmove(buf, nl + 1, len + 1);
+        }
+        if (len == sizeof(buf) - 1) { /* a very long line: in pieces */
+            vts_hook_relay_line(name, buf);
+            len = 0;
+        }
+    }
+    if (len > 0) {
+        buf[len] = '\0';
+        vts_hook_relay_line(name, buf);
+    }
+    close(pfd[0]);
+    while (waitpid(child, &status, 0) < 0) {
+        if (errno != EINTR)
+            return -1;
+    }
+    if (WIFSIGNALED(status)) {
+        vts_log(VTS_LOG_ERR, "%s: the hook's waiter died of signal %d; not synced", name,
+                WTERMSIG(status));
+        return 128 + WTERMSIG(status);
+    }
+    /* 2: usage; 126, 127: not run. 1 and 3 the waiter logged itself. */
+    if (WEXITSTATUS(status) == 2 || WEXITSTATUS(status) >= 126)
+        vts_log(VTS_LOG_ERR,
+                "%s: the hook's waiter could not start (%s exited %d); not synced (see "
+                "above; run 'vmtimesync %s' by hand)",
+                name, argv[0], WEXITSTATUS(status), name);
+    return WEXITSTATUS(status);
 }
 
 int

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "vmtimesync/vts_hook.h"
+#include "vmtimesync/vts_log.h"
 
 #define AGENT_XML                                                                        \
     "<domain type='qemu'><name>web-1</name><devices>"                                    \
@@ -245,6 +246,140 @@ test_conf_path_beside_the_hooks_directory(void **state)
     rmdir(dir);
 }
 
+/* The hook passes its file's settings to its waiter on the command line,
+ * with stderr on /dev/null. The file took max_step up to 100 years while
+ * vmtimesync refused more than 1e6 s: with max_step = 720h every waiter
+ * exited 2, silently. Now both read one table: whatever the file accepts
+ * (here every setting at its bound) the waiter's command line carries, and
+ * vmtimesync's parser reads back exactly. */
+static void
+check_waiter_cmd_round_trips(const vts_conf *conf)
+{
+    vts_hook_waiter_cmd cmd;
+    vts_error err;
+    int found = 0;
+    int last = 0;
+
+    vts_hook_waiter_cmd_fill(&cmd, conf, "/usr/sbin/vmtimesync", "web-1", "migrate");
+    assert_string_equal(cmd.argv[0], "/usr/sbin/vmtimesync");
+    assert_string_equal(cmd.argv[1], "--after-hook");
+    assert_string_equal(cmd.argv[2], "migrate");
+    while (cmd.argv[last])
+        last++;
+    assert_true(last < VTS_HOOK_WAITER_ARGS);
+    assert_string_equal(cmd.argv[last - 2], "--");
+    assert_string_equal(cmd.argv[last - 1], "web-1");
+    for (int n = 0; n < VTS_CONF__NUMBERS; n++) {
+        const vts_conf_bounds *b = vts_conf_bounds_of((vts_conf_number)n);
+        int64_t v = -1;
+        int k;
+
+        if (!b->option)
+            continue;
+        for (k = 3; cmd.argv[k] && strcmp(cmd.argv[k], b->option) != 0; k++)
+            ;
+        assert_non_null(cmd.argv[k]);
+        if (vts_conf_parse_arg((vts_conf_number)n, cmd.argv[k + 1], &v, &err) < 0)
+            fail_msg("%s %s: vmtimesync refuses it: %s", b->option, cmd.argv[k + 1],
+                     err.message);
+        assert_int_equal(v, vts_conf_number_get(conf, (vts_conf_number)n));
+        found++;
+    }
+    /* --threshold, --samples, --timeout, --wait, --max-step, --max-backward */
+    assert_int_equal(found, 6);
+}
+
+static void
+test_waiter_cmd_takes_every_value_the_file_takes(void **state)
+{
+    static const char *const files[] = {
+        /* The report: a month. */
+        "max_step = 720h\n",
+        /* Every setting the waiter gets, at its upper bound, then its lower. */
+        "threshold = 1h\nsamples = 64\nagent_timeout = 1h\nagent_wait = 24h\n"
+        "max_step = 876000h\nmax_backward = 876000h\n",
+        "threshold = 0\nsamples = 1\nagent_timeout = 1s\nagent_wait = 1s\n"
+        "max_step = 0\nmax_backward = 0\n",
+        /* Odd ones: fractions of a second, flags. */
+        "threshold = 1.5ms\nagent_wait = 90.25s\nmax_backward = 2.000000001s\n"
+        "host_unsynced = allow\nset_time_fallback = guest-exec\nuri = test:///default\n",
+    };
+    vts_conf conf;
+    vts_error err;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        assert_int_equal(vts_conf_parse_string(&conf, files[i], NULL, &err), 0);
+        check_waiter_cmd_round_trips(&conf);
+        vts_conf_clear(&conf);
+    }
+}
+
+/* Run vts_hook_waiter_supervise(@argv) with the log on a temporary file
+ * (as the journal would get it); returns its status, the log in @out. */
+static int
+supervise_logged(char *const *argv, char *out, size_t len)
+{
+    char path[] = "/tmp/vts-test-hook.XXXXXX";
+    int fd = mkstemp(path);
+    int saved = dup(STDERR_FILENO);
+    int status;
+    ssize_t n;
+
+    assert_true(fd >= 0 && saved >= 0);
+    fflush(stderr);
+    assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    unsetenv("JOURNAL_STREAM");
+    vts_log_open("vmtimesync-hook", true, VTS_LOG_INFO);
+    status = vts_hook_waiter_supervise(argv, "web-1");
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    n = pread(fd, out, len - 1, 0);
+    assert_true(n >= 0);
+    out[n] = '\0';
+    close(fd);
+    unlink(path);
+    return status;
+}
+
+/* The waiter's stderr was /dev/null: one that could not start (a usage
+ * error, as with max_step = 720h; a program that is not there) exited
+ * without a word. Its stderr now reaches the log, with a line saying the
+ * guest will not be synced. */
+static void
+test_waiter_that_cannot_start_says_so(void **state)
+{
+    char *usage[] = {
+        (char *)"/bin/sh", (char *)"-c",
+        (char *)"echo \"vmtimesync: --max-step takes seconds >= 0, not '2592000'\""
+                " >&2; exit 2",
+        NULL};
+    char *missing[] = {(char *)"/nonexistent/vmtimesync", (char *)"--after-hook", NULL};
+    char *killed[] = {(char *)"/bin/sh", (char *)"-c", (char *)"kill -9 $$", NULL};
+    char *fine[] = {(char *)"/bin/sh", (char *)"-c", (char *)"exit 0", NULL};
+    char log[4096];
+
+    (void)state;
+    assert_int_equal(supervise_logged(usage, log, sizeof(log)), 2);
+    assert_non_null(strstr(log,
+                           "web-1: waiter: vmtimesync: --max-step takes seconds >= 0, "
+                           "not '2592000'\n"));
+    assert_non_null(strstr(log, "web-1: the hook's waiter could not start"));
+    assert_non_null(strstr(log, "not synced"));
+
+    assert_int_equal(supervise_logged(missing, log, sizeof(log)), 127);
+    assert_non_null(strstr(log, "/nonexistent/vmtimesync"));
+    assert_non_null(strstr(log, "web-1: the hook's waiter could not start"));
+
+    supervise_logged(killed, log, sizeof(log));
+    assert_non_null(strstr(log, "web-1: the hook's waiter died of signal 9"));
+
+    /* A waiter that ran says what it did itself: nothing more here. */
+    assert_int_equal(supervise_logged(fine, log, sizeof(log)), 0);
+    assert_string_equal(log, "");
+}
+
 int
 main(void)
 {
@@ -261,6 +396,8 @@ main(void)
         cmocka_unit_test(test_bad_stdin_is_ignored_with_a_reason),
         cmocka_unit_test(test_xml_does_not_revive_an_ignored_decision),
         cmocka_unit_test(test_conf_path_beside_the_hooks_directory),
+        cmocka_unit_test(test_waiter_cmd_takes_every_value_the_file_takes),
+        cmocka_unit_test(test_waiter_that_cannot_start_says_so),
     };
 
     return cmocka_run_group_tests_name("hook", tests, NULL, NULL);
