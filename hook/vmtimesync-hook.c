@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,7 +123,7 @@ vts_hook_become_waiter(pid_t hook, const vts_conf *conf, const char *domain,
         nanosleep(&ms, NULL);
     }
     vts_hook_waiter_cmd_fill(&cmd, conf, VTS_HOOK_CLI, domain, reason);
-    closelog();
+    vts_log_close();
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         for (rlim_t fd = 3; fd < rl.rlim_cur && fd < 65536; fd++)
             close((int)fd);
