@@ -16,8 +16,6 @@
 #include "vmtimesync/vts_report.h"
 #include "vmtimesync/vts_sync.h"
 
-/* The waiter polls this often: it is a short-lived helper, not the daemon. */
-#define VTS_HOOK_POLL_NS (100 * VTS_NS_PER_MS)
 /* How long the waiter retries connecting while libvirtd starts up. */
 #define VTS_HOOK_CONNECT_NS (30 * VTS_NS_PER_SEC)
 /* How long a domain may take to show up (an incoming migration defines it
@@ -287,6 +285,40 @@ vts_hook_waiter_supervise(char *const *argv, const char *name)
     return WEXITSTATUS(status);
 }
 
+/* What the waiter's event loop saw (its own thread runs the loop). */
+typedef struct {
+    const char *domain;
+    bool news;   /* an event about the domain: look again */
+    bool due;    /* the next deadline came */
+    bool closed; /* the connection to libvirt went away */
+} vts_hook_wait;
+
+static void
+vts_hook_on_event(const vts_hv_event *ev, void *opaque)
+{
+    vts_hook_wait *w = opaque;
+
+    if (strcmp(ev->domain, w->domain) == 0)
+        w->news = true;
+}
+
+static void
+vts_hook_on_close(void *opaque)
+{
+    vts_hook_wait *w = opaque;
+
+    w->closed = true;
+}
+
+static void
+vts_hook_on_timer(int timer, void *opaque)
+{
+    vts_hook_wait *w = opaque;
+
+    (void)timer;
+    w->due = true;
+}
+
 int
 vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *domain,
                     const char *reason)
@@ -297,11 +329,17 @@ vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *dom
     vts_sync_opts opts;
     vts_sync_result res;
     vts_error err;
+    vts_hook_wait w = {.domain = domain};
     char name[256], line[1024];
     bool seen = false, gone = false;
+    int timer = -1;
     int ret = -1;
 
     vts_report_escape(name, sizeof(name), domain);
+    if (ops->loop_init(&err) < 0) {
+        vts_log(VTS_LOG_ERR, "%s: after %s: %s", name, reason, err.message);
+        return -1;
+    }
     while (ops->connect(uri, &conn, &err) < 0) {
         if (vts_mono_ns() - start > VTS_HOOK_CONNECT_NS) {
             vts_log(VTS_LOG_ERR, "%s: after %s: %s", name, reason, err.message);
@@ -309,12 +347,22 @@ vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *dom
         }
         vts_hook_sleep(500 * VTS_NS_PER_MS);
     }
+    /* Registered before the first look: nothing that happens after it is
+     * missed. */
+    if (ops->events_register(conn, vts_hook_on_event, vts_hook_on_close, &w, &err) < 0 ||
+        (timer = ops->loop_add_timer(-1, vts_hook_on_timer, &w)) < 0) {
+        vts_log(VTS_LOG_ERR, "%s: after %s: %s", name, reason,
+                timer < 0 && err.message[0] == '\0' ? "cannot set a timer" : err.message);
+        ops->disconnect(conn);
+        return -1;
+    }
 
     vts_sync_opts_init(&opts);
     vts_conf_to_sync_opts(conf, &opts);
     opts.log = vts_log_sync_cb;
     for (;;) {
         int64_t waited = vts_mono_ns() - start;
+        int64_t left;
 
         vts_error_clear(&err);
         if (vts_hook_ready(ops, conn, domain, &seen, &gone, &err)) {
@@ -343,8 +391,30 @@ vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *dom
                     (double)waited / VTS_NS_PER_SEC, name);
             break;
         }
-        vts_hook_sleep(VTS_HOOK_POLL_NS);
+        if (w.closed) {
+            vts_log(VTS_LOG_WARNING,
+                    "%s: after %s, lost the connection to libvirt; giving up (libvirtd's "
+                    "reconnect hook starts a new waiter)",
+                    name, reason);
+            break;
+        }
+        /* Until libvirt tells of the domain (it starts, resumes, its agent
+         * connects...) or the next deadline comes: no polling. */
+        left = (!seen && VTS_HOOK_APPEAR_NS < conf->agent_wait_ns ? VTS_HOOK_APPEAR_NS
+                                                                  : conf->agent_wait_ns) -
+               (vts_mono_ns() - start);
+        w.news = w.due = false;
+        ops->loop_update_timer(timer, left <= 0 ? 0 : (int)(left / VTS_NS_PER_MS) + 1);
+        while (!w.news && !w.due && !w.closed) {
+            if (ops->loop_run_once(&err) < 0) {
+                vts_log(VTS_LOG_ERR, "%s: after %s: %s", name, reason, err.message);
+                goto cleanup;
+            }
+        }
     }
+
+cleanup:
+    ops->loop_remove_timer(timer);
     ops->disconnect(conn);
     return ret;
 }

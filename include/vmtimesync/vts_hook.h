@@ -86,11 +86,13 @@ void vts_hook_waiter_cmd_fill(vts_hook_waiter_cmd *cmd, const vts_conf *conf,
  * could not be started at all (logged). */
 int vts_hook_waiter_supervise(char *const *argv, const char *name);
 
-/* The waiter, run in a detached process after the hook returned: connect
- * (retrying while libvirtd starts up), wait until @domain runs with its
- * guest agent connected (polling every 100 ms; at most conf->agent_wait;
- * give up when the domain never shows up or goes away), sync it once and
- * log the result. Returns 0 when the guest is fine, -1 otherwise (logged). */
+/* The waiter, run in a detached process after the hook returned: start
+ * @ops' event loop, connect (retrying while libvirtd starts up), wait until
+ * @domain runs with its guest agent connected (looking once, then again
+ * only when libvirt sends an event about it: started, resumed, agent
+ * connected...; at most conf->agent_wait; give up when the domain never
+ * shows up, goes away, or the connection is lost), sync it once and log
+ * the result. Returns 0 when the guest is fine, -1 otherwise (logged). */
 int vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *domain,
                         const char *reason);
 
