@@ -14,7 +14,8 @@
  *    detached waiter behind (`vmtimesync --after-hook`, see vts_hook.h),
  *    which connects to libvirt only after this process has exited, waits
  *    for the guest to run with its agent connected, syncs it once and logs
- *    to syslog.
+ *    to syslog; a process of ours stays beside it to log what it says on
+ *    stderr, and whether it could start at all.
  *
  * It links no libvirt: loading libvirt's libraries alone takes longer than
  * a hook may.
@@ -27,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,43 +101,16 @@ vts_hook_read_stdin(size_t *len, bool *complete)
 }
 
 /* The detached waiter, in the child: wait for the hook to have returned to
- * libvirtd, then exec `vmtimesync --after-hook`. The hook itself does not
- * link libvirt (loading it alone costs tens of ms); the CLI does. Never
- * returns. */
+ * libvirtd, then run `vmtimesync --after-hook` and relay what it says on
+ * stderr to the log. The hook itself does not link libvirt (loading it
+ * alone costs tens of ms); the CLI does. Never returns. */
 static void
 vts_hook_become_waiter(pid_t hook, const vts_conf *conf, const char *domain,
-                       const char *reason)
+                       const char *reason, const char *name)
 {
     int64_t until = vts_mono_ms() + VTS_HOOK_PARENT_WAIT_MS;
     struct rlimit rl;
-    char wait_s[32], threshold[32], timeout[32], samples[32], max_step[32], max_back[32];
-    char *argv[24];
-    int n = 0;
-
-    argv[n++] = (char *)VTS_HOOK_CLI;
-    argv[n++] = (char *)"--after-hook";
-    argv[n++] = (char *)reason;
-    argv[n++] = (char *)"--wait";
-    argv[n++] = wait_s;
-    argv[n++] = (char *)"--connect";
-    argv[n++] = (char *)vts_conf_uri(conf);
-    argv[n++] = (char *)"--threshold";
-    argv[n++] = threshold;
-    argv[n++] = (char *)"--timeout";
-    argv[n++] = timeout;
-    argv[n++] = (char *)"--samples";
-    argv[n++] = samples;
-    argv[n++] = (char *)"--max-step";
-    argv[n++] = max_step;
-    argv[n++] = (char *)"--max-backward";
-    argv[n++] = max_back;
-    if (conf->allow_unsynced_host)
-        argv[n++] = (char *)"--allow-unsynced-host";
-    if (conf->set_time_fallback == VTS_FALLBACK_GUEST_EXEC)
-        argv[n++] = (char *)"--set-time-fallback=guest-exec";
-    argv[n++] = (char *)"--";
-    argv[n++] = (char *)domain;
-    argv[n] = NULL;
+    vts_hook_waiter_cmd cmd;
 
     /* Leave the CPU to the hook (and libvirtd) until the hook is gone. */
     setsid();
@@ -149,22 +122,18 @@ vts_hook_become_waiter(pid_t hook, const vts_conf *conf, const char *domain,
 
         nanosleep(&ms, NULL);
     }
-    snprintf(wait_s, sizeof(wait_s), "%lld", (long long)(conf->agent_wait_ns / 1000000000LL));
-    snprintf(threshold, sizeof(threshold), "%.9f", (double)conf->threshold_ns / 1e9);
-    snprintf(timeout, sizeof(timeout), "%d", conf->agent_timeout_s);
-    snprintf(samples, sizeof(samples), "%d", conf->samples);
-    snprintf(max_step, sizeof(max_step), "%.9f", (double)conf->max_step_ns / 1e9);
-    snprintf(max_back, sizeof(max_back), "%.9f", (double)conf->max_backward_ns / 1e9);
-    closelog();
+    vts_hook_waiter_cmd_fill(&cmd, conf, VTS_HOOK_CLI, domain, reason);
+    vts_log_close();
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         for (rlim_t fd = 3; fd < rl.rlim_cur && fd < 65536; fd++)
             close((int)fd);
     }
-    /* Only now, with the hook returned to libvirtd, talk to libvirt. */
-    execv(VTS_HOOK_CLI, argv);
+    /* Only now, with the hook returned to libvirtd, talk to libvirt; and
+     * stay, so that what the waiter says on stderr (ours is /dev/null)
+     * and its end reach the log. */
     vts_log_open("vmtimesync-hook", false, VTS_LOG_INFO);
-    vts_log(VTS_LOG_ERR, "cannot run %s for the waiter: %s", VTS_HOOK_CLI, strerror(errno));
-    _exit(1);
+    vts_hook_waiter_supervise(cmd.argv, name);
+    _exit(0);
 }
 
 /* Leave the waiter behind. Our stdin, stdout and stderr are libvirtd's
@@ -193,7 +162,7 @@ vts_hook_spawn_waiter(const vts_conf *conf, const char *domain, const char *reas
     if (child < 0)
         vts_log(VTS_LOG_ERR, "%s: cannot start the waiter: %s", name, strerror(errno));
     else if (child == 0)
-        vts_hook_become_waiter(hook, conf, domain, reason);
+        vts_hook_become_waiter(hook, conf, domain, reason, name);
 }
 
 int

@@ -63,6 +63,56 @@ static const struct {
     {"h", VTS_NS_PER_HOUR},
 };
 
+/* The numeric settings (see vts_conf.h) and where each goes in a vts_conf:
+ * an int64_t for durations, an int otherwise. */
+static const struct {
+    vts_conf_bounds b;
+    size_t offset;
+} vts_conf_numbers[VTS_CONF__NUMBERS] = {
+    [VTS_CONF_THRESHOLD] = {{"threshold", "--threshold", VTS_CONF_DURATION, 0,
+                             VTS_NS_PER_HOUR},
+                            offsetof(vts_conf, threshold_ns)},
+    [VTS_CONF_TOLERANCE] = {{"tolerance", NULL, VTS_CONF_DURATION, 0, VTS_NS_PER_HOUR},
+                            offsetof(vts_conf, tolerance_ns)},
+    [VTS_CONF_SAMPLES] = {{"samples", "--samples", VTS_CONF_COUNT, 1,
+                           VTS_SYNC_MAX_SAMPLES},
+                          offsetof(vts_conf, samples)},
+    [VTS_CONF_AGENT_TIMEOUT] = {{"agent_timeout", "--timeout", VTS_CONF_WHOLE_SECONDS,
+                                 VTS_NS_PER_SEC, VTS_NS_PER_HOUR},
+                                offsetof(vts_conf, agent_timeout_s)},
+    [VTS_CONF_AGENT_WAIT] = {{"agent_wait", "--wait", VTS_CONF_DURATION, VTS_NS_PER_SEC,
+                              24 * VTS_NS_PER_HOUR},
+                             offsetof(vts_conf, agent_wait_ns)},
+    [VTS_CONF_RETRY_MAX] = {{"retry_max", NULL, VTS_CONF_COUNT, 0, 100},
+                            offsetof(vts_conf, retry_max)},
+    [VTS_CONF_BACKOFF_INITIAL] = {{"backoff_initial", NULL, VTS_CONF_DURATION,
+                                   VTS_NS_PER_MS, VTS_NS_PER_HOUR},
+                                  offsetof(vts_conf, backoff_initial_ns)},
+    [VTS_CONF_BACKOFF_MAX] = {{"backoff_max", NULL, VTS_CONF_DURATION, VTS_NS_PER_MS,
+                               24 * VTS_NS_PER_HOUR},
+                              offsetof(vts_conf, backoff_max_ns)},
+    [VTS_CONF_RECHECK_MAX] = {{"recheck_max", NULL, VTS_CONF_COUNT, 0, 10},
+                              offsetof(vts_conf, recheck_max)},
+    [VTS_CONF_RECHECK_DELAY] = {{"recheck_delay", NULL, VTS_CONF_DURATION,
+                                 10 * VTS_NS_PER_MS, 10 * VTS_NS_PER_MIN},
+                                offsetof(vts_conf, recheck_delay_ns)},
+    [VTS_CONF_WORKERS] = {{"workers", NULL, VTS_CONF_COUNT, 1, 64},
+                          offsetof(vts_conf, workers)},
+    /* 100 years: any more is no bound at all (0 is "no limit"). */
+    [VTS_CONF_MAX_STEP] = {{"max_step", "--max-step", VTS_CONF_DURATION, 0,
+                            100 * 365 * 24 * VTS_NS_PER_HOUR},
+                           offsetof(vts_conf, max_step_ns)},
+    [VTS_CONF_MAX_BACKWARD] = {{"max_backward", "--max-backward", VTS_CONF_DURATION, 0,
+                                100 * 365 * 24 * VTS_NS_PER_HOUR},
+                               offsetof(vts_conf, max_backward_ns)},
+};
+
+const vts_conf_bounds *
+vts_conf_bounds_of(vts_conf_number n)
+{
+    return &vts_conf_numbers[n].b;
+}
+
 #define VTS_CONF_KEYS                                                                    \
     "uri, threshold, tolerance, samples, agent_timeout, agent_wait, retry_max, "         \
     "backoff_initial, backoff_max, recheck_max, recheck_delay, workers, include, "       \
@@ -302,6 +352,86 @@ vts_conf_int(const vts_conf_ctx *ctx, const char *value, int min, int max, int *
 
 /* Quotes would end up in the URI or the pattern and never match: say so
  * rather than fail later, far from the cause. */
+/* The value of the numeric setting @n, into its field of @conf. */
+static int
+vts_conf_number_value(const vts_conf_ctx *ctx, const char *value, vts_conf_number n,
+                      vts_conf *conf)
+{
+    const vts_conf_bounds *b = &vts_conf_numbers[n].b;
+    char *field = (char *)conf + vts_conf_numbers[n].offset;
+
+    switch (b->kind) {
+    case VTS_CONF_DURATION:
+        return vts_conf_duration(ctx, value, b->min, b->max, (int64_t *)(void *)field);
+    case VTS_CONF_WHOLE_SECONDS:
+        return vts_conf_seconds(ctx, value, (int)(b->min / VTS_NS_PER_SEC),
+                                (int)(b->max / VTS_NS_PER_SEC), (int *)(void *)field);
+    case VTS_CONF_COUNT:
+        break;
+    }
+    return vts_conf_int(ctx, value, (int)b->min, (int)b->max, (int *)(void *)field);
+}
+
+int
+vts_conf_parse_arg(vts_conf_number n, const char *arg, int64_t *out, vts_error *err)
+{
+    const vts_conf_bounds *b = &vts_conf_numbers[n].b;
+    char lo[32], hi[32];
+    int64_t v = 0;
+    const char *p = NULL;
+
+    if (b->kind == VTS_CONF_COUNT) {
+        for (p = arg; *p >= '0' && *p <= '9'; p++)
+            if (v <= b->max) /* stop growing once out of range: no overflow */
+                v = v * 10 + (*p - '0');
+        if (p == arg || *p || v < b->min || v > b->max)
+            return vts_error_set(err, VTS_ERR_CONFIG, "a whole number from %lld to %lld",
+                                 (long long)b->min, (long long)b->max);
+        *out = v;
+        return 0;
+    }
+    if (vts_conf_parse_duration(arg, &v) < 0 || v < b->min || v > b->max ||
+        (b->kind == VTS_CONF_WHOLE_SECONDS && v % VTS_NS_PER_SEC != 0)) {
+        if (b->kind == VTS_CONF_WHOLE_SECONDS)
+            return vts_error_set(err, VTS_ERR_CONFIG, "whole seconds from %lld to %lld",
+                                 (long long)(b->min / VTS_NS_PER_SEC),
+                                 (long long)(b->max / VTS_NS_PER_SEC));
+        vts_conf_format_duration(lo, sizeof(lo), b->min);
+        vts_conf_format_duration(hi, sizeof(hi), b->max);
+        return vts_error_set(err, VTS_ERR_CONFIG,
+                             "a duration from %s to %s (e.g. 5ms, 2s; a bare number is "
+                             "seconds)",
+                             lo, hi);
+    }
+    *out = v;
+    return 0;
+}
+
+int64_t
+vts_conf_number_get(const vts_conf *conf, vts_conf_number n)
+{
+    const char *field = (const char *)conf + vts_conf_numbers[n].offset;
+
+    switch (vts_conf_numbers[n].b.kind) {
+    case VTS_CONF_DURATION:
+        return *(const int64_t *)(const void *)field;
+    case VTS_CONF_WHOLE_SECONDS:
+        return *(const int *)(const void *)field * VTS_NS_PER_SEC;
+    case VTS_CONF_COUNT:
+        break;
+    }
+    return *(const int *)(const void *)field;
+}
+
+void
+vts_conf_format_arg(vts_conf_number n, int64_t value, char *buf, size_t len)
+{
+    if (vts_conf_numbers[n].b.kind == VTS_CONF_COUNT)
+        snprintf(buf, len, "%lld", (long long)value);
+    else
+        vts_conf_format_duration(buf, len, value);
+}
+
 static int
 vts_conf_no_quotes(const vts_conf_ctx *ctx, const char *value, size_t n)
 {
@@ -464,36 +594,15 @@ vts_conf_directive(vts_conf *conf, vts_conf_ctx *ctx, char *line, unsigned *back
 
     if (strcmp(key, "uri") == 0)
         return vts_conf_string(ctx, value, &conf->uri);
-    if (strcmp(key, "threshold") == 0)
-        return vts_conf_duration(ctx, value, 0, VTS_NS_PER_HOUR, &conf->threshold_ns);
-    if (strcmp(key, "tolerance") == 0)
-        return vts_conf_duration(ctx, value, 0, VTS_NS_PER_HOUR, &conf->tolerance_ns);
-    if (strcmp(key, "samples") == 0)
-        return vts_conf_int(ctx, value, 1, VTS_SYNC_MAX_SAMPLES, &conf->samples);
-    if (strcmp(key, "agent_timeout") == 0)
-        return vts_conf_seconds(ctx, value, 1, 3600, &conf->agent_timeout_s);
-    if (strcmp(key, "agent_wait") == 0)
-        return vts_conf_duration(ctx, value, VTS_NS_PER_SEC, 24 * VTS_NS_PER_HOUR,
-                                 &conf->agent_wait_ns);
-    if (strcmp(key, "retry_max") == 0)
-        return vts_conf_int(ctx, value, 0, 100, &conf->retry_max);
-    if (strcmp(key, "backoff_initial") == 0) {
-        backoff_lines[0] = ctx->line;
-        return vts_conf_duration(ctx, value, VTS_NS_PER_MS, VTS_NS_PER_HOUR,
-                                 &conf->backoff_initial_ns);
+    for (int n = 0; n < VTS_CONF__NUMBERS; n++) {
+        if (strcmp(key, vts_conf_numbers[n].b.key) != 0)
+            continue;
+        if (n == VTS_CONF_BACKOFF_INITIAL)
+            backoff_lines[0] = ctx->line;
+        else if (n == VTS_CONF_BACKOFF_MAX)
+            backoff_lines[1] = ctx->line;
+        return vts_conf_number_value(ctx, value, (vts_conf_number)n, conf);
     }
-    if (strcmp(key, "backoff_max") == 0) {
-        backoff_lines[1] = ctx->line;
-        return vts_conf_duration(ctx, value, VTS_NS_PER_MS, 24 * VTS_NS_PER_HOUR,
-                                 &conf->backoff_max_ns);
-    }
-    if (strcmp(key, "recheck_max") == 0)
-        return vts_conf_int(ctx, value, 0, 10, &conf->recheck_max);
-    if (strcmp(key, "recheck_delay") == 0)
-        return vts_conf_duration(ctx, value, 10 * VTS_NS_PER_MS, 10 * VTS_NS_PER_MIN,
-                                 &conf->recheck_delay_ns);
-    if (strcmp(key, "workers") == 0)
-        return vts_conf_int(ctx, value, 1, 64, &conf->workers);
     if (strcmp(key, "include") == 0)
         return vts_conf_patterns(ctx, value, &conf->include, &conf->include_count);
     if (strcmp(key, "exclude") == 0)
@@ -511,12 +620,6 @@ vts_conf_directive(vts_conf *conf, vts_conf_ctx *ctx, char *line, unsigned *back
         return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is neither 'refuse' nor 'allow'",
                              vts_conf_quote(q, sizeof(q), value));
     }
-    if (strcmp(key, "max_step") == 0)
-        return vts_conf_duration(ctx, value, 0, 100 * 365 * 24 * VTS_NS_PER_HOUR,
-                                 &conf->max_step_ns);
-    if (strcmp(key, "max_backward") == 0)
-        return vts_conf_duration(ctx, value, 0, 100 * 365 * 24 * VTS_NS_PER_HOUR,
-                                 &conf->max_backward_ns);
     if (strcmp(key, "set_time_fallback") == 0) {
         if (vts_fallback_parse(value, &conf->set_time_fallback) == 0)
             return 0;

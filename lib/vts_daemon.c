@@ -119,6 +119,23 @@ struct vts_daemon {
 };
 
 static int vts_daemon_sig_fd = -1;
+/* The running daemon's agent calls (one daemon runs per process, as for
+ * vts_daemon_sig_fd): workers sync through vts_daemon_sync_ops, which
+ * counts each call that returned, so that SIGTERM's wait can tell syncs
+ * that go on from syncs stuck on libvirtd. */
+static const vts_hv_ops *vts_daemon_real_ops;
+static vts_hv_ops vts_daemon_sync_ops;
+static uint64_t vts_daemon_calls_done; /* atomic */
+
+static int
+vts_daemon_counted_agent_command(vts_hv_dom *dom, const char *cmd, int timeout_s,
+                                 char **reply, vts_error *err)
+{
+    int rc = vts_daemon_real_ops->agent_command(dom, cmd, timeout_s, reply, err);
+
+    __atomic_add_fetch(&vts_daemon_calls_done, 1, __ATOMIC_RELAXED);
+    return rc;
+}
 
 static const char *
 vts_daemon_uri(const vts_daemon *d)
@@ -322,6 +339,8 @@ vts_daemon_sweep(vts_daemon *d, vts_hv_conn *hv)
     vts_error err;
     size_t queued = 0;
     size_t forgotten;
+    /* Before the list: what happens to a domain from then on is newer. */
+    int64_t listed_ns = vts_mono_ns();
 
     if (d->ops->list_running(hv, &names, &count, &err) < 0) {
         vts_log(VTS_LOG_WARNING, "sweep: %s", err.message);
@@ -348,7 +367,8 @@ vts_daemon_sweep(vts_daemon *d, vts_hv_conn *hv)
     }
     /* Forget the domains that stopped or left while we were not listening. */
     pthread_mutex_lock(&d->lock);
-    forgotten = vts_sched_prune(d->sched, names, count, vts_daemon_forget_metrics, d);
+    forgotten =
+        vts_sched_prune(d->sched, names, count, listed_ns, vts_daemon_forget_metrics, d);
     pthread_mutex_unlock(&d->lock);
     vts_log(VTS_LOG_INFO,
             "sweep: %zu running domains, %zu with a guest agent to check, %zu gone domains "
@@ -419,7 +439,7 @@ vts_daemon_job(const char *item, void *opaque)
     if (!hv)
         res.action = VTS_ACTION_ERROR;
     else
-        vts_sync_domain(d->ops, hv, name, &opts, &res);
+        vts_sync_domain(&vts_daemon_sync_ops, hv, name, &opts, &res);
     vts_daemon_wconn_put(d, hv, gen,
                          res.action == VTS_ACTION_ERROR && res.err.code == VTS_ERR_CONNECT);
 
@@ -436,7 +456,8 @@ vts_daemon_job(const char *item, void *opaque)
     pthread_mutex_unlock(&d->lock);
 
     vts_daemon_log_result(&job, &res, outcome, now, next_ns);
-    /* A wait for the agent is a step on the way, not a result. A domain
+    /* A wait for the agent is a step on the way, not a result (its end,
+     * when the agent never came, is: vts_daemon_expired). A domain
      * that left meanwhile gets no per-domain series. */
     if (outcome != VTS_SCHED_WAIT) {
         vts_metrics_record(d->metrics, known ? name : NULL,
@@ -640,10 +661,20 @@ vts_daemon_connect_check(vts_daemon *d, int64_t now)
     pthread_mutex_unlock(&d->lock);
 }
 
+/* What one pass of vts_sched_expire did, for vts_daemon_tick. */
+typedef struct {
+    vts_daemon *d;
+    size_t failed; /* waits that ended as failures, counted in the metrics */
+} vts_daemon_expiry;
+
+/* Loop thread, under d->lock: a backoff or re-check is due, or a wait for
+ * the agent ran out. */
 static void
 vts_daemon_expired(const char *name, vts_sched_expiry what, void *opaque)
 {
-    vts_daemon *d = opaque;
+    vts_daemon_expiry *x = opaque;
+    vts_daemon *d = x->d;
+    const vts_sched_entry *e;
     char esc[256];
 
     if (what == VTS_SCHED_EXPIRE_QUEUE) {
@@ -655,6 +686,15 @@ vts_daemon_expired(const char *name, vts_sched_expiry what, void *opaque)
             "%s: the guest agent did not connect within agent_wait; giving up (vmtimesync %s "
             "fixes it by hand once the agent runs)",
             esc, esc);
+    /* The commonest failure after a migration or restore: count it with the
+     * last attempt's code (agent-not-connected, or paused when the guest
+     * never ran). A name the hook announced that never came (an aborted
+     * migration) had no attempt and is no failure. */
+    e = vts_sched_get(d->sched, name);
+    if (e && e->have_last && e->last.action == VTS_ACTION_ERROR) {
+        vts_metrics_record(d->metrics, name, e->trigger, &e->last, d->ops->now_ns());
+        x->failed++;
+    }
 }
 
 static void vts_daemon_client_close(vts_daemon *d, vts_dclient *cl);
@@ -665,6 +705,7 @@ static void
 vts_daemon_tick(int timer, void *opaque)
 {
     vts_daemon *d = opaque;
+    vts_daemon_expiry expiry = {d, 0};
     int64_t now = vts_mono_ns();
     int64_t due;
     int64_t ms = -1;
@@ -675,9 +716,11 @@ vts_daemon_tick(int timer, void *opaque)
     vts_daemon_connect_check(d, now);
 
     pthread_mutex_lock(&d->lock);
-    vts_sched_expire(d->sched, now, vts_daemon_expired, d);
+    vts_sched_expire(d->sched, now, vts_daemon_expired, &expiry);
     due = vts_sched_next_due(d->sched);
     pthread_mutex_unlock(&d->lock);
+    if (expiry.failed)
+        vts_daemon_write_metrics(d);
 
     for (int i = 0; i < VTS_DAEMON_MAX_CLIENTS; i++) {
         vts_dclient *cl = &d->clients[i];
@@ -1118,12 +1161,48 @@ error:
     return NULL;
 }
 
+/* Loop thread, on SIGTERM: let the syncs under way finish. A whole sync
+ * may take vts_daemon_stop_grace_ns(); but when no agent call returned for
+ * agent_timeout + 2 s, the calls under way wait on a libvirtd that does
+ * not answer (each agent call is bounded by the agent timeout): stop
+ * waiting then. Returns how many syncs are still running, and in @waited_ms
+ * the bound that ran out. */
+static size_t
+vts_daemon_stop_workers(vts_daemon *d, int64_t *waited_ms)
+{
+    int64_t start = vts_mono_ns();
+    int64_t whole = vts_daemon_stop_grace_ns(&d->conf);
+    int64_t stall = ((int64_t)d->conf.agent_timeout_s + 2) * VTS_NS_PER_SEC;
+    uint64_t seen = __atomic_load_n(&vts_daemon_calls_done, __ATOMIC_RELAXED);
+    int64_t moved = start;
+    int64_t bound = 0;
+    size_t left;
+
+    while ((left = vts_pool_stop(d->pool, 100)) > 0) {
+        int64_t now = vts_mono_ns();
+        uint64_t done = __atomic_load_n(&vts_daemon_calls_done, __ATOMIC_RELAXED);
+
+        if (done != seen) {
+            seen = done;
+            moved = now;
+        }
+        if (now - start >= whole)
+            bound = whole;
+        else if (now - moved >= stall)
+            bound = stall;
+        if (bound)
+            break;
+    }
+    *waited_ms = bound / VTS_NS_PER_MS;
+    return left;
+}
+
 int
 vts_daemon_run(vts_daemon *d, vts_error *err)
 {
     struct sigaction sa;
     size_t left;
-    int grace_ms;
+    int64_t grace_ms;
 
     vts_log_set_level(vts_daemon_log_level(d));
     if (d->ops->loop_init(err) < 0)
@@ -1131,6 +1210,9 @@ vts_daemon_run(vts_daemon *d, vts_error *err)
     if (pipe2(d->sig_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
         return vts_error_set(err, VTS_ERR_INTERNAL, "pipe: %s", strerror(errno));
     vts_daemon_sig_fd = d->sig_pipe[1];
+    vts_daemon_real_ops = d->ops;
+    vts_daemon_sync_ops = *d->ops;
+    vts_daemon_sync_ops.agent_command = vts_daemon_counted_agent_command;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = vts_daemon_on_signal_write;
     sigemptyset(&sa.sa_mask);
@@ -1172,17 +1254,25 @@ vts_daemon_run(vts_daemon *d, vts_error *err)
     }
 
     vts_daemon_sd_notify("STOPPING=1");
-    /* Let syncs under way finish: at most one agent timeout and a bit. */
-    grace_ms = (d->conf.agent_timeout_s + 2) * 1000;
     /* No new clients, and no socket file left behind even if a hung sync
      * makes us exit without freeing. */
     vts_daemon_ctl_close(d);
-    left = vts_pool_stop(d->pool, grace_ms);
+    left = vts_daemon_stop_workers(d, &grace_ms);
     if (left > 0)
-        vts_log(VTS_LOG_WARNING, "%zu syncs still running after %d ms; exiting anyway", left,
+        vts_log(VTS_LOG_WARNING,
+                "%zu syncs still running after %" PRId64 " ms; exiting anyway", left,
                 grace_ms);
     vts_log(VTS_LOG_INFO, "vmtimesyncd stopped");
     return 0;
+}
+
+int64_t
+vts_daemon_stop_grace_ns(const vts_conf *conf)
+{
+    int64_t calls = VTS_SYNC_MAX_AGENT_CALLS(
+        (int64_t)conf->samples, conf->set_time_fallback == VTS_FALLBACK_GUEST_EXEC);
+
+    return calls * conf->agent_timeout_s * VTS_NS_PER_SEC + 2 * VTS_NS_PER_SEC;
 }
 
 void

@@ -1,9 +1,12 @@
 /* vts_hook.c: what the libvirt hook decides, and its detached waiter. */
 #include "vmtimesync/vts_hook.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,8 +16,6 @@
 #include "vmtimesync/vts_report.h"
 #include "vmtimesync/vts_sync.h"
 
-/* The waiter polls this often: it is a short-lived helper, not the daemon. */
-#define VTS_HOOK_POLL_NS (100 * VTS_NS_PER_MS)
 /* How long the waiter retries connecting while libvirtd starts up. */
 #define VTS_HOOK_CONNECT_NS (30 * VTS_NS_PER_SEC)
 /* How long a domain may take to show up (an incoming migration defines it
@@ -192,6 +193,154 @@ vts_hook_again(vts_sync_opts *opts, const vts_sync_result *res, int *tries)
     return true;
 }
 
+void
+vts_hook_waiter_cmd_fill(vts_hook_waiter_cmd *cmd, const vts_conf *conf, const char *cli,
+                         const char *domain, const char *reason)
+{
+    int n = 0;
+
+    cmd->argv[n++] = (char *)cli;
+    cmd->argv[n++] = (char *)"--after-hook";
+    cmd->argv[n++] = (char *)reason;
+    cmd->argv[n++] = (char *)"--connect";
+    cmd->argv[n++] = (char *)vts_conf_uri(conf);
+    for (int k = 0; k < VTS_CONF__NUMBERS; k++) {
+        const vts_conf_bounds *b = vts_conf_bounds_of((vts_conf_number)k);
+
+        if (!b->option)
+            continue;
+        vts_conf_format_arg((vts_conf_number)k,
+                            vts_conf_number_get(conf, (vts_conf_number)k), cmd->values[k],
+                            sizeof(cmd->values[k]));
+        cmd->argv[n++] = (char *)b->option;
+        cmd->argv[n++] = cmd->values[k];
+    }
+    if (conf->allow_unsynced_host)
+        cmd->argv[n++] = (char *)"--allow-unsynced-host";
+    if (conf->set_time_fallback == VTS_FALLBACK_GUEST_EXEC)
+        cmd->argv[n++] = (char *)"--set-time-fallback=guest-exec";
+    cmd->argv[n++] = (char *)"--";
+    cmd->argv[n++] = (char *)domain;
+    cmd->argv[n] = NULL;
+}
+
+/* One line the waiter wrote on stderr, into the log. */
+static void
+vts_hook_relay_line(const char *name, const char *line)
+{
+    char esc[512];
+
+    vts_report_escape(esc, sizeof(esc), line);
+    vts_log(VTS_LOG_WARNING, "%s: waiter: %s", name, esc);
+}
+
+int
+vts_hook_waiter_supervise(char *const *argv, const char *name)
+{
+    char buf[1024];
+    size_t len = 0;
+    int pfd[2];
+    int status = 0;
+    pid_t child;
+
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        vts_log(VTS_LOG_ERR, "%s: cannot start the hook's waiter: pipe: %s; not synced",
+                name, strerror(errno));
+        return -1;
+    }
+    child = fork();
+    if (child < 0) {
+        vts_log(VTS_LOG_ERR, "%s: cannot start the hook's waiter: %s; not synced", name,
+                strerror(errno));
+        close(pfd[0]);
+        close(pfd[1]);
+        return -1;
+    }
+    if (child == 0) {
+        dup2(pfd[1], STDERR_FILENO);
+        execv(argv[0], argv);
+        dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(pfd[1]);
+    for (;;) {
+        ssize_t r = read(pfd[0], buf + len, sizeof(buf) - 1 - len);
+        char *nl;
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        buf[len] = '\0';
+        while ((nl = strchr(buf, '\n')) != NULL) {
+            *nl = '\0';
+            vts_hook_relay_line(name, buf);
+            len -= (size_t)(nl + 1 - buf);
+            memmove(buf, nl + 1, len + 1);
+        }
+        if (len == sizeof(buf) - 1) { /* a very long line: in pieces */
+            vts_hook_relay_line(name, buf);
+            len = 0;
+        }
+    }
+    if (len > 0) {
+        buf[len] = '\0';
+        vts_hook_relay_line(name, buf);
+    }
+    close(pfd[0]);
+    while (waitpid(child, &status, 0) < 0) {
+        if (errno != EINTR)
+            return -1;
+    }
+    if (WIFSIGNALED(status)) {
+        vts_log(VTS_LOG_ERR, "%s: the hook's waiter died of signal %d; not synced", name,
+                WTERMSIG(status));
+        return 128 + WTERMSIG(status);
+    }
+    /* 2: usage; 126, 127: not run. 1 and 3 the waiter logged itself. */
+    if (WEXITSTATUS(status) == 2 || WEXITSTATUS(status) >= 126)
+        vts_log(VTS_LOG_ERR,
+                "%s: the hook's waiter could not start (%s exited %d); not synced (see "
+                "above; run 'vmtimesync %s' by hand)",
+                name, argv[0], WEXITSTATUS(status), name);
+    return WEXITSTATUS(status);
+}
+
+/* What the waiter's event loop saw (its own thread runs the loop). */
+typedef struct {
+    const char *domain;
+    bool news;   /* an event about the domain: look again */
+    bool due;    /* the next deadline came */
+    bool closed; /* the connection to libvirt went away */
+} vts_hook_wait;
+
+static void
+vts_hook_on_event(const vts_hv_event *ev, void *opaque)
+{
+    vts_hook_wait *w = opaque;
+
+    if (strcmp(ev->domain, w->domain) == 0)
+        w->news = true;
+}
+
+static void
+vts_hook_on_close(void *opaque)
+{
+    vts_hook_wait *w = opaque;
+
+    w->closed = true;
+}
+
+static void
+vts_hook_on_timer(int timer, void *opaque)
+{
+    vts_hook_wait *w = opaque;
+
+    (void)timer;
+    w->due = true;
+}
+
 int
 vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *domain,
                     const char *reason)
@@ -202,12 +351,18 @@ vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *dom
     vts_sync_opts opts;
     vts_sync_result res;
     vts_error err;
+    vts_hook_wait w = {.domain = domain};
     char name[256], line[1024];
     bool seen = false, gone = false;
     int tries = 0;
+    int timer = -1;
     int ret = -1;
 
     vts_report_escape(name, sizeof(name), domain);
+    if (ops->loop_init(&err) < 0) {
+        vts_log(VTS_LOG_ERR, "%s: after %s: %s", name, reason, err.message);
+        return -1;
+    }
     while (ops->connect(uri, &conn, &err) < 0) {
         if (vts_mono_ns() - start > VTS_HOOK_CONNECT_NS) {
             vts_log(VTS_LOG_ERR, "%s: after %s: %s", name, reason, err.message);
@@ -215,12 +370,22 @@ vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *dom
         }
         vts_hook_sleep(500 * VTS_NS_PER_MS);
     }
+    /* Registered before the first look: nothing that happens after it is
+     * missed. */
+    if (ops->events_register(conn, vts_hook_on_event, vts_hook_on_close, &w, &err) < 0 ||
+        (timer = ops->loop_add_timer(-1, vts_hook_on_timer, &w)) < 0) {
+        vts_log(VTS_LOG_ERR, "%s: after %s: %s", name, reason,
+                timer < 0 && err.message[0] == '\0' ? "cannot set a timer" : err.message);
+        ops->disconnect(conn);
+        return -1;
+    }
 
     vts_sync_opts_init(&opts);
     vts_conf_to_sync_opts(conf, &opts);
     opts.log = vts_log_sync_cb;
     for (;;) {
         int64_t waited = vts_mono_ns() - start;
+        int64_t left;
 
         vts_error_clear(&err);
         if (vts_hook_ready(ops, conn, domain, &seen, &gone, &err)) {
@@ -256,8 +421,30 @@ vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *dom
                     (double)waited / VTS_NS_PER_SEC, name);
             break;
         }
-        vts_hook_sleep(VTS_HOOK_POLL_NS);
+        if (w.closed) {
+            vts_log(VTS_LOG_WARNING,
+                    "%s: after %s, lost the connection to libvirt; giving up (libvirtd's "
+                    "reconnect hook starts a new waiter)",
+                    name, reason);
+            break;
+        }
+        /* Until libvirt tells of the domain (it starts, resumes, its agent
+         * connects...) or the next deadline comes: no polling. */
+        left = (!seen && VTS_HOOK_APPEAR_NS < conf->agent_wait_ns ? VTS_HOOK_APPEAR_NS
+                                                                  : conf->agent_wait_ns) -
+               (vts_mono_ns() - start);
+        w.news = w.due = false;
+        ops->loop_update_timer(timer, left <= 0 ? 0 : (int)(left / VTS_NS_PER_MS) + 1);
+        while (!w.news && !w.due && !w.closed) {
+            if (ops->loop_run_once(&err) < 0) {
+                vts_log(VTS_LOG_ERR, "%s: after %s: %s", name, reason, err.message);
+                goto cleanup;
+            }
+        }
     }
+
+cleanup:
+    ops->loop_remove_timer(timer);
     ops->disconnect(conn);
     return ret;
 }

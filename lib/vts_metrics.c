@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Buckets of |offset before| in seconds: from noise to a long save. */
@@ -37,7 +38,11 @@ typedef struct {
 } vts_domain_time;
 
 struct vts_metrics {
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* guards every field below */
+    /* Held for a whole vts_metrics_write, so writers (any worker, the loop)
+     * take turns on PATH.tmp and each rename publishes a whole file, the
+     * newest last. Taken before lock, never inside it. */
+    pthread_mutex_t write_lock;
     vts_sync_count *syncs;
     size_t nsyncs;
     uint64_t failures[VTS_ERR__COUNT];
@@ -53,8 +58,10 @@ vts_metrics_new(void)
 {
     vts_metrics *m = calloc(1, sizeof(*m));
 
-    if (m)
+    if (m) {
         pthread_mutex_init(&m->lock, NULL);
+        pthread_mutex_init(&m->write_lock, NULL);
+    }
     return m;
 }
 
@@ -68,6 +75,7 @@ vts_metrics_free(vts_metrics *m)
     free(m->domains);
     free(m->syncs);
     pthread_mutex_destroy(&m->lock);
+    pthread_mutex_destroy(&m->write_lock);
     free(m);
 }
 
@@ -292,20 +300,29 @@ vts_metrics_render(vts_metrics *m)
 int
 vts_metrics_write(vts_metrics *m, const char *path, vts_error *err)
 {
-    char tmp[4096 + 8];
-    char *text = vts_metrics_render(m);
+    char tmp[4096 + 8] = "";
+    char *text = NULL;
     size_t len, off = 0;
     int fd = -1;
     int ret = -1;
 
-    if (!text)
-        return vts_error_set(err, VTS_ERR_INTERNAL, "out of memory rendering metrics");
+    pthread_mutex_lock(&m->write_lock);
+    /* Rendered under the write lock: a later rename never publishes an
+     * older rendering. */
+    text = vts_metrics_render(m);
+    if (!text) {
+        vts_error_set(err, VTS_ERR_INTERNAL, "out of memory rendering metrics");
+        goto cleanup;
+    }
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+        tmp[0] = '\0'; /* not a name to unlink */
         vts_error_set(err, VTS_ERR_CONFIG, "metrics_file path too long");
         goto cleanup;
     }
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
+    /* The unit's UMask=0077 would make it 0600, and node_exporter runs as
+     * another user: the counters are no secret. */
+    if (fd < 0 || fchmod(fd, 0644) < 0) {
         vts_error_set(err, VTS_ERR_CONFIG, "cannot write %s: %s", tmp, strerror(errno));
         goto cleanup;
     }
@@ -338,9 +355,10 @@ cleanup:
     if (fd >= 0) {
         close(fd);
         unlink(tmp);
-    } else if (ret < 0) {
+    } else if (ret < 0 && tmp[0]) {
         unlink(tmp);
     }
+    pthread_mutex_unlock(&m->write_lock);
     free(text);
     return ret;
 }

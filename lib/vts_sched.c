@@ -157,6 +157,7 @@ vts_sched_trigger(vts_sched *s, const char *name, const char *trigger, int64_t n
 
     if (!e)
         return false;
+    e->news_ns = now;
     if (e->suspended_ns > 0) {
         e->pause_ns = now - e->suspended_ns;
         e->suspended_ns = 0;
@@ -188,7 +189,10 @@ vts_sched_expect(vts_sched *s, const char *name, const char *trigger, int64_t no
 {
     vts_sched_entry *e = vts_sched_entry_of(s, name);
 
-    if (!e || e->phase != VTS_PHASE_IDLE)
+    if (!e)
+        return;
+    e->news_ns = now;
+    if (e->phase != VTS_PHASE_IDLE)
         return;
     e->trigger_ns = now;
     e->attempts = 0;
@@ -203,9 +207,9 @@ vts_sched_agent_connected(vts_sched *s, const char *name, int64_t now)
 {
     vts_sched_entry *e = vts_sched_find(s, name);
 
-    (void)now;
     if (!e)
         return false;
+    e->news_ns = now;
     switch (e->phase) {
     case VTS_PHASE_WAITING:
     case VTS_PHASE_BACKOFF:
@@ -230,7 +234,7 @@ vts_sched_suspended(vts_sched *s, const char *name, int64_t now)
     vts_sched_entry *e = vts_sched_entry_of(s, name);
 
     if (e)
-        e->suspended_ns = now;
+        e->suspended_ns = e->news_ns = now;
 }
 
 void
@@ -252,7 +256,7 @@ vts_sched_stopped(vts_sched *s, const char *name)
 }
 
 size_t
-vts_sched_prune(vts_sched *s, char *const *running, size_t count,
+vts_sched_prune(vts_sched *s, char *const *running, size_t count, int64_t listed_ns,
                 void (*fn)(const char *name, void *opaque), void *opaque)
 {
     size_t gone = 0;
@@ -264,7 +268,9 @@ vts_sched_prune(vts_sched *s, char *const *running, size_t count,
 
         for (size_t j = 0; j < count && !seen; j++)
             seen = strcmp(running[j], e->name) == 0;
-        if (seen || e->phase != VTS_PHASE_IDLE || e->suspended_ns > 0) {
+        /* News since the list: it came after, and is not gone for that. */
+        if (seen || e->phase != VTS_PHASE_IDLE || e->suspended_ns > 0 ||
+            e->news_ns >= listed_ns) {
             i++;
             continue;
         }
@@ -368,7 +374,8 @@ vts_sched_backoff(const vts_sched_conf *conf, int attempts)
     return delay < conf->backoff_max_ns ? delay : conf->backoff_max_ns;
 }
 
-/* The delay before re-check number @done + 1: doubled each time. */
+/* The delay before re-check number @done + 1: doubled each time, never
+ * over VTS_SCHED_RECHECK_DELAY_MAX (nor a recheck_delay set longer). */
 static int64_t
 vts_sched_recheck_delay(const vts_sched_conf *conf, int done)
 {
@@ -376,7 +383,7 @@ vts_sched_recheck_delay(const vts_sched_conf *conf, int done)
 
     for (int i = 0; i < done && delay < VTS_SCHED_RECHECK_DELAY_MAX; i++)
         delay *= 2;
-    return delay;
+    return delay < VTS_SCHED_RECHECK_DELAY_MAX ? delay : VTS_SCHED_RECHECK_DELAY_MAX;
 }
 
 /* Did a sync that went well leave @e's guest further off than the
@@ -420,6 +427,7 @@ vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res, int
         return VTS_SCHED_DONE;
 
     e->have_last = true;
+    e->news_ns = now;
     memcpy(e->last_trigger, e->trigger, sizeof(e->last_trigger));
     e->last_ns = now;
     e->last_latency_ns = now - e->trigger_ns;

@@ -22,16 +22,14 @@ typedef struct {
 /* The corrected one-way delay never leaves [0, 1 s]: a larger correction
  * means the measurement was garbage, not that the agent is that slow. */
 #define VTS_SYNC_MAX_DELAY_NS VTS_NS_PER_SEC
-/* Steps per sync through guest-set-time: the step and at most one
- * correction. Each is an RTC write in the guest (util-linux's hwclock -w,
- * 0.5-2 s of agent time); a step that lands beyond the tolerance tells the
- * delay it really met, so one correction is enough unless something in the
- * guest moves its clock, which a third step would not cure either. */
-#define VTS_SYNC_MAX_STEPS 2
-/* Samples a verify takes at most: one, or more while the residual is beyond
- * the tolerance as measured but not by more than its uncertainty (a better
- * round trip may tell). */
-#define VTS_SYNC_VERIFY_SAMPLES 3
+/* VTS_SYNC_MAX_STEPS (vts_sync.h): each step is an RTC write in the guest
+ * (util-linux's hwclock -w, 0.5-2 s of agent time); a step that lands beyond
+ * the tolerance tells the delay it really met, so one correction is enough
+ * unless something in the guest moves its clock, which a third step would
+ * not cure either. */
+/* VTS_SYNC_VERIFY_SAMPLES (vts_sync.h): a verify takes one sample, or more
+ * while the residual is beyond the tolerance as measured but not by more
+ * than its uncertainty (a better round trip may tell). */
 /* The delays a sync's steps met, kept for the median. */
 #define VTS_SYNC_MAX_MET VTS_SYNC_MAX_STEPS
 /* Polling a date run through guest-exec: the first pause, doubling up to

@@ -129,33 +129,19 @@ vts_cli_log(void *opaque, vts_log_level level, const char *domain, const char *m
     fprintf(stderr, "vmtimesync: %s: %s\n", name, msg);
 }
 
-/* Parse a number of seconds >= 0 into nanoseconds. */
+/* The value of the option for setting @n, within the bounds the
+ * configuration file has (one table: the hook's waiter gets its file's
+ * values on this command line). */
 static int
-vts_cli_parse_seconds(const char *arg, int64_t *ns)
+vts_cli_number(vts_conf_number n, const char *arg, int64_t *out)
 {
-    char *end = NULL;
-    double v;
+    vts_error err;
 
-    errno = 0;
-    v = strtod(arg, &end);
-    if (errno || end == arg || *end != '\0' || !isfinite(v) || v < 0 || v > 1e6)
-        return -1;
-    *ns = (int64_t)llround(v * VTS_NS_PER_SEC);
-    return 0;
-}
-
-static int
-vts_cli_parse_int(const char *arg, int min, int max, int *out)
-{
-    char *end = NULL;
-    long v;
-
-    errno = 0;
-    v = strtol(arg, &end, 10);
-    if (errno || end == arg || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = (int)v;
-    return 0;
+    if (vts_conf_parse_arg(n, arg, out, &err) == 0)
+        return 0;
+    fprintf(stderr, "vmtimesync: %s takes %s, not '%s'\n", vts_conf_bounds_of(n)->option,
+            err.message, arg);
+    return -1;
 }
 
 /* Returns the index of the first domain argument, or -1 on a usage error,
@@ -185,6 +171,7 @@ vts_cli_parse(vts_cli *cli, int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
+    int64_t n = 0;
     int c;
 
     while ((c = getopt_long(argc, argv, "ac:vhV", longopts, NULL)) != -1) {
@@ -202,25 +189,18 @@ vts_cli_parse(vts_cli *cli, int argc, char **argv)
             cli->uri = optarg;
             break;
         case OPT_THRESHOLD:
-            if (vts_cli_parse_seconds(optarg, &cli->sync.threshold_ns) < 0) {
-                fprintf(stderr, "vmtimesync: --threshold takes seconds >= 0, not '%s'\n",
-                        optarg);
+            if (vts_cli_number(VTS_CONF_THRESHOLD, optarg, &cli->sync.threshold_ns) < 0)
                 return -1;
-            }
             break;
         case OPT_TIMEOUT:
-            if (vts_cli_parse_int(optarg, 1, 3600, &cli->sync.timeout_s) < 0) {
-                fprintf(stderr, "vmtimesync: --timeout takes whole seconds from 1 to 3600, "
-                                "not '%s'\n", optarg);
+            if (vts_cli_number(VTS_CONF_AGENT_TIMEOUT, optarg, &n) < 0)
                 return -1;
-            }
+            cli->sync.timeout_s = (int)(n / VTS_NS_PER_SEC);
             break;
         case OPT_SAMPLES:
-            if (vts_cli_parse_int(optarg, 1, VTS_SYNC_MAX_SAMPLES, &cli->sync.samples) < 0) {
-                fprintf(stderr, "vmtimesync: --samples takes a number from 1 to %d, not '%s'\n",
-                        VTS_SYNC_MAX_SAMPLES, optarg);
+            if (vts_cli_number(VTS_CONF_SAMPLES, optarg, &n) < 0)
                 return -1;
-            }
+            cli->sync.samples = (int)n;
             break;
         case OPT_STATUS:
             cli->status = true;
@@ -232,18 +212,13 @@ vts_cli_parse(vts_cli *cli, int argc, char **argv)
             cli->sync.force = true;
             break;
         case OPT_MAX_STEP:
-            if (vts_cli_parse_seconds(optarg, &cli->sync.max_step_ns) < 0) {
-                fprintf(stderr, "vmtimesync: --max-step takes seconds >= 0, not '%s'\n",
-                        optarg);
+            if (vts_cli_number(VTS_CONF_MAX_STEP, optarg, &cli->sync.max_step_ns) < 0)
                 return -1;
-            }
             break;
         case OPT_MAX_BACKWARD:
-            if (vts_cli_parse_seconds(optarg, &cli->sync.max_backward_ns) < 0) {
-                fprintf(stderr, "vmtimesync: --max-backward takes seconds >= 0, not '%s'\n",
-                        optarg);
+            if (vts_cli_number(VTS_CONF_MAX_BACKWARD, optarg,
+                               &cli->sync.max_backward_ns) < 0)
                 return -1;
-            }
             break;
         case OPT_SET_TIME_FALLBACK:
             if (vts_fallback_parse(optarg, &cli->sync.set_time_fallback) < 0) {
@@ -256,10 +231,8 @@ vts_cli_parse(vts_cli *cli, int argc, char **argv)
             cli->after_hook = optarg;
             break;
         case OPT_WAIT:
-            if (vts_cli_parse_seconds(optarg, &cli->wait_ns) < 0 || cli->wait_ns == 0) {
-                fprintf(stderr, "vmtimesync: --wait takes seconds > 0, not '%s'\n", optarg);
+            if (vts_cli_number(VTS_CONF_AGENT_WAIT, optarg, &cli->wait_ns) < 0)
                 return -1;
-            }
             break;
         case OPT_SOCKET:
             cli->socket = optarg;

@@ -93,6 +93,58 @@ typedef struct {
     vts_fallback set_time_fallback;
 } vts_conf;
 
+/* The numeric settings. Their keys and bounds live in one table
+ * (vts_conf.c), read by the configuration file, by vmtimesync's options and
+ * by the hook, which passes its file's values to its waiter (vmtimesync
+ * --after-hook) on the command line: whatever the file accepts, the
+ * waiter's command line accepts too. */
+typedef enum {
+    VTS_CONF_THRESHOLD,
+    VTS_CONF_TOLERANCE,
+    VTS_CONF_SAMPLES,
+    VTS_CONF_AGENT_TIMEOUT,
+    VTS_CONF_AGENT_WAIT,
+    VTS_CONF_RETRY_MAX,
+    VTS_CONF_BACKOFF_INITIAL,
+    VTS_CONF_BACKOFF_MAX,
+    VTS_CONF_RECHECK_MAX,
+    VTS_CONF_RECHECK_DELAY,
+    VTS_CONF_WORKERS,
+    VTS_CONF_MAX_STEP,
+    VTS_CONF_MAX_BACKWARD,
+    VTS_CONF__NUMBERS
+} vts_conf_number;
+
+typedef enum {
+    VTS_CONF_DURATION,      /* int64_t nanoseconds */
+    VTS_CONF_WHOLE_SECONDS, /* a duration of whole seconds, kept as int seconds */
+    VTS_CONF_COUNT,         /* an int */
+} vts_conf_kind;
+
+typedef struct {
+    const char *key;    /* in the file, e.g. "max_step" */
+    const char *option; /* vmtimesync's option, e.g. "--max-step"; NULL: none */
+    vts_conf_kind kind;
+    int64_t min, max; /* nanoseconds for durations (whole seconds too), else the count */
+} vts_conf_bounds;
+
+/* The key, option, kind and bounds of @n (static). */
+const vts_conf_bounds *vts_conf_bounds_of(vts_conf_number n);
+
+/* Parse @arg, a command-line value of @n: a duration as in the file (a
+ * bare number is seconds: "0.005", "720h") or a whole number, within @n's
+ * bounds; @out gets nanoseconds for durations (whole seconds included),
+ * else the number. Returns 0, or -1 with @err saying what @n takes ("a
+ * duration from 0 to 876000h (e.g. 5ms, 2s; a bare number is seconds)"). */
+int vts_conf_parse_arg(vts_conf_number n, const char *arg, int64_t *out, vts_error *err);
+
+/* The value of @n in @conf, as vts_conf_parse_arg gives it. */
+int64_t vts_conf_number_get(const vts_conf *conf, vts_conf_number n);
+
+/* Write @value (as vts_conf_parse_arg gives it) into @buf of @len bytes so
+ * that vts_conf_parse_arg reads it back exactly: "720h", "5ms", "8". */
+void vts_conf_format_arg(vts_conf_number n, int64_t value, char *buf, size_t len);
+
 /* Fill @conf with the defaults. @conf is not read: whatever it held is
  * overwritten, not freed. Nothing is allocated, so a conf that was only
  * initialised needs no vts_conf_clear(). */

@@ -9,6 +9,9 @@
 #ifndef VTS_DAEMON_H
 #define VTS_DAEMON_H
 
+#include <stdint.h>
+
+#include "vmtimesync/vts_conf.h"
 #include "vmtimesync/vts_error.h"
 #include "vmtimesync/vts_hv.h"
 
@@ -26,6 +29,11 @@ vts_daemon *vts_daemon_new(const vts_hv_ops *ops, const char *conf_path, const c
  * systemd when ready if $NOTIFY_SOCKET is set. Returns 0 after a clean
  * stop, -1 with @err filled when it cannot start. */
 int vts_daemon_run(vts_daemon *d, vts_error *err);
+
+/* How long SIGTERM waits for the syncs under way with @conf: a whole
+ * sync's agent calls (VTS_SYNC_MAX_AGENT_CALLS with @conf's samples and
+ * fallback), each at @conf's agent_timeout, and 2 s. 72 s by default. */
+int64_t vts_daemon_stop_grace_ns(const vts_conf *conf);
 
 /* Log at debug level whatever the configuration says (-d). */
 void vts_daemon_force_debug(vts_daemon *d);

@@ -58,11 +58,41 @@ void vts_hook_decide_conf(const vts_conf *conf, vts_hook_decision *d);
  * Writes the path into @buf of @len bytes. */
 void vts_hook_conf_path(const char *argv0, char *buf, size_t len);
 
-/* The waiter, run in a detached process after the hook returned: connect
- * (retrying while libvirtd starts up), wait until @domain runs with its
- * guest agent connected (polling every 100 ms; at most conf->agent_wait;
- * give up when the domain never shows up or goes away), sync it once and
- * log the result. Returns 0 when the guest is fine, -1 otherwise (logged). */
+/* The waiter's command line (vmtimesync --after-hook), with room for
+ * every argument. */
+#define VTS_HOOK_WAITER_ARGS 32
+
+typedef struct {
+    char *argv[VTS_HOOK_WAITER_ARGS]; /* NULL-terminated */
+    char values[VTS_CONF__NUMBERS][32];
+} vts_hook_waiter_cmd;
+
+/* Fill @cmd with "@cli --after-hook @reason --connect URI", then for every
+ * numeric setting vmtimesync has an option for (vts_conf_bounds_of) that
+ * option and @conf's value as vts_conf_format_arg writes it, then the
+ * flags (--allow-unsynced-host, --set-time-fallback=guest-exec), "--" and
+ * @domain. Shares the configuration's bounds table with vmtimesync, so
+ * that it accepts every value the file does. The strings are borrowed from
+ * @cli, @conf, @domain, @reason and @cmd itself. */
+void vts_hook_waiter_cmd_fill(vts_hook_waiter_cmd *cmd, const vts_conf *conf,
+                              const char *cli, const char *domain, const char *reason);
+
+/* Run the waiter @argv (vts_hook_waiter_cmd's) in a child and wait for
+ * it, its stderr read line by line into the log ("NAME: waiter: LINE"),
+ * since the hook's own stderr is /dev/null: a waiter that cannot start (a
+ * usage error, a missing program or library) or that dies says so, and
+ * that its guest is not synced. @name is the domain's escaped name. Returns
+ * the waiter's exit status, 128 + the signal that killed it, or -1 when it
+ * could not be started at all (logged). */
+int vts_hook_waiter_supervise(char *const *argv, const char *name);
+
+/* The waiter, run in a detached process after the hook returned: start
+ * @ops' event loop, connect (retrying while libvirtd starts up), wait until
+ * @domain runs with its guest agent connected (looking once, then again
+ * only when libvirt sends an event about it: started, resumed, agent
+ * connected...; at most conf->agent_wait; give up when the domain never
+ * shows up, goes away, or the connection is lost), sync it once and log
+ * the result. Returns 0 when the guest is fine, -1 otherwise (logged). */
 int vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *domain,
                         const char *reason);
 

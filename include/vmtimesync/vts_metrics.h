@@ -39,7 +39,9 @@ void vts_metrics_set_connected(vts_metrics *m, bool connected);
  * out of memory. */
 char *vts_metrics_render(vts_metrics *m);
 
-/* Render and write to @path atomically (PATH.tmp, then rename). */
+/* Render and write to @path (mode 0644 whatever the umask: node_exporter
+ * runs as another user) atomically (PATH.tmp, then rename); callers on
+ * any thread take turns, so every rename publishes a whole, newest file. */
 int vts_metrics_write(vts_metrics *m, const char *path, vts_error *err);
 
 #endif /* VTS_METRICS_H */

@@ -71,6 +71,7 @@ typedef struct {
     bool agent_kick;                     /* agent connected while syncing */
     bool gone;                           /* stopped while syncing */
     int64_t suspended_ns;                /* last pause began, 0 if not paused */
+    int64_t news_ns; /* last trigger, expectation, pause, agent or finish */
     int64_t pause_ns;                    /* last pause's length, -1 unknown */
     uint64_t queued_seq;                 /* order of queueing, for begin_next */
     bool unresponsive;                   /* the agent's last call timed out */
@@ -138,11 +139,14 @@ void vts_sched_suspended(vts_sched *s, const char *name, int64_t now);
 void vts_sched_stopped(vts_sched *s, const char *name);
 
 /* Forget the idle entries of domains that are not in @running (@count
- * names), except those paused (a paused domain is not listed as running).
- * For events missed while disconnected. @fn, when not NULL, is called with
- * each name just before it goes. Returns how many went. */
+ * names, listed at @listed_ns), except those paused (a paused domain is not
+ * listed as running) and those with news at or after @listed_ns (a trigger,
+ * an expectation, a finished sync: the domain came after the list was
+ * taken). For events missed while disconnected. @fn, when not NULL, is
+ * called with each name just before it goes. Returns how many went. */
 size_t vts_sched_prune(vts_sched *s, char *const *running, size_t count,
-                       void (*fn)(const char *name, void *opaque), void *opaque);
+                       int64_t listed_ns, void (*fn)(const char *name, void *opaque),
+                       void *opaque);
 
 /* How many domains the scheduler knows. */
 size_t vts_sched_count(const vts_sched *s);

@@ -64,6 +64,24 @@
 #define VTS_SYNC_HOST_MAXERROR_NS (1 * VTS_NS_PER_SEC)
 /* Seconds libvirt waits for each agent reply. */
 #define VTS_SYNC_DEFAULT_TIMEOUT_S 5
+/* Steps per sync: the step and at most one correction. */
+#define VTS_SYNC_MAX_STEPS 2
+/* Samples a verify takes at most. */
+#define VTS_SYNC_VERIFY_SAMPLES 3
+/* The most guest agent (and monitor) calls one vts_sync_dom() makes with
+ * @samples samples per measurement, so that whoever waits for a whole sync
+ * (vmtimesyncd on SIGTERM) can bound it by this times the agent timeout: a
+ * measurement, then up to VTS_SYNC_MAX_STEPS steps each verified by up to
+ * VTS_SYNC_VERIFY_SAMPLES samples, and the RTC reset. With the guest-exec
+ * fallback (@exec): the refused guest-set-time and guest-info, then each
+ * step is a guest-exec (each date path tried once), one timeout's worth of
+ * guest-exec-status polls and the verify. Follows vts_sync.c's step loop:
+ * change both. */
+#define VTS_SYNC_VERIFY_MAX(samples)                                                     \
+    ((samples) < VTS_SYNC_VERIFY_SAMPLES ? (samples) : VTS_SYNC_VERIFY_SAMPLES)
+#define VTS_SYNC_MAX_AGENT_CALLS(samples, exec)                                          \
+    ((exec) ? (samples) + 2 + VTS_SYNC_MAX_STEPS * (2 + 1 + VTS_SYNC_VERIFY_MAX(samples)) + 1 \
+            : (samples) + VTS_SYNC_MAX_STEPS * (1 + VTS_SYNC_VERIFY_MAX(samples)) + 1)
 
 typedef enum {
     VTS_LOG_ERR,

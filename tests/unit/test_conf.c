@@ -976,10 +976,72 @@ test_conf_load_not_regular(void **state)
     assert_string_equal(err.message, "the configuration /dev/null is not a regular file");
 }
 
+/* One table of bounds: every numeric key takes its bounds from the file
+ * and from vmtimesync's option alike, and nothing past them. */
+static void
+test_conf_bounds_are_the_same_in_the_file_and_on_the_command_line(void **state)
+{
+    /* backoff_initial may not exceed backoff_max: room for both. */
+    static const char apart[] = "backoff_initial = 1ms\nbackoff_max = 24h\n";
+    char text[160], lo[32], hi[32], over[40];
+    vts_conf conf;
+    vts_error err;
+    int64_t v;
+
+    (void)state;
+    for (int n = 0; n < VTS_CONF__NUMBERS; n++) {
+        const vts_conf_bounds *b = vts_conf_bounds_of((vts_conf_number)n);
+
+        vts_conf_format_arg((vts_conf_number)n, b->min, lo, sizeof(lo));
+        vts_conf_format_arg((vts_conf_number)n, b->max, hi, sizeof(hi));
+        /* Just past the top: a nanosecond, a second or one more. */
+        if (b->kind == VTS_CONF_COUNT)
+            snprintf(over, sizeof(over), "%lld", (long long)b->max + 1);
+        else if (b->kind == VTS_CONF_WHOLE_SECONDS)
+            snprintf(over, sizeof(over), "%llds",
+                     (long long)(b->max / VTS_NS_PER_SEC) + 1);
+        else
+            snprintf(over, sizeof(over), "%lldns", (long long)b->max + 1);
+        snprintf(text, sizeof(text), "%s%s = %s\n", apart, b->key, lo);
+        assert_int_equal(vts_conf_parse_string(&conf, text, NULL, &err), 0);
+        assert_int_equal(vts_conf_number_get(&conf, (vts_conf_number)n), b->min);
+        vts_conf_clear(&conf);
+        snprintf(text, sizeof(text), "%s%s = %s\n", apart, b->key, hi);
+        assert_int_equal(vts_conf_parse_string(&conf, text, NULL, &err), 0);
+        assert_int_equal(vts_conf_number_get(&conf, (vts_conf_number)n), b->max);
+        vts_conf_clear(&conf);
+        snprintf(text, sizeof(text), "%s%s = %s\n", apart, b->key, over);
+        assert_int_equal(vts_conf_parse_string(&conf, text, NULL, &err), -1);
+
+        assert_int_equal(vts_conf_parse_arg((vts_conf_number)n, lo, &v, &err), 0);
+        assert_int_equal(v, b->min);
+        assert_int_equal(vts_conf_parse_arg((vts_conf_number)n, hi, &v, &err), 0);
+        assert_int_equal(v, b->max);
+        assert_int_equal(vts_conf_parse_arg((vts_conf_number)n, over, &v, &err), -1);
+        assert_int_equal(vts_conf_parse_arg((vts_conf_number)n, "", &v, &err), -1);
+        assert_int_equal(vts_conf_parse_arg((vts_conf_number)n, "-1", &v, &err), -1);
+    }
+    /* What the command line says when it refuses. */
+    assert_int_equal(vts_conf_parse_arg(VTS_CONF_MAX_STEP, "1e3", &v, &err), -1);
+    assert_string_equal(err.message, "a duration from 0 to 876000h (e.g. 5ms, 2s; a bare "
+                                     "number is seconds)");
+    assert_int_equal(vts_conf_parse_arg(VTS_CONF_AGENT_TIMEOUT, "1.5", &v, &err), -1);
+    assert_string_equal(err.message, "whole seconds from 1 to 3600");
+    assert_int_equal(vts_conf_parse_arg(VTS_CONF_SAMPLES, "65", &v, &err), -1);
+    assert_string_equal(err.message, "a whole number from 1 to 64");
+    /* Seconds as before, and units as in the file. */
+    assert_int_equal(vts_conf_parse_arg(VTS_CONF_THRESHOLD, "0.005", &v, &err), 0);
+    assert_int_equal(v, 5 * VTS_NS_PER_MS);
+    assert_int_equal(vts_conf_parse_arg(VTS_CONF_MAX_STEP, "720h", &v, &err), 0);
+    assert_int_equal(v, 720LL * 3600 * VTS_NS_PER_SEC);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(
+            test_conf_bounds_are_the_same_in_the_file_and_on_the_command_line),
         cmocka_unit_test(test_conf_defaults),
         cmocka_unit_test(test_conf_time_safety),
         cmocka_unit_test(test_conf_set_time_fallback),

@@ -630,6 +630,55 @@ test_ctl_peer_is_root(void **state)
     assert_false(vts_ctl_peer_is_root(-1));
 }
 
+/* A peer of another user, as on the real control socket: a child that
+ * drops to uid 65534 connects to an abstract socket we listen on (no file,
+ * so no permissions in the way). SO_PEERCRED records the uid at connect().
+ * Needs root (to switch users): skipped otherwise. */
+static void
+test_ctl_peer_of_another_uid_is_refused(void **state)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    socklen_t salen;
+    int lfd, cfd;
+    pid_t child;
+    int status = -1;
+
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "vts-test-ctl-peer.%ld",
+             (long)getpid());
+    salen =
+        (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(sa.sun_path + 1));
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(lfd >= 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, salen), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        int fd;
+        char c;
+
+        if (setgid(65534) < 0 || setuid(65534) < 0)
+            _exit(3);
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&sa, salen) < 0)
+            _exit(4);
+        /* Stay connected until the parent has looked. */
+        if (read(fd, &c, 1) < 0)
+            _exit(5);
+        _exit(0);
+    }
+    cfd = accept(lfd, NULL, NULL);
+    assert_true(cfd >= 0);
+    assert_false(vts_ctl_peer_is_root(cfd));
+    close(cfd);
+    close(lfd);
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* ---- the socket: listen and call ---- */
 
 typedef struct {
@@ -1219,6 +1268,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_ctl_send_reply_full, pair_setup,
                                         pair_teardown),
         cmocka_unit_test_setup_teardown(test_ctl_peer_is_root, pair_setup, pair_teardown),
+        cmocka_unit_test(test_ctl_peer_of_another_uid_is_refused),
         cmocka_unit_test_setup_teardown(test_ctl_listen_creates, sock_setup,
                                         sock_teardown),
         cmocka_unit_test_setup_teardown(test_ctl_call_round_trip, sock_setup,

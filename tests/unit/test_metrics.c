@@ -1,11 +1,14 @@
 /* test_metrics.c: the Prometheus textfile (lib/vts_metrics.c). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -160,6 +163,134 @@ test_metrics_write_is_atomic(void **state)
     vts_metrics_free(m);
 }
 
+/* Several workers and the loop thread write the same file at once, while
+ * node_exporter reads it: every read must see one whole rendering. */
+#define CONC_WRITERS 4
+#define CONC_WRITES 400
+
+typedef struct {
+    vts_metrics *m;
+    const char *path;
+    int id;
+    atomic_int *failures;
+    atomic_int *writers_left;
+} conc_writer;
+
+static void *
+conc_write(void *opaque)
+{
+    conc_writer *w = opaque;
+    vts_sync_result r = stepped(-1000000000LL, 100000);
+    char domain[32];
+    vts_error err;
+
+    for (int i = 0; i < CONC_WRITES; i++) {
+        /* A new series now and then: renderings of different lengths. */
+        snprintf(domain, sizeof(domain), "w%d-%d", w->id, i % 50);
+        vts_metrics_record(w->m, domain, "resumed/unpaused", &r, 0);
+        if (vts_metrics_write(w->m, w->path, &err) < 0)
+            atomic_fetch_add(w->failures, 1);
+    }
+    atomic_fetch_sub(w->writers_left, 1);
+    return NULL;
+}
+
+/* Whether @text is one whole rendering: the first family first, every
+ * family once, nothing cut off after the last one. */
+static bool
+conc_whole(const char *text, size_t len)
+{
+    const char *last = "# TYPE vmtimesync_last_sync_timestamp_seconds gauge\n";
+    const char *series = "vmtimesync_last_sync_timestamp_seconds{domain=\"";
+    const char *tail;
+    int helps = 0;
+
+    if (len == 0 || text[len - 1] != '\n')
+        return false;
+    if (strncmp(text, "# HELP vmtimesync_connected ",
+                strlen("# HELP vmtimesync_connected ")))
+        return false;
+    for (const char *p = text; (p = strstr(p, "# HELP ")) != NULL; p++)
+        helps++;
+    if (helps != 6 || (tail = strstr(text, last)) == NULL)
+        return false;
+    /* After the last family's header only its own series. */
+    for (tail += strlen(last); *tail; tail = strchr(tail, '\n') + 1) {
+        if (strncmp(tail, series, strlen(series)) != 0)
+            return false;
+    }
+    return true;
+}
+
+static void
+test_metrics_concurrent_writes_never_tear(void **state)
+{
+    char dir[] = "/tmp/vts-metrics.XXXXXX";
+    char path[128];
+    static char buf[1 << 16];
+    vts_metrics *m = vts_metrics_new();
+    pthread_t th[CONC_WRITERS];
+    conc_writer w[CONC_WRITERS];
+    atomic_int failures = 0, writers_left = CONC_WRITERS;
+    int reads = 0, torn = 0;
+
+    (void)state;
+    assert_non_null(m);
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/vmtimesync.prom", dir);
+    for (int i = 0; i < CONC_WRITERS; i++) {
+        w[i] = (conc_writer){m, path, i, &failures, &writers_left};
+        assert_int_equal(pthread_create(&th[i], NULL, conc_write, &w[i]), 0);
+    }
+    while (atomic_load(&writers_left) > 0) {
+        FILE *f = fopen(path, "r");
+        size_t n;
+
+        if (!f)
+            continue; /* not written yet */
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        reads++;
+        if (!conc_whole(buf, n))
+            torn++;
+    }
+    for (int i = 0; i < CONC_WRITERS; i++)
+        pthread_join(th[i], NULL);
+    if (atomic_load(&failures) || torn || !reads)
+        fail_msg("%d of %d writes failed, %d of %d reads torn", atomic_load(&failures),
+                 CONC_WRITERS * CONC_WRITES, torn, reads);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0); /* no PATH.tmp left behind */
+    vts_metrics_free(m);
+}
+
+/* node_exporter runs as its own user: the file is world-readable even
+ * under the unit's UMask=0077, and the temporary file is never looser. */
+static void
+test_metrics_file_is_world_readable_whatever_the_umask(void **state)
+{
+    char dir[] = "/tmp/vts-metrics.XXXXXX";
+    char path[128];
+    vts_metrics *m = vts_metrics_new();
+    vts_error err;
+    struct stat st;
+    mode_t old = umask(0077);
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/vmtimesync.prom", dir);
+    assert_int_equal(vts_metrics_write(m, path, &err), 0);
+    /* Twice: rewriting keeps the mode too. */
+    assert_int_equal(vts_metrics_write(m, path, &err), 0);
+    umask(old);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0644);
+    unlink(path);
+    rmdir(dir);
+    vts_metrics_free(m);
+}
+
 static void
 test_metrics_empty_renders_every_family(void **state)
 {
@@ -183,6 +314,8 @@ main(void)
         cmocka_unit_test(test_metrics_escapes_domain_labels),
         cmocka_unit_test(test_metrics_forget_drops_only_the_domains_series),
         cmocka_unit_test(test_metrics_write_is_atomic),
+        cmocka_unit_test(test_metrics_concurrent_writes_never_tear),
+        cmocka_unit_test(test_metrics_file_is_world_readable_whatever_the_umask),
         cmocka_unit_test(test_metrics_empty_renders_every_family),
     };
 

@@ -121,6 +121,8 @@ static pthread_mutex_t loop_lock = PTHREAD_MUTEX_INITIALIZER;
 static loop_slot loop_handles[LOOP_MAX];
 static loop_slot loop_timers[LOOP_MAX];
 static int set_time_calls; /* atomic: the worker writes, the watcher reads */
+static int agent_calls;    /* atomic: every agent call begun */
+static int agent_call_ms;  /* real time each agent call takes (set before the run) */
 
 static int64_t
 mono_ms(void)
@@ -272,8 +274,12 @@ static int
 counting_agent_command(vts_hv_dom *dom, const char *cmd, int timeout_s, char **reply,
                        vts_error *err)
 {
-    int rc = fake_hv_ops.agent_command(dom, cmd, timeout_s, reply, err);
+    int rc;
 
+    __atomic_add_fetch(&agent_calls, 1, __ATOMIC_SEQ_CST);
+    if (agent_call_ms > 0)
+        poll(NULL, 0, agent_call_ms);
+    rc = fake_hv_ops.agent_command(dom, cmd, timeout_s, reply, err);
     if (rc == 0 && strstr(cmd, "guest-set-time"))
         __atomic_add_fetch(&set_time_calls, 1, __ATOMIC_SEQ_CST);
     return rc;
@@ -291,64 +297,131 @@ dirty_stack(void *arg)
     return (void *)(uintptr_t)junk[sizeof(junk) / 2];
 }
 
-/* Stop the daemon once it stepped the guest, or after 10 s. */
-static void *
-watch_and_stop(void *arg)
-{
-    int64_t until = mono_ms() + 10000;
+/* A daemon over the fake hypervisor and the poll() loop above, in a
+ * temporary directory (control.sock, vmtimesync.conf, metrics.prom), run
+ * until @done says so or @timeout_ms passed; then SIGTERM. */
+typedef struct daemon_run daemon_run;
+struct daemon_run {
+    char dir[32];
+    char conf_path[64];
+    char sock[64];
+    char metrics[64];
+    vts_hv_ops ops;
+    vts_daemon *d;
+    bool (*done)(const daemon_run *r);
+    const void *arg; /* for @done */
+    int timeout_ms;
+    bool met; /* @done said so in time */
+    pthread_t watcher;
+};
 
-    (void)arg;
-    while (__atomic_load_n(&set_time_calls, __ATOMIC_SEQ_CST) == 0 && mono_ms() < until)
+static void *
+daemon_watch(void *opaque)
+{
+    daemon_run *r = opaque;
+    int64_t until = mono_ms() + r->timeout_ms;
+
+    while (!(r->met = r->done(r)) && mono_ms() < until)
         poll(NULL, 0, 10);
     kill(getpid(), SIGTERM);
     return NULL;
 }
 
+/* Write the configuration (@extra: more lines, may be NULL), make the
+ * daemon and start the watcher; daemon_run_finish() runs it. */
+static void
+daemon_run_start(daemon_run *r, bool (*done)(const daemon_run *r), const void *arg,
+                 int timeout_ms, const char *extra)
+{
+    FILE *f = NULL;
+    vts_error err;
+
+    memset(r, 0, sizeof(*r));
+    r->ops = fake_hv_ops;
+    r->ops.loop_init = loop_init;
+    r->ops.loop_run_once = loop_run_once;
+    r->ops.loop_add_handle = loop_add_handle;
+    r->ops.loop_remove_handle = loop_remove_handle;
+    r->ops.loop_add_timer = loop_add_timer;
+    r->ops.loop_update_timer = loop_update_timer;
+    r->ops.loop_remove_timer = loop_remove_timer;
+    r->ops.events_register = events_register;
+    r->ops.agent_command = counting_agent_command;
+    r->done = done;
+    r->arg = arg;
+    r->timeout_ms = timeout_ms;
+    snprintf(r->dir, sizeof(r->dir), "/tmp/vts-regress.XXXXXX");
+    assert_non_null(mkdtemp(r->dir));
+    snprintf(r->conf_path, sizeof(r->conf_path), "%s/vmtimesync.conf", r->dir);
+    snprintf(r->sock, sizeof(r->sock), "%s/control.sock", r->dir);
+    snprintf(r->metrics, sizeof(r->metrics), "%s/metrics.prom", r->dir);
+    f = fopen(r->conf_path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "uri = fake:///\ncontrol_socket = %s\nmetrics_file = %s\nworkers = 1\n"
+            "log_level = err\n%s",
+            r->sock, r->metrics, extra ? extra : "");
+    fclose(f);
+    r->d = vts_daemon_new(&r->ops, r->conf_path, NULL, &err);
+    assert_non_null(r->d);
+    assert_int_equal(pthread_create(&r->watcher, NULL, daemon_watch, r), 0);
+}
+
+/* Run the daemon until the watcher stops it; clean the directory. When
+ * the watcher gave up, show the metrics file for the failure's message.
+ * @at_return, when not NULL, is asked as soon as vts_daemon_run returned,
+ * before a worker it left behind could go on: it decides r->met, with
+ * what the watcher saw. */
+static void
+daemon_run_finish(daemon_run *r, bool (*at_return)(const daemon_run *r))
+{
+    vts_error err;
+    char buf[4096];
+    FILE *f = NULL;
+    size_t n;
+    bool now = true;
+
+    assert_int_equal(vts_daemon_run(r->d, &err), 0);
+    if (at_return)
+        now = at_return(r);
+    assert_int_equal(pthread_join(r->watcher, NULL), 0);
+    r->met = r->met && now;
+    vts_daemon_free(r->d);
+    if (!r->met && (f = fopen(r->metrics, "r")) != NULL) {
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        print_message("%s:\n%s", r->metrics, buf);
+    }
+    unlink(r->metrics);
+    unlink(r->conf_path);
+    assert_int_equal(rmdir(r->dir), 0);
+}
+
+/* Stop the daemon once it stepped the guest. */
+static bool
+stepped_once(const daemon_run *r)
+{
+    (void)r;
+    return __atomic_load_n(&set_time_calls, __ATOMIC_SEQ_CST) > 0;
+}
+
 static void
 test_daemon_sweep_steps_with_initialised_options(void **state)
 {
-    char dir[] = "/tmp/vts-regress.XXXXXX";
-    char conf_path[64], sock[64];
-    vts_hv_ops ops = fake_hv_ops;
-    vts_daemon *d = NULL;
-    vts_error err;
-    pthread_t t, watcher;
-    FILE *f = NULL;
+    daemon_run r;
+    pthread_t t;
 
     (void)state;
-    ops.loop_init = loop_init;
-    ops.loop_run_once = loop_run_once;
-    ops.loop_add_handle = loop_add_handle;
-    ops.loop_remove_handle = loop_remove_handle;
-    ops.loop_add_timer = loop_add_timer;
-    ops.loop_update_timer = loop_update_timer;
-    ops.loop_remove_timer = loop_remove_timer;
-    ops.events_register = events_register;
-    ops.agent_command = counting_agent_command;
-
     fake_hv_reset();
     fake_hv_set_guest_offset(-3 * VTS_NS_PER_SEC);
     set_time_calls = 0;
 
-    assert_non_null(mkdtemp(dir));
-    snprintf(conf_path, sizeof(conf_path), "%s/vmtimesync.conf", dir);
-    snprintf(sock, sizeof(sock), "%s/control.sock", dir);
-    f = fopen(conf_path, "w");
-    assert_non_null(f);
-    fprintf(f, "uri = fake:///\ncontrol_socket = %s\nworkers = 1\nlog_level = err\n", sock);
-    fclose(f);
-
-    d = vts_daemon_new(&ops, conf_path, NULL, &err);
-    assert_non_null(d);
-    assert_int_equal(pthread_create(&watcher, NULL, watch_and_stop, NULL), 0);
+    daemon_run_start(&r, stepped_once, NULL, 10000, NULL);
     /* Last before the daemon makes its worker: the worker gets this stack. */
     assert_int_equal(pthread_create(&t, NULL, dirty_stack, NULL), 0);
     assert_int_equal(pthread_join(t, NULL), 0);
-    assert_int_equal(vts_daemon_run(d, &err), 0);
-    assert_int_equal(pthread_join(watcher, NULL), 0);
-    vts_daemon_free(d);
-    unlink(conf_path);
-    rmdir(dir);
+    daemon_run_finish(&r, NULL);
 
     /* The guest was 3 s behind: the sweep stepped it, and nothing else
      * (no check_only) stopped it. */
@@ -357,13 +430,137 @@ test_daemon_sweep_steps_with_initialised_options(void **state)
     fake_hv_cleanup();
 }
 
+/* --- defects found in review (issue 11) --------------------------------- */
+
+/* Whether the file @path has the whole line @line now. */
+static bool
+file_has_line(const char *path, const char *line)
+{
+    static char buf[16384];
+    FILE *f = fopen(path, "r");
+    size_t n, len = strlen(line);
+    const char *p = buf;
+
+    if (!f)
+        return false;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    while ((p = strstr(p, line)) != NULL) {
+        if ((p == buf || p[-1] == '\n') && p[len] == '\n')
+            return true;
+        p++;
+    }
+    return false;
+}
+
+/* Whether the metrics file has every line of @r->arg (NULL-terminated). */
+static bool
+metrics_has_lines(const daemon_run *r)
+{
+    for (const char *const *line = r->arg; *line; line++) {
+        if (!file_has_line(r->metrics, *line))
+            return false;
+    }
+    return true;
+}
+
+/* The commonest failure after a migration or restore: the agent never
+ * connects. Its wait expired in the scheduler with a log line only, and
+ * waits were kept out of the metrics, so vmtimesync_failures_total, which
+ * operators alert on, never counted it. */
+static void
+test_daemon_expired_agent_wait_counts_as_a_failure(void **state)
+{
+    static const char *const want[] = {
+        "vmtimesync_failures_total{kind=\"agent-not-connected\"} 1",
+        "vmtimesync_syncs_total{trigger=\"sweep\",result=\"agent-not-connected\"} 1",
+        NULL};
+    daemon_run r;
+
+    (void)state;
+    fake_hv_reset();
+    fake_hv_fail_command(
+        NULL, VTS_ERR_AGENT_NOT_CONNECTED,
+        "Guest agent is not responding: QEMU guest agent is not connected");
+    set_time_calls = 0;
+    daemon_run_start(&r, metrics_has_lines, want, 8000, "agent_wait = 1s\n");
+    daemon_run_finish(&r, NULL);
+    assert_true(r.met);
+    fake_hv_cleanup();
+}
+
+/* SIGTERM's grace was agent_timeout + 2 s, but a sync makes many agent
+ * calls: a sync whose calls were all answered in time was abandoned
+ * midway, unlike what the README promises ("SIGTERM finishes the syncs
+ * under way"). Here every call takes 300 ms of real time with a 1 s agent
+ * timeout: the sync (measure, step, verify: 11 calls) takes 3.3 s, more
+ * than the old grace of 3 s. SIGTERM comes once the first call began; the
+ * daemon must not return before the sync's result is in the metrics. */
+static bool
+first_agent_call(const daemon_run *r)
+{
+    (void)r;
+    return __atomic_load_n(&agent_calls, __ATOMIC_SEQ_CST) > 0;
+}
+
+static bool
+sweep_stepped(const daemon_run *r)
+{
+    return file_has_line(
+        r->metrics, "vmtimesync_syncs_total{trigger=\"sweep\",result=\"stepped\"} 1");
+}
+
+/* The bound the README and vmtimesyncd(8) give: every call of a whole
+ * sync at the agent timeout, and 2 s. */
+static void
+test_daemon_stop_grace_covers_a_whole_sync(void **state)
+{
+    vts_conf conf;
+
+    (void)state;
+    vts_conf_init(&conf);
+    assert_int_equal(vts_daemon_stop_grace_ns(&conf),
+                     (VTS_SYNC_MAX_AGENT_CALLS(5, false) * 5 + 2) * VTS_NS_PER_SEC);
+    assert_int_equal(vts_daemon_stop_grace_ns(&conf), 72 * VTS_NS_PER_SEC);
+    conf.agent_timeout_s = 2;
+    conf.samples = 3;
+    assert_int_equal(vts_daemon_stop_grace_ns(&conf),
+                     (VTS_SYNC_MAX_AGENT_CALLS(3, false) * 2 + 2) * VTS_NS_PER_SEC);
+    /* The guest-exec fallback makes more calls. */
+    conf.set_time_fallback = VTS_FALLBACK_GUEST_EXEC;
+    assert_true(vts_daemon_stop_grace_ns(&conf) >
+                (VTS_SYNC_MAX_AGENT_CALLS(3, false) * 2 + 2) * VTS_NS_PER_SEC);
+}
+
+static void
+test_daemon_sigterm_lets_a_whole_sync_finish(void **state)
+{
+    daemon_run r;
+
+    (void)state;
+    fake_hv_reset();
+    fake_hv_set_guest_offset(-3 * VTS_NS_PER_SEC);
+    set_time_calls = agent_calls = 0;
+    agent_call_ms = 300;
+    daemon_run_start(&r, first_agent_call, NULL, 10000, "agent_timeout = 1s\n");
+    daemon_run_finish(&r, sweep_stepped);
+    agent_call_ms = 0;
+    assert_true(r.met);
+    fake_hv_cleanup();
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_domxml_scan_null_text_is_refused_without_pointer_arithmetic),
+        cmocka_unit_test(
+            test_domxml_scan_null_text_is_refused_without_pointer_arithmetic),
         cmocka_unit_test(test_hook_decide_xml_without_text_ignores),
         cmocka_unit_test(test_daemon_sweep_steps_with_initialised_options),
+        cmocka_unit_test(test_daemon_expired_agent_wait_counts_as_a_failure),
+        cmocka_unit_test(test_daemon_stop_grace_covers_a_whole_sync),
+        cmocka_unit_test(test_daemon_sigterm_lets_a_whole_sync_finish),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

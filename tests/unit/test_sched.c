@@ -497,11 +497,47 @@ test_prune_forgets_idle_domains_not_running(void **state)
     assert_true(vts_sched_trigger(s, "c", "sweep", 0));
     assert_int_equal(run_job(s, "c", ok_result(), 1), VTS_SCHED_DONE);
 
-    assert_int_equal(vts_sched_prune(s, running, 1, collect_name, seen), 2);
+    assert_int_equal(vts_sched_prune(s, running, 1, 10, collect_name, seen), 2);
     assert_string_equal(seen, "bc");
     assert_non_null(vts_sched_get(s, "a"));
     assert_non_null(vts_sched_get(s, "busy"));
     assert_non_null(vts_sched_get(s, "paused"));
+    assert_int_equal(vts_sched_count(s), 3);
+}
+
+/* The sweep lists the running domains, then checks each one (agent calls
+ * that take a while), then prunes. A domain that started or arrived in
+ * between and was synced by its own event is not in the list, yet very
+ * much there: it keeps its entry (its status and metrics). */
+static void
+test_prune_keeps_domains_with_news_since_the_list(void **state)
+{
+    vts_sched *s = *state;
+    char a[] = "a";
+    char *running[] = {a};
+    char seen[16] = "";
+    int calls = 0;
+
+    assert_true(vts_sched_trigger(s, "a", "sweep", 0));
+    assert_int_equal(run_job(s, "a", ok_result(), 1), VTS_SCHED_DONE);
+    assert_true(vts_sched_trigger(s, "old", "resumed/unpaused", 2));
+    assert_int_equal(run_job(s, "old", ok_result(), 3), VTS_SCHED_DONE);
+    /* The list is taken at 10; then "new" arrives and syncs... */
+    assert_true(vts_sched_trigger(s, "new", "resumed/migrated", 11));
+    assert_int_equal(run_job(s, "new", ok_result(), 12), VTS_SCHED_DONE);
+    /* ...and "hooked" is announced by the hook, its wait since given up. */
+    vts_sched_expect(s, "hooked", "hook/migrate", 13);
+    assert_true(vts_sched_trigger(s, "hooked", "resumed/migrated", 14));
+    assert_int_equal(run_job(s, "hooked", err_result(VTS_ERR_AGENT_NOT_CONNECTED), 15),
+                     VTS_SCHED_WAIT);
+    assert_int_equal(vts_sched_expire(s, 700 * S, count_expiry, &calls), 1);
+
+    assert_int_equal(vts_sched_prune(s, running, 1, 10, collect_name, seen), 1);
+    assert_string_equal(seen, "old");
+    assert_non_null(vts_sched_get(s, "a"));
+    assert_non_null(vts_sched_get(s, "new"));
+    assert_true(vts_sched_get(s, "new")->have_last);
+    assert_non_null(vts_sched_get(s, "hooked"));
     assert_int_equal(vts_sched_count(s), 3);
 }
 
@@ -771,45 +807,82 @@ test_hung_agents_hold_at_most_their_share_of_workers(void **state)
     vts_sched_free(s);
 }
 
+/* vts_sched.h promises that a re-check never waits longer than
+ * VTS_SCHED_RECHECK_DELAY_MAX (60 s): neither once doubled past it (40 s,
+ * then 80 s) nor when recheck_delay itself is set longer (up to 10 min). */
+static void
+test_recheck_delay_is_capped(void **state)
+{
+    static const int64_t first[] = {40 * S, 10 * 60 * S};
+    vts_sched_conf c = recheck_conf;
+    int calls = 0;
+
+    (void)state;
+    c.recheck_max = 4;
+    for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++) {
+        vts_sched *s;
+        int64_t now = 0;
+
+        c.recheck_delay_ns = first[i];
+        s = vts_sched_new(&c);
+        assert_non_null(s);
+        assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", now));
+        for (int k = 0; k < c.recheck_max; k++) {
+            int64_t want = first[i] << k;
+
+            if (want > VTS_SCHED_RECHECK_DELAY_MAX)
+                want = VTS_SCHED_RECHECK_DELAY_MAX;
+            assert_int_equal(run_job(s, "a", stepped_to(5000000), now),
+                             VTS_SCHED_RECHECK);
+            assert_int_equal(vts_sched_next_due(s) - now, want);
+            now += want;
+            assert_int_equal(vts_sched_expire(s, now, count_expiry, &calls), 1);
+        }
+        vts_sched_free(s);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_trigger_queues_once_and_coalesces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trigger_queues_once_and_coalesces, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_step_delay_is_learned_per_domain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trigger_during_sync_runs_once_more, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_stale_queue_item_is_skipped, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_agent_not_connected_waits_for_agent_event, setup,
+        cmocka_unit_test_setup_teardown(test_stale_queue_item_is_skipped, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_agent_connects_while_first_attempt_runs, setup,
+        cmocka_unit_test_setup_teardown(test_agent_not_connected_waits_for_agent_event,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_agent_connects_while_first_attempt_runs,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_agent_connect_without_trigger_does_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_paused_then_resumed, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_agent_connect_without_trigger_does_nothing, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_restore_paused_then_resumed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_deadline_expires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_deadline_gives_up, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unresponsive_agent_backs_off_exponentially, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unresponsive_agent_backs_off_exponentially,
+                                        setup, teardown),
         cmocka_unit_test(test_backoff_is_capped),
         cmocka_unit_test_setup_teardown(test_agent_reconnect_cuts_backoff_short, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_permanent_errors_give_up_at_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_permanent_error_ignores_rerun, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_permanent_errors_give_up_at_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_permanent_error_ignores_rerun, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_pause_length_is_recorded, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hook_expectation_waits_for_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hook_expectation_waits_for_resume, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_hook_expectation_leaves_busy_entry, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stopped_cancels_wait, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stopped_during_sync_does_not_wait, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rerun_is_credited_to_the_newer_trigger, setup,
+        cmocka_unit_test_setup_teardown(test_stopped_during_sync_does_not_wait, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_many_domains_are_independent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stopped_keeps_the_others_and_their_order, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_prune_forgets_idle_domains_not_running, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_expectation_that_never_came_is_forgotten, setup,
+        cmocka_unit_test_setup_teardown(test_rerun_is_credited_to_the_newer_trigger,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_domains_are_independent, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_next_takes_domains_in_the_order_queued, setup,
                                         teardown),
@@ -818,10 +891,20 @@ main(void)
         cmocka_unit_test_setup_teardown(test_agent_that_answers_again_regains_its_place, setup,
                                         teardown),
         cmocka_unit_test(test_hung_agents_hold_at_most_their_share_of_workers),
+        cmocka_unit_test_setup_teardown(test_stopped_keeps_the_others_and_their_order,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_forgets_idle_domains_not_running,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_keeps_domains_with_news_since_the_list,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expectation_that_never_came_is_forgotten,
+                                        setup, teardown),
         cmocka_unit_test(test_residual_over_tolerance_is_rechecked),
         cmocka_unit_test(test_recheck_ends_when_within_tolerance_or_untouched),
         cmocka_unit_test(test_new_trigger_during_recheck_wait_starts_afresh),
-        cmocka_unit_test(test_recheck_that_finds_the_guest_paused_gives_way_to_the_resume),
+        cmocka_unit_test(
+            test_recheck_that_finds_the_guest_paused_gives_way_to_the_resume),
+        cmocka_unit_test(test_recheck_delay_is_capped),
     };
 
     return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
