@@ -413,7 +413,7 @@ vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *dom
                     err.message[0] ? err.message : "the domain went away");
             break;
         }
-        if ((!seen && waited > VTS_HOOK_APPEAR_NS) || waited > conf->agent_wait_ns) {
+        if ((!seen && waited >= VTS_HOOK_APPEAR_NS) || waited >= conf->agent_wait_ns) {
             vts_log(VTS_LOG_WARNING,
                     "%s: after %s, the guest %s within %.0f s; giving up (run 'vmtimesync %s' "
                     "once its agent runs)",
@@ -434,7 +434,7 @@ vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *dom
                                                                   : conf->agent_wait_ns) -
                (vts_mono_ns() - start);
         w.news = w.due = false;
-        ops->loop_update_timer(timer, left <= 0 ? 0 : (int)(left / VTS_NS_PER_MS) + 1);
+        ops->loop_update_timer(timer, left <= 0 ? 0 : (int)(left / VTS_NS_PER_MS) + 2);
         while (!w.news && !w.due && !w.closed) {
             if (ops->loop_run_once(&err) < 0) {
                 vts_log(VTS_LOG_ERR, "%s: after %s: %s", name, reason, err.message);

@@ -34,7 +34,7 @@ assert_defaults(const vts_conf *conf)
     assert_int_equal(conf->backoff_max_ns, 60 * SEC);
     assert_int_equal(conf->recheck_max, 3);
     assert_int_equal(conf->recheck_delay_ns, 1 * SEC);
-    assert_int_equal(conf->workers, 4);
+    assert_int_equal(conf->workers, 8);
     assert_null(conf->include);
     assert_int_equal(conf->include_count, 0);
     assert_null(conf->exclude);
