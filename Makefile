@@ -114,6 +114,7 @@ deps:
 
 check: deps
 	$(MAKE) check-unit
+	$(MAKE) check-sim
 	$(MAKE) check-e2e
 
 check-unit: $(UNIT_TESTS)
