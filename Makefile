@@ -3,7 +3,8 @@
 #
 #   make               build the programs
 #   make check         install the test host's packages (apt), then run the
-#                      unit tests and the end-to-end tests on a real libvirtd
+#                      unit tests, the simulation's self-check and the
+#                      end-to-end tests on a real libvirtd
 #   make check-unit    unit tests only (cmocka)
 #   make check-e2e     end-to-end tests only
 #   make check-soak    the daemon over SOAK_CYCLES (1000) pause/resume cycles
