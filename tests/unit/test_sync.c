@@ -800,6 +800,23 @@ test_sync_failed_rtc_reset_does_not_fail_the_sync(void **state)
 }
 
 static void
+test_sync_rtc_reset_after_a_step_that_failed_its_verify(void **state)
+{
+    sync_fixture *f = *state;
+
+    /* The steps were made even though the guest did not keep them: the RTC
+     * ticks QEMU would replay go all the same, once. */
+    fake_hv_set_xml(RTC_CATCHUP_XML);
+    fake_hv_ignore_set_time(true);
+    fake_hv_set_delay(1 * MS, 1 * MS);
+    fake_hv_set_guest_offset(-5 * S);
+    sync_domain(f);
+    expect_error(f, VTS_ERR_VERIFY_FAILED, NULL);
+    assert_int_equal(f->res.steps, 2);
+    assert_int_equal(fake_hv_rtc_resets(), 1);
+}
+
+static void
 test_sync_corrective_delay_is_clamped_to_one_second(void **state)
 {
     sync_fixture *f = *state;
@@ -1505,6 +1522,7 @@ main(void)
         T(test_sync_backward_step_beyond_bound_is_refused_unless_forced),
         T(test_sync_forward_step_ignores_backward_bound),
         T(test_sync_resets_rtc_reinjection_for_catchup_guests),
+        T(test_sync_rtc_reset_after_a_step_that_failed_its_verify),
         T(test_sync_no_rtc_reset_without_catchup_or_step),
         T(test_sync_failed_rtc_reset_does_not_fail_the_sync),
         T(test_sync_residual_within_threshold_plus_rtt_is_stepped),
