@@ -9,6 +9,8 @@
 #   make check-soak    the daemon over SOAK_CYCLES (1000) pause/resume cycles
 #                      of one guest: no crash, every resume synced, RSS
 #                      growth under 1 MiB (tests/e2e/soak.sh; about 6 min)
+#   make check-deploy  the .deb on a real systemd host with Debian's libvirt
+#                      (tests/deploy/run.sh; a few minutes)
 #   make demo          the main job on a built-in demo host
 #   make install       PREFIX, DESTDIR, SBINDIR as usual; never runs systemctl
 #
@@ -59,7 +61,7 @@ PROBE = $(BUILD)/vts-probe
 
 .SECONDARY:
 
-.PHONY: all deps check check-unit check-e2e check-soak demo install uninstall clean
+.PHONY: all deps check check-unit check-e2e check-soak check-deploy demo install uninstall clean
 
 all: $(PROGS)
 
@@ -126,6 +128,13 @@ SOAK_CYCLES ?= 1000
 check-soak: deps
 	$(MAKE) $(BUILD)/vmtimesync $(BUILD)/vmtimesyncd $(PROBE)
 	VTS_BUILD_DIR=$(BUILD) VTS_E2E_NO_SETUP=1 tests/e2e/soak.sh $(SOAK_CYCLES)
+
+# The .deb installed on a real systemd host with Debian's libvirt-daemon-system,
+# checked as an operator would (tests/deploy/; a few minutes).
+check-deploy: deps
+	$(MAKE) $(PROBE)
+	tests/e2e/build-guest.sh $(abspath $(BUILD))/guest
+	VTS_BUILD_DIR=$(BUILD) tests/deploy/run.sh
 
 demo: deps
 	$(MAKE) $(PROGS) $(PROBE)
