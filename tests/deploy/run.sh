@@ -402,6 +402,16 @@ else
 	nok "node_exporter serves vmtimesync's metrics on 127.0.0.1:9100 (node_textfile_scrape_error 0)" \
 		"$(x ls -l "$PROM_DIR"; scrape | grep -E '^(node_textfile|vmtimesync_connected)')"
 fi
+# An alert on vmtimesync_connected == 0 must fire when the daemon is
+# stopped, not go on reading its last "1".
+x systemctl stop vmtimesyncd
+stale() {
+	local m
+	m=$(scrape) && grep -qx 'node_textfile_scrape_error 0' <<<"$m" &&
+		! grep -qx 'vmtimesync_connected 1' <<<"$m"
+}
+check "daemon stopped: node_exporter no longer reports vmtimesync_connected 1" wait_for 10 stale
+x systemctl start vmtimesyncd
 check "node_exporter listens in the host's own network namespace only (lo)" \
 	test "$(x ip -o link show | awk -F': ' '{ print $2 }' | tr '\n' ' ')" = "lo "
 took
