@@ -60,6 +60,7 @@ FILENAME ~ /precision/ {
 	if (m == "vmtimesync") {
 		st[$9]++
 		if ($10 == "verify-failed") vf++
+		if ($11 != "" && $11 != "NA") trips[++nt] = $11
 		if ($8 != "NA") { d = ($8 - $5) / 1e6; self[++ns] = d < 0 ? -d : d }
 	}
 	next
@@ -107,7 +108,8 @@ END {
 	printf "- Residual: vts-probe right after the sync (%s guest-get-time calls, the one with the smallest round trip kept; its round trip: median %s ms, p95 %s ms).\n", RSAMP, fms(median(rtt, nr)), fms(p95(rtt, nr))
 	steps = ""
 	for (k in st) steps = steps (steps == "" ? "" : ", ") st[k] " × " k " step" (k == 1 ? "" : "s")
-	printf "- vmtimesync took %s; %d verify failure(s) (exit 1: still off by more than its 5 ms threshold plus the round trip after its steps). It steps again while a step lands more than its 1 ms tolerance away, up to its limit of steps, and counts the result as done when within its 5 ms threshold plus the round trip.\n", steps, vf + 0
+	printf "- vmtimesync took %s; %d verify failure(s) (exit 1: still off by more than its 5 ms threshold plus the round trip after its steps). It corrects a step once (two steps at most) when the step lands beyond its 1 ms tolerance by more than the verify'"'"'s uncertainty, and counts the result as done when within its 5 ms threshold plus the round trip.\n", steps, vf + 0
+	if (nt) { sortn(trips, nt); printf "- Agent round trips per vmtimesync sync: median %s, p95 %s, max %s (%d syncs).\n", median(trips, nt), p95(trips, nt), trips[nt], nt }
 	if (ns) { sortn(self, ns); printf "- vmtimesync'"'"'s own verify reading vs vts-probe'"'"'s right after: they differ by %s ms median, %s ms max.\n", fms(median(self, ns)), fms(self[ns]) }
 	printf "- vmtimesync median |residual| is %s × the noise floor'"'"'s median.\n", ratio(b0, nmed)
 }' RSAMP="$(meta res_samples)" PLOT="$TMP/prec.dat" PLOTMED="$TMP/precmed.dat" \
@@ -238,6 +240,14 @@ END {
 	printf "%.2f\t%.2f\t%s\n", t[i0], t[i1], t[c1] > MARKS
 }' G="$(meta guests)" CLK="" PLOT="$TMP/fp.dat" MARKS="$TMP/fpmarks.dat" "$RES/footprint.tsv" >"$TMP/t_footprint.md" ||
 	die "footprint table failed"
+# Memory beside virtlogd's (RSS counts shared libraries in full; PSS splits
+# shared pages among their users; USS is what the process alone costs).
+if [ -s "$RES/memory.tsv" ]; then
+	awk -F'\t' 'FNR == 1 { next }
+		NR == 2 { print "\n| when | process | RSS | PSS | USS |"; print "|---|---|---:|---:|---:|" }
+		{ printf "| %s | %s | %.1f MiB | %.1f MiB | %.1f MiB |\n", $1, $2, $3 / 1024, $4 / 1024, $5 / 1024 }' \
+		"$RES/memory.tsv" >>"$TMP/t_footprint.md" || die "memory table failed"
+fi
 
 # --- machine ---------------------------------------------------------------------
 {

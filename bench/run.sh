@@ -21,6 +21,8 @@
 #   BENCH_TRIALS, BENCH_NOISE, BENCH_PAUSE_RUNS, BENCH_SAVE_RUNS,
 #   BENCH_MIGRATE_RUNS, BENCH_GUESTS, BENCH_GUESTS_FALLBACK,
 #   BENCH_SCALE_RUNS, BENCH_IDLE_S, BENCH_CYCLES   override the counts
+#   BENCH_HWCLOCK      util-linux (default: as every real guest has) or
+#                      busybox (returns at once: only to show the difference)
 #   TH_KEEP=1          keep the test hosts' private root (logs)
 #
 # It measures and asserts no timing target. Anything broken (a guest that
@@ -74,6 +76,12 @@ SCALE_RUNS=${BENCH_SCALE_RUNS:-${d[7]}}
 IDLE_S=${BENCH_IDLE_S:-${d[8]}}
 CYCLES=${BENCH_CYCLES:-${d[9]}}
 SEED=${BENCH_SEED:-$((${EPOCHREALTIME/./} % 1000000))}
+HWCLOCK=${BENCH_HWCLOCK:-util-linux}
+case "$HWCLOCK" in
+util-linux) GUEST_OPTS=() ;;
+busybox) GUEST_OPTS=(--busybox-hwclock) ;;
+*) die "BENCH_HWCLOCK must be util-linux or busybox, not '$HWCLOCK'" ;;
+esac
 for v in TRIALS NOISE PAUSE_RUNS SAVE_RUNS MIGRATE_RUNS GUESTS GUESTS_FALLBACK \
 	SCALE_RUNS IDLE_S CYCLES SEED; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a number, not '${!v}'"
@@ -211,7 +219,7 @@ boot() {
 	local host=$1 dom
 	shift
 	for dom in "$@"; do
-		th_guest_start "$host" "$dom" || return 1
+		th_guest_start "$host" "$dom" "${GUEST_OPTS[@]}" || return 1
 	done
 	for dom in "$@"; do
 		th_guest_wait_agent "$host" "$dom" "$BOOT_TIMEOUT_S" || return 1
@@ -352,7 +360,7 @@ ms_to_s() { awk -v m="$1" 'BEGIN { printf "%.3f", m / 1000 }'; }
 # precision_trial METHOD ROUND: move the guest, sync with METHOD, measure.
 precision_trial() {
 	local method=$1 round=$2 host=h1 dom=g01 x sec pre t0 t1 out rc
-	local tool_res=NA steps=NA note=- json
+	local tool_res=NA steps=NA trips=NA note=- json
 	rand_shift_ms
 	if [ "$method" = domtime-sync ]; then
 		# `virsh domtime --sync` sets the guest clock from its RTC. After a
@@ -394,8 +402,8 @@ precision_trial() {
 		t1=${EPOCHREALTIME/./}
 		json=$(printf '%s\n' "$out" | grep -m1 '^{')
 		[ -n "$json" ] || die "vmtimesync $dom exited $rc without JSON: $out"
-		read -r action tool_res steps code < <(jq -r \
-			'[.action, (.residual_ns // "NA"), (.steps // "NA"), (.error.code // "-")] | @tsv' <<<"$json")
+		read -r action tool_res steps code trips < <(jq -r \
+			'[.action, (.residual_ns // "NA"), (.steps // "NA"), (.error.code // "-"), (.round_trips // "NA")] | @tsv' <<<"$json")
 		if [ "$rc" -ne 0 ]; then
 			# A failed verify still stepped the guest: a result, not a
 			# broken run. Anything else is broken.
@@ -419,8 +427,8 @@ precision_trial() {
 		;;
 	esac
 	probe_must "$host" "$dom" "$RES_SAMPLES"
-	printf '%s\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n' "$method" "$round" "$x" "$pre" \
-		"$P_OFF" "$P_RTT" $(((t1 - t0) / 1000)) "$tool_res" "$steps" "$note" >>"$RES/precision.tsv"
+	printf '%s\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n' "$method" "$round" "$x" "$pre" \
+		"$P_OFF" "$P_RTT" $(((t1 - t0) / 1000)) "$tool_res" "$steps" "$note" "$trips" >>"$RES/precision.tsv"
 }
 
 # noise_block NAME: NOISE probes of the untouched guest, back to back.
@@ -436,7 +444,7 @@ sec_precision() {
 	local r i j t order
 	say "1/4 precision: ${#METHODS[@]} methods x $TRIALS trials on g01, shifts uniform in +-10 s"
 	snapshot precision
-	printf 'method\tround\tshift_s\tpre_ns\tresidual_ns\trtt_ns\tsync_ms\ttool_residual_ns\tsteps\tnote\n' >"$RES/precision.tsv"
+	printf 'method\tround\tshift_s\tpre_ns\tresidual_ns\trtt_ns\tsync_ms\ttool_residual_ns\tsteps\tnote\tround_trips\n' >"$RES/precision.tsv"
 	printf 'block\ti\toffset_ns\trtt_ns\n' >"$RES/noise.tsv"
 	sync_must h1 g01
 	sleep 1
@@ -684,6 +692,24 @@ sec_hung() {
 	done
 }
 
+# mem_of PID: "RSS PSS USS" in KiB from smaps_rollup (USS: private pages,
+# what the process alone costs; PSS: shared pages split among their users).
+mem_of() {
+	awk '$1 == "Rss:" { r = $2 } $1 == "Pss:" { p = $2 }
+		$1 == "Private_Clean:" || $1 == "Private_Dirty:" { u += $2 }
+		END { print r + 0, p + 0, u + 0 }' "/proc/$1/smaps_rollup"
+}
+
+# fp_mem PHASE: the daemon's memory beside virtlogd's, for scale.
+fp_mem() {
+	local vl
+	vl=$(cat "$(th_host_dir h1)/virtlogd.pid" 2>/dev/null)
+	printf '%s\tvmtimesyncd\t%s\n' "$1" "$(mem_of "${DPID[h1]}" | tr ' ' '\t')" >>"$RES/memory.tsv"
+	[ -n "$vl" ] && [ -r "/proc/$vl/smaps_rollup" ] &&
+		printf '%s\tvirtlogd\t%s\n' "$1" "$(mem_of "$vl" | tr ' ' '\t')" >>"$RES/memory.tsv"
+	return 0
+}
+
 # fp_sample PHASE X: the daemon's CPU time and memory now.
 fp_sample() {
 	local pid=${DPID[h1]} st ut stt rss hwm thr
@@ -703,6 +729,7 @@ sec_footprint() {
 	say "4/4 footprint: a fresh vmtimesyncd, ${IDLE_S} s idle with $n guests, then $CYCLES pause/resume cycles"
 	snapshot footprint
 	printf 'phase\tx\tt_ms\tcpu_ms\trss_kib\thwm_kib\tthreads\n' >"$RES/footprint.tsv"
+	printf 'phase\tprocess\trss_kib\tpss_kib\tuss_kib\n' >"$RES/memory.tsv"
 	daemon_stop h1
 	now_us
 	FP_T0=$NOW_US
@@ -713,6 +740,7 @@ sec_footprint() {
 	now_us
 	local ti=$NOW_US
 	fp_sample idle 0
+	fp_mem idle
 	for ((i = 5; i <= IDLE_S; i += 5)); do
 		while [ "${EPOCHREALTIME/./}" -lt $((ti + i * 1000000)) ]; do sleep 0.1; done
 		fp_sample idle "$i"
@@ -728,6 +756,7 @@ sec_footprint() {
 		stepped=$((stepped + 1))
 		[ $((c % 10)) -eq 0 ] && fp_sample cycles "$c"
 	done
+	fp_mem "after $CYCLES cycles"
 	meta cycles_stepped "$stepped"
 }
 
@@ -760,6 +789,7 @@ meta cycles "$CYCLES"
 meta vts_opts "${VTS_OPTS[*]}"
 meta vtsd_conf "${VTSD_CONF[*]}"
 meta guests_tried "$GUESTS"
+meta hwclock "$HWCLOCK"
 snapshot start
 
 start_host h1

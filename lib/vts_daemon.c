@@ -352,7 +352,6 @@ vts_daemon_job(const char *name, void *opaque)
     vts_hv_conn *hv;
     vts_error cerr;
     const vts_sched_entry *entry;
-    bool has_agent;
     bool known;
     unsigned gen;
     int64_t now, next_ns;
@@ -380,21 +379,17 @@ vts_daemon_job(const char *name, void *opaque)
     /* A re-check corrects our own step: the tolerance is the goal. */
     opts.recheck = job.rechecks > 0;
 
+    /* Domains opted out in their metadata are left alone; the step's delay
+     * is the one this domain's earlier steps met. */
+    opts.honour_opt_out = true;
+    opts.delay_hint_ns = vts_sched_step_delay(&job);
+
     memset(&res, 0, sizeof(res));
     hv = vts_daemon_wconn_get(d, &gen, &res.err);
-    if (!hv) {
+    if (!hv)
         res.action = VTS_ACTION_ERROR;
-    } else if (!vts_daemon_check_xml(d->ops, hv, name, &res, &has_agent)) {
-        res.action = VTS_ACTION_ERROR;
-    } else if (!has_agent) {
-        vts_error_set(&res.err, VTS_ERR_NO_AGENT_CHANNEL,
-                      "no guest agent channel: add <channel type='unix'><target type='virtio' "
-                      "name='org.qemu.guest_agent.0'/></channel> to the domain to have its "
-                      "clock fixed");
-        res.action = VTS_ACTION_ERROR;
-    } else {
+    else
         vts_sync_domain(d->ops, hv, name, &opts, &res);
-    }
     vts_daemon_wconn_put(d, hv, gen,
                          res.action == VTS_ACTION_ERROR && res.err.code == VTS_ERR_CONNECT);
 

@@ -20,6 +20,9 @@
 /* How long a domain may take to show up (an incoming migration defines it
  * at "prepare", right after "migrate begin"). */
 #define VTS_HOOK_APPEAR_NS (60 * VTS_NS_PER_SEC)
+/* Syncs a waiter makes at most: the first, and re-checks or retries (see
+ * vts_hook_again). */
+#define VTS_HOOK_SYNC_TRIES 3
 
 static const struct {
     const char *op;
@@ -170,6 +173,25 @@ cleanup:
     return ready;
 }
 
+/* Should the waiter sync once more, as vmtimesyncd would re-check or retry
+ * (right after a migration or restore the guest and the host are at their
+ * busiest, and a step can land off)? A step that left more than the
+ * tolerance is re-checked, a failed verify or an agent timeout retried:
+ * VTS_HOOK_SYNC_TRIES syncs in all. Sets opts->recheck for a re-check. */
+static bool
+vts_hook_again(vts_sync_opts *opts, const vts_sync_result *res, int *tries)
+{
+    bool off = res->action == VTS_ACTION_STEPPED && res->have_residual &&
+               llabs(res->residual_ns) > opts->tolerance_ns;
+    bool failed = res->action == VTS_ACTION_ERROR && (res->err.code == VTS_ERR_VERIFY_FAILED ||
+                                                      res->err.code == VTS_ERR_AGENT_TIMEOUT);
+
+    if ((!off && !failed) || ++*tries >= VTS_HOOK_SYNC_TRIES)
+        return false;
+    opts->recheck = off;
+    return true;
+}
+
 int
 vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *domain,
                     const char *reason)
@@ -182,6 +204,7 @@ vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *dom
     vts_error err;
     char name[256], line[1024];
     bool seen = false, gone = false;
+    int tries = 0;
     int ret = -1;
 
     vts_report_escape(name, sizeof(name), domain);
@@ -205,12 +228,19 @@ vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *dom
             /* The agent may drop between our look and the sync: wait on. */
             if (res.action != VTS_ACTION_ERROR ||
                 (res.err.code != VTS_ERR_AGENT_NOT_CONNECTED && res.err.code != VTS_ERR_PAUSED)) {
+                bool again = vts_hook_again(&opts, &res, &tries);
+
                 vts_report_text(line, sizeof(line), domain, &res);
-                vts_log(res.action == VTS_ACTION_ERROR ? VTS_LOG_WARNING : VTS_LOG_INFO,
-                        "%s [after %s, by the hook's waiter, %.1f s after the hook]", line,
-                        reason, (double)(vts_mono_ns() - start) / VTS_NS_PER_SEC);
+                vts_log(res.action == VTS_ACTION_ERROR && !again ? VTS_LOG_WARNING
+                                                                 : VTS_LOG_INFO,
+                        "%s [after %s, by the hook's waiter, %.1f s after the hook]%s", line,
+                        reason, (double)(vts_mono_ns() - start) / VTS_NS_PER_SEC,
+                        again ? "; checking again in 1 s" : "");
                 ret = res.action == VTS_ACTION_ERROR ? -1 : 0;
-                break;
+                if (!again)
+                    break;
+                vts_hook_sleep(VTS_NS_PER_SEC);
+                continue;
             }
         }
         if (gone) {

@@ -101,6 +101,7 @@ vts_report_json(const char *domain, const vts_sync_result *res)
     vts_report_add_ns(obj, "residual_ns", res->have_residual, res->residual_ns);
     vts_report_add_ns(obj, "rtt_ns", res->have_offset, res->rtt_ns);
     json_object_object_add(obj, "steps", json_object_new_int(res->steps));
+    json_object_object_add(obj, "round_trips", json_object_new_int(res->round_trips));
     /* How the guest was stepped: null when it was not tried. */
     json_object_object_add(obj, "via",
                            res->via_exec    ? json_object_new_string("guest-exec")

@@ -336,6 +336,26 @@ vts_sched_wants_recheck(const vts_sched_conf *conf, const vts_sched_entry *e,
            llabs(res->residual_ns) > conf->tolerance_ns && e->rechecks < conf->recheck_max;
 }
 
+int64_t
+vts_sched_step_delay(const vts_sched_entry *e)
+{
+    int64_t v[VTS_SCHED_DELAYS];
+    int n = e->ndelays < VTS_SCHED_DELAYS ? e->ndelays : VTS_SCHED_DELAYS;
+
+    if (n == 0)
+        return -1;
+    memcpy(v, e->delays, (size_t)n * sizeof(v[0]));
+    for (int i = 1; i < n; i++) {
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            int64_t t = v[j];
+
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    }
+    return v[(n - 1) / 2];
+}
+
 vts_sched_outcome
 vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res, int64_t now)
 {
@@ -352,6 +372,10 @@ vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res, int
     e->last_latency_ns = now - e->trigger_ns;
     e->last_pause_ns = e->pause_ns;
     e->last = *res;
+    if (res->have_delay_met) {
+        e->delays[e->ndelays % VTS_SCHED_DELAYS] = res->delay_met_ns;
+        e->ndelays++;
+    }
 
     again = e->rerun || (e->agent_kick && vts_sched_is_wait(code));
     e->rerun = false;

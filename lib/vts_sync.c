@@ -12,12 +12,22 @@
 #include "vmtimesync/vts_domxml.h"
 #include "vmtimesync/vts_report.h"
 
+/* A measurement under way: the best sample so far and how many were taken. */
+typedef struct {
+    vts_sample best;
+    bool have;
+    int taken;
+} vts_sync_meas;
+
 /* The corrected one-way delay never leaves [0, 1 s]: a larger correction
  * means the measurement was garbage, not that the agent is that slow. */
 #define VTS_SYNC_MAX_DELAY_NS VTS_NS_PER_SEC
-/* Steps per sync: the first one and up to four corrections; it stops as
- * soon as the guest is within the tolerance (usually after one or two). */
-#define VTS_SYNC_MAX_STEPS 5
+/* Steps per sync through guest-set-time: the step and at most one
+ * correction. Each is an RTC write in the guest (util-linux's hwclock -w,
+ * 0.5-2 s of agent time); a step that lands beyond the tolerance tells the
+ * delay it really met, so one correction is enough unless something in the
+ * guest moves its clock, which a third step would not cure either. */
+#define VTS_SYNC_MAX_STEPS 2
 /* With the guest-exec fallback, each step lands with the jitter of starting
  * a process in the guest (on an emulated guest, +-10 ms: a 5 ms threshold
  * is missed about every other time), so more tries are allowed; the loop
@@ -44,6 +54,7 @@ vts_sync_opts_init(vts_sync_opts *opts)
     opts->timeout_s = VTS_SYNC_DEFAULT_TIMEOUT_S;
     opts->max_step_ns = VTS_SYNC_DEFAULT_MAX_STEP_NS;
     opts->max_backward_ns = VTS_SYNC_DEFAULT_MAX_BACKWARD_NS;
+    opts->delay_hint_ns = -1;
 }
 
 const char *
@@ -186,52 +197,91 @@ vts_sync_explain(vts_error *err, const vts_sync_opts *opts)
     }
 }
 
+/* One bracketed guest-get-time into @m (kept when its round trip is the
+ * smallest so far). A sample whose bracket went backwards (the host's clock
+ * stepped under us) is dropped: 0 with @m unchanged. */
+static int
+vts_sync_sample(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
+                const vts_sync_opts *opts, vts_sync_meas *m, int *round_trips, vts_error *err)
+{
+    char *reply = NULL;
+    int64_t before, after, guest;
+    vts_sample s;
+    int rc;
+
+    before = ops->now_ns();
+    rc = ops->agent_command(dom, VTS_AGENT_CMD_GET_TIME, opts->timeout_s, &reply, err);
+    after = ops->now_ns();
+    if (round_trips)
+        ++*round_trips;
+    if (rc == 0)
+        rc = vts_agent_parse_time(reply, &guest, err);
+    free(reply);
+    if (rc < 0)
+        return -1;
+    m->taken++;
+    s.rtt_ns = after - before;
+    if (s.rtt_ns < 0) {
+        vts_sync_log(opts, VTS_LOG_DEBUG, domain, "sample %d: host clock stepped, dropped",
+                     m->taken);
+        return 0;
+    }
+    s.offset_ns = guest - (before + s.rtt_ns / 2);
+    vts_sync_log(opts, VTS_LOG_DEBUG, domain,
+                 "sample %d: offset %+" PRId64 " ns, rtt %" PRId64 " ns", m->taken, s.offset_ns,
+                 s.rtt_ns);
+    if (!m->have || s.rtt_ns < m->best.rtt_ns)
+        m->best = s;
+    m->have = true;
+    return 0;
+}
+
+/* Is @s's offset beyond @bound by more than its own uncertainty (half its
+ * round trip)? Then no further sample can bring it within. */
+static bool
+vts_sync_clearly_beyond(const vts_sample *s, int64_t bound)
+{
+    return vts_abs64(s->offset_ns) - s->rtt_ns / 2 > bound;
+}
+
+/* Is @s's offset within @bound even at the far end of its uncertainty? */
+static bool
+vts_sync_clearly_within(const vts_sample *s, int64_t bound)
+{
+    return vts_abs64(s->offset_ns) + s->rtt_ns / 2 <= bound;
+}
+
+/* Does the comparison of @s with @bound need a better sample? */
+static bool
+vts_sync_unclear(const vts_sample *s, int64_t bound)
+{
+    return !vts_sync_clearly_beyond(s, bound) && !vts_sync_clearly_within(s, bound);
+}
+
+/* Clamp the samples per measurement to [1, VTS_SYNC_MAX_SAMPLES]. */
+static int
+vts_sync_max_samples(const vts_sync_opts *opts)
+{
+    if (opts->samples < 1)
+        return 1;
+    return opts->samples > VTS_SYNC_MAX_SAMPLES ? VTS_SYNC_MAX_SAMPLES : opts->samples;
+}
+
 int
 vts_sync_measure(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
                  const vts_sync_opts *opts, vts_sample *best, vts_error *err)
 {
-    int samples = opts->samples;
-    bool have = false;
-    int i;
+    vts_sync_meas m = {{0, -1}, false, 0};
+    int samples = vts_sync_max_samples(opts);
 
-    if (samples < 1)
-        samples = 1;
-    if (samples > VTS_SYNC_MAX_SAMPLES)
-        samples = VTS_SYNC_MAX_SAMPLES;
-
-    for (i = 0; i < samples; i++) {
-        char *reply = NULL;
-        int64_t before, after, guest;
-        vts_sample s;
-        int rc;
-
-        before = ops->now_ns();
-        rc = ops->agent_command(dom, VTS_AGENT_CMD_GET_TIME, opts->timeout_s, &reply, err);
-        after = ops->now_ns();
-        if (rc == 0)
-            rc = vts_agent_parse_time(reply, &guest, err);
-        free(reply);
-        if (rc < 0)
+    while (m.taken < samples) {
+        if (vts_sync_sample(ops, dom, domain, opts, &m, NULL, err) < 0)
             return -1;
-
-        s.rtt_ns = after - before;
-        if (s.rtt_ns < 0) {
-            /* The host's clock stepped under us: this sample is garbage. */
-            vts_sync_log(opts, VTS_LOG_DEBUG, domain, "sample %d: host clock stepped, dropped",
-                         i);
-            continue;
-        }
-        s.offset_ns = guest - (before + s.rtt_ns / 2);
-        vts_sync_log(opts, VTS_LOG_DEBUG, domain,
-                     "sample %d: offset %+" PRId64 " ns, rtt %" PRId64 " ns", i, s.offset_ns,
-                     s.rtt_ns);
-        if (!have || s.rtt_ns < best->rtt_ns)
-            *best = s;
-        have = true;
     }
-    if (!have)
+    if (!m.have)
         return vts_error_set(err, VTS_ERR_INTERNAL,
                              "the host's clock kept stepping while measuring");
+    *best = m.best;
     return 0;
 }
 
@@ -253,26 +303,13 @@ vts_sync_median(const int64_t *v, size_t n)
     return s[(n - 1) / 2];
 }
 
-/* May a step of -@offset_ns be made? The host's clock must be synchronized
- * (we copy it into the guest), and the step within the safety bounds. */
+/* May a step of -@offset_ns be made? Within the safety bounds, unless
+ * forced. (The host's own clock is checked before measuring.) */
 static int
-vts_sync_check_step(const vts_hv_ops *ops, const vts_sync_opts *opts, int64_t offset_ns,
-                    vts_error *err)
+vts_sync_check_step(const vts_sync_opts *opts, int64_t offset_ns, vts_error *err)
 {
     char off[32], bound[32];
 
-    if (!opts->allow_unsynced_host && ops->host_clock) {
-        bool synced = false;
-        int64_t maxerror = -1;
-
-        if (ops->host_clock(&synced, &maxerror, err) < 0)
-            return -1;
-        if (!synced)
-            return vts_error_set(err, VTS_ERR_HOST_UNSYNCED, "adjtimex reports STA_UNSYNC");
-        if (maxerror > VTS_SYNC_HOST_MAXERROR_NS)
-            return vts_error_set(err, VTS_ERR_HOST_UNSYNCED, "maximum error %.3f s",
-                                 (double)maxerror / VTS_NS_PER_SEC);
-    }
     if (opts->force)
         return 0;
     vts_report_offset(off, sizeof(off), offset_ns);
@@ -295,15 +332,21 @@ vts_sync_check_step(const vts_hv_ops *ops, const vts_sync_opts *opts, int64_t of
  * its clock run fast. libvirt's virDomainSetTime does the same. */
 static void
 vts_sync_rtc_reset(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
-                   const vts_sync_opts *opts)
+                   const vts_sync_opts *opts, const vts_domxml_info *known)
 {
     vts_domxml_info info;
     vts_error err;
     char *xml = NULL;
 
-    if (!ops->rtc_reset_reinjection || !ops->dom_xml || ops->dom_xml(dom, &xml, &err) < 0)
+    if (!ops->rtc_reset_reinjection)
+        return;
+    if (known) {
+        info = *known;
+    } else if (!ops->dom_xml || ops->dom_xml(dom, &xml, &err) < 0 ||
+               vts_domxml_scan(xml, strlen(xml), &info, &err) < 0) {
         goto cleanup;
-    if (vts_domxml_scan(xml, strlen(xml), &info, &err) < 0 || !info.rtc_catchup)
+    }
+    if (!info.rtc_catchup)
         goto cleanup;
     if (ops->rtc_reset_reinjection(dom, &err) < 0)
         vts_sync_log(opts, VTS_LOG_WARNING, domain,
@@ -326,6 +369,7 @@ vts_sync_step(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
     if (vts_agent_format_set_time(cmd, sizeof(cmd), ops->now_ns() + delay_ns, &res->err) < 0)
         return -1;
     rc = ops->agent_command(dom, cmd, opts->timeout_s, &reply, &res->err);
+    res->round_trips++;
     if (rc == 0)
         rc = vts_agent_parse_empty(reply, &res->err);
     free(reply);
@@ -358,7 +402,7 @@ vts_sync_sleep(const vts_hv_ops *ops, int64_t ns)
  * may leave out either). */
 static int
 vts_sync_exec_allowed(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
-                      vts_error *err)
+                      int *calls, vts_error *err)
 {
     static const char *const needed[] = {"guest-exec", "guest-exec-status"};
     const char *disabled = NULL;
@@ -366,6 +410,7 @@ vts_sync_exec_allowed(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opt
     int rc;
 
     rc = ops->agent_command(dom, VTS_AGENT_CMD_INFO, opts->timeout_s, &reply, err);
+    ++*calls;
     if (rc == 0)
         rc = vts_agent_parse_info(reply, needed, 2, &disabled, err);
     free(reply);
@@ -391,7 +436,7 @@ vts_sync_exec_allowed(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opt
 static int
 vts_sync_exec_wait(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
                    const char *path, int64_t pid, int64_t expect_ns,
-                   vts_agent_exec_status *st, vts_error *err)
+                   vts_agent_exec_status *st, int *calls, vts_error *err)
 {
     int64_t start = ops->now_ns();
     int64_t pause = VTS_SYNC_EXEC_POLL_MIN_NS;
@@ -407,6 +452,8 @@ vts_sync_exec_wait(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *
     for (; polls > 0; polls--) {
         char *reply = NULL;
         int r = ops->agent_command(dom, cmd, opts->timeout_s, &reply, err);
+
+        ++*calls;
 
         if (r == 0)
             r = vts_agent_parse_exec_status(reply, st, err);
@@ -457,6 +504,7 @@ vts_sync_step_exec(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *
         if (!(cmd = vts_agent_build_exec(vts_sync_date_paths[*path], argv, 3, &res->err)))
             return -1;
         rc = ops->agent_command(dom, cmd, opts->timeout_s, &reply, &res->err);
+        res->round_trips++;
         if (rc == 0)
             rc = vts_agent_parse_exec(reply, &pid, &res->err);
         free(cmd);
@@ -475,7 +523,7 @@ vts_sync_step_exec(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *
         ++*path;
     }
     if (vts_sync_exec_wait(ops, dom, opts, vts_sync_date_paths[*path], pid, delay_ns, &st,
-                           &res->err) < 0)
+                           &res->round_trips, &res->err) < 0)
         return -1;
     if (st.has_exitcode && st.exitcode == 0) {
         res->steps++;
@@ -518,98 +566,249 @@ vts_sync_step_any(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         res->err.message);
     res->via_exec = true;
     vts_error_clear(&res->err);
-    if (vts_sync_exec_allowed(ops, dom, opts, &res->err) < 0)
+    if (vts_sync_exec_allowed(ops, dom, opts, &res->round_trips, &res->err) < 0)
         return -1;
     return vts_sync_step_exec(ops, dom, opts, delay_ns, path, res);
 }
 
-int
-vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
-             const vts_sync_opts *opts, vts_sync_result *res)
+/* Sample @dom into @m (which may hold samples already) until its best
+ * sample tells clearly whether the guest is beyond @bound, or @m holds
+ * opts->samples samples. With @min, take at least that many (a delay
+ * estimate wants the better of two round trips). */
+static int
+vts_sync_decide(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
+                const vts_sync_opts *opts, int64_t bound, int min, vts_sync_meas *m,
+                vts_sync_result *res)
 {
-    vts_sample first = {0, -1};
-    vts_sample after = {0, -1};
-    int64_t delay;
+    int samples = vts_sync_max_samples(opts);
+
+    while (m->taken < samples) {
+        if (vts_sync_sample(ops, dom, domain, opts, m, &res->round_trips, &res->err) < 0)
+            return -1;
+        if (m->have && m->taken >= min && !vts_sync_unclear(&m->best, bound))
+            break;
+    }
+    if (!m->have)
+        return vts_error_set(&res->err, VTS_ERR_INTERNAL,
+                             "the host's clock kept stepping while measuring");
+    return 0;
+}
+
+/* The host's clock is copied into the guest: it must be synchronized.
+ * Checked before any agent call, so a refusal costs the guest nothing. */
+static int
+vts_sync_check_host(const vts_hv_ops *ops, const vts_sync_opts *opts, vts_error *err)
+{
+    bool synced = false;
+    int64_t maxerror = -1;
+
+    if (opts->allow_unsynced_host || !ops->host_clock)
+        return 0;
+    if (ops->host_clock(&synced, &maxerror, err) < 0)
+        return -1;
+    if (!synced)
+        return vts_error_set(err, VTS_ERR_HOST_UNSYNCED, "adjtimex reports STA_UNSYNC");
+    if (maxerror > VTS_SYNC_HOST_MAXERROR_NS)
+        return vts_error_set(err, VTS_ERR_HOST_UNSYNCED, "maximum error %.3f s",
+                             (double)maxerror / VTS_NS_PER_SEC);
+    return 0;
+}
+
+/* The guest-set-time delay to use next: @met holds the delays the steps of
+ * this sync met (@n of them), @hint the one learned from earlier syncs (< 0:
+ * none), @first the estimate from the first measurement. */
+static int64_t
+vts_sync_next_delay(const int64_t *met, size_t n, int64_t hint, int64_t first)
+{
+    int64_t delay = n > 0 ? vts_sync_median(met, n) : hint >= 0 ? hint : first;
+
+    if (delay < 0)
+        delay = 0;
+    return delay > VTS_SYNC_MAX_DELAY_NS ? VTS_SYNC_MAX_DELAY_NS : delay;
+}
+
+/* The sync proper, with what the caller read of the domain's XML (@info may
+ * be NULL: then the XML is read only if an RTC reset may be needed). */
+static int
+vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
+             const vts_sync_opts *opts, const vts_domxml_info *info, vts_sync_result *res)
+{
+    vts_sync_meas first = {{0, -1}, false, 0};
+    vts_sync_meas after = {{0, -1}, false, 0};
+    int64_t bound = opts->recheck ? opts->tolerance_ns : opts->threshold_ns;
+    int64_t delay, prev_residual = 0;
     int64_t met[VTS_SYNC_MAX_EXEC_STEPS];
     size_t date_path = 0;
-    int i;
+    bool worse = false, host_ok = true, late = false;
+    vts_error host_err;
+    int i, max_steps;
 
     memset(res, 0, sizeof(*res));
     vts_error_clear(&res->err);
 
-    if (vts_sync_measure(ops, dom, domain, opts, &first, &res->err) < 0)
-        goto error;
+    if (opts->check_only) {
+        /* A report, not a decision: every sample asked for. */
+        if (vts_sync_decide(ops, dom, domain, opts, -1, vts_sync_max_samples(opts), &first,
+                            res) < 0)
+            goto error;
+    } else {
+        /* The host's clock first: a refusal is known before the guest is
+         * asked anything, and then one sample serves the report. */
+        host_ok = vts_sync_check_host(ops, opts, &host_err) == 0;
+        /* One sample decides unless it is too close to call. */
+        if (vts_sync_decide(ops, dom, domain, opts, host_ok ? bound : -1, 1, &first, res) < 0)
+            goto error;
+    }
     res->have_offset = true;
-    res->offset_ns = first.offset_ns;
-    res->rtt_ns = first.rtt_ns;
+    res->offset_ns = first.best.offset_ns;
+    res->rtt_ns = first.best.rtt_ns;
 
     if (opts->check_only) {
         res->action = VTS_ACTION_CHECKED;
-        return 0;
+        goto done;
     }
-    if (vts_abs64(first.offset_ns) <= (opts->recheck ? opts->tolerance_ns : opts->threshold_ns)) {
+    if (vts_abs64(first.best.offset_ns) <= bound) {
         res->action = VTS_ACTION_NONE;
-        return 0;
+        goto done;
     }
-    if (vts_sync_check_step(ops, opts, first.offset_ns, &res->err) < 0)
+    if (!host_ok) {
+        res->err = host_err;
+        goto error;
+    }
+    if (vts_sync_check_step(opts, first.best.offset_ns, &res->err) < 0)
+        goto error;
+    /* Without a delay learned from earlier steps, the step's delay is
+     * estimated from the measurement: take the better of two round trips
+     * (the first call after a resume is often slow). */
+    if (opts->delay_hint_ns < 0 && first.taken < 2 &&
+        vts_sync_decide(ops, dom, domain, opts, bound, 2, &first, res) < 0)
         goto error;
 
-    /* Step and verify. A step that lands r off the host tells the delay
-     * it really met: the estimate used minus r. One step's delay can spike
-     * on a loaded host (the agent or the vCPU thread not scheduled), so the
-     * next step uses the median of the delays met so far, not the last one:
-     * a spike is outvoted instead of followed. */
-    delay = first.rtt_ns / 2;
-    for (i = 0; i < (res->via_exec ? VTS_SYNC_MAX_EXEC_STEPS : VTS_SYNC_MAX_STEPS); i++) {
+    /* Step and verify. A step that lands r off tells the delay it really
+     * met: the estimate used minus r. The correction uses it (the median,
+     * with the fallback's several steps, so a spike is outvoted rather than
+     * followed). A verify that cannot tell the residual from the tolerance
+     * counts as within: stepping again would step on noise. */
+    delay = vts_sync_next_delay(met, 0, opts->delay_hint_ns, first.best.rtt_ns / 2);
+    for (i = 0;; i++) {
         vts_sync_log(opts, VTS_LOG_DEBUG, domain, "step %d: one-way delay %" PRId64 " ns",
                      i + 1, delay);
-        if (vts_sync_step_any(ops, dom, domain, opts, delay, &date_path, res) < 0)
+        if (vts_sync_step_any(ops, dom, domain, opts, delay, &date_path, res) < 0) {
+            /* qemu-ga sets the clock first, then runs /sbin/hwclock -w and
+             * answers after it: a guest-set-time that timed out has most
+             * likely landed. The verify tells (libvirt's next call waits
+             * for the agent first); no blind second step. */
+            if (res->via_exec || res->err.code != VTS_ERR_AGENT_TIMEOUT)
+                goto error;
+            vts_sync_log(opts, VTS_LOG_INFO, domain,
+                         "guest-set-time did not return within %d s (the guest's "
+                         "/sbin/hwclock -w is slow or hangs): verifying whether the step "
+                         "landed",
+                         opts->timeout_s);
+            vts_error_clear(&res->err);
+            res->steps++;
+            late = true;
+        }
+        after.have = false;
+        after.taken = 0;
+        if (vts_sync_decide(ops, dom, domain, opts, opts->tolerance_ns, 1, &after, res) < 0) {
+            if (late && res->err.code == VTS_ERR_AGENT_TIMEOUT)
+                vts_error_set(&res->err, VTS_ERR_AGENT_TIMEOUT,
+                              "neither guest-set-time nor the guest-get-time after it "
+                              "returned: the agent is stuck, most likely in /sbin/hwclock "
+                              "-w (check the guest's RTC with 'hwclock -r' in the guest)");
             goto error;
-        if (vts_sync_measure(ops, dom, domain, opts, &after, &res->err) < 0)
-            goto error;
+        }
         res->have_residual = true;
-        res->residual_ns = after.offset_ns;
-        if (vts_abs64(after.offset_ns) <= opts->tolerance_ns)
+        res->residual_ns = after.best.offset_ns;
+        if (late && vts_sync_clearly_beyond(&after.best, opts->threshold_ns)) {
+            vts_error_set(&res->err, VTS_ERR_AGENT_TIMEOUT,
+                          "guest-set-time did not return, and the guest's clock is still "
+                          "%+.3f ms off: the agent did not carry it out",
+                          (double)after.best.offset_ns / VTS_NS_PER_MS);
+            goto error;
+        }
+        met[i] = delay - after.best.offset_ns;
+        if (!res->via_exec) {
+            res->have_delay_met = true;
+            res->delay_met_ns = met[i];
+        }
+        if (!vts_sync_clearly_beyond(&after.best, opts->tolerance_ns))
             break;
         /* A date started through guest-exec lands with the jitter of
          * starting a process in the guest (+-10 ms and more on an emulated
          * guest, far above the tolerance): stepping again once within the
          * threshold would throw the dice again, more likely for worse. */
-        if (res->via_exec && vts_abs64(after.offset_ns) <= opts->threshold_ns)
+        if (res->via_exec && vts_abs64(after.best.offset_ns) <= opts->threshold_ns)
             break;
-        met[i] = delay - after.offset_ns;
-        delay = vts_sync_median(met, (size_t)i + 1);
-        if (delay < 0)
-            delay = 0;
-        if (delay > VTS_SYNC_MAX_DELAY_NS)
-            delay = VTS_SYNC_MAX_DELAY_NS;
+        /* A correction that lands no better than the step before it: the
+         * guest's clock does not hold what it is given. */
+        if (!res->via_exec && i > 0 &&
+            vts_abs64(after.best.offset_ns) >= vts_abs64(prev_residual)) {
+            worse = true;
+            break;
+        }
+        max_steps = res->via_exec ? VTS_SYNC_MAX_EXEC_STEPS : VTS_SYNC_MAX_STEPS;
+        if (i + 1 >= max_steps)
+            break;
+        prev_residual = after.best.offset_ns;
+        delay = vts_sync_next_delay(met, (size_t)i + 1, -1, 0);
     }
     /* Failed only when the residual is beyond the threshold by more than
      * the verifying measurement's own uncertainty: a loaded host's noise is
      * not a failure, a guest that jumps back (NTP fighting us) is. */
-    if (vts_abs64(res->residual_ns) > opts->threshold_ns + after.rtt_ns) {
+    if (vts_sync_clearly_beyond(&after.best, opts->threshold_ns + after.best.rtt_ns / 2)) {
         vts_error_set(
             &res->err, VTS_ERR_VERIFY_FAILED,
             "stepped %d times%s but the guest is still %+.3f ms off (round trip "
             "%.2f ms): %s",
             res->steps, res->via_exec ? " via guest-exec" : "",
             (double)res->residual_ns / VTS_NS_PER_MS,
-            (double)after.rtt_ns / VTS_NS_PER_MS,
-            res->via_exec ? "is the guest's date GNU date? busybox's sets whole "
-                            "seconds only; or something in the guest (NTP) moves "
-                            "its clock back"
-                          : "the host may be overloaded, or something in the guest "
-                            "(NTP, another agent) moves its clock back");
+            (double)after.best.rtt_ns / VTS_NS_PER_MS,
+            worse && (prev_residual < 0) != (res->residual_ns < 0)
+                ? "the correction landed no better than the step before it, on the "
+                  "other side: the agent's delay varied between the steps (an "
+                  "overloaded host or guest); not stepping again"
+            : worse ? "the correction landed no better than the step before it: the "
+                      "guest's clock does not hold what it is given; its clock is "
+                      "unstable (check its clocksource) or something in the guest "
+                      "(NTP, another agent) moves it"
+            : res->via_exec ? "is the guest's date GNU date? busybox's sets whole "
+                              "seconds only; or something in the guest (NTP) moves "
+                              "its clock back"
+                            : "the host may be overloaded, or something in the guest "
+                              "(NTP, another agent) moves its clock back");
         goto error;
     }
+    if (worse)
+        vts_sync_log(opts, VTS_LOG_INFO, domain,
+                     "the correction landed no better (%+.3f ms, then %+.3f ms): the guest's "
+                     "clock is unstable, or something in it moves it; not stepping again",
+                     (double)prev_residual / VTS_NS_PER_MS,
+                     (double)after.best.offset_ns / VTS_NS_PER_MS);
     res->action = VTS_ACTION_STEPPED;
-    vts_sync_rtc_reset(ops, dom, domain, opts);
+    vts_sync_rtc_reset(ops, dom, domain, opts, info);
+done:
+    vts_sync_log(opts, VTS_LOG_DEBUG, domain, "%d steps, %d agent round trips", res->steps,
+                 res->round_trips);
     return 0;
 
 error:
+    /* A step that was made stays made: its RTC catch-up ticks go too. */
+    if (res->steps > 0)
+        vts_sync_rtc_reset(ops, dom, domain, opts, info);
     vts_sync_explain(&res->err, opts);
     res->action = VTS_ACTION_ERROR;
+    vts_sync_log(opts, VTS_LOG_DEBUG, domain, "%d steps, %d agent round trips", res->steps,
+                 res->round_trips);
     return -1;
+}
+
+int
+vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
+             const vts_sync_opts *opts, vts_sync_result *res)
+{
+    return vts_sync_run(ops, dom, domain, opts, NULL, res);
 }
 
 int
@@ -618,6 +817,8 @@ vts_sync_domain(const vts_hv_ops *ops, vts_hv_conn *conn, const char *domain,
 {
     vts_hv_dom *dom = NULL;
     vts_dom_state state;
+    vts_domxml_info info;
+    char *xml = NULL;
     int ret = -1;
 
     memset(res, 0, sizeof(*res));
@@ -632,7 +833,29 @@ vts_sync_domain(const vts_hv_ops *ops, vts_hv_conn *conn, const char *domain,
         vts_error_set(&res->err, VTS_ERR_NOT_RUNNING, "not running");
         goto error;
     }
-    ret = vts_sync_dom(ops, dom, domain, opts, res);
+    /* One read of the XML serves every question about the domain: its
+     * agent channel and that channel's state, the opt-out, the RTC. */
+    if (ops->dom_xml(dom, &xml, &res->err) < 0 ||
+        vts_domxml_scan(xml, strlen(xml), &info, &res->err) < 0)
+        goto error;
+    if (!info.has_agent_channel) {
+        vts_error_set(&res->err, VTS_ERR_NO_AGENT_CHANNEL, "no guest agent channel");
+        goto error;
+    }
+    if (opts->honour_opt_out && info.opted_out) {
+        vts_error_set(&res->err, VTS_ERR_OPTED_OUT,
+                      "opted out in its metadata (<sync enabled='no'/> in namespace %s)",
+                      VTS_DOMXML_NS);
+        goto error;
+    }
+    /* libvirt tracks the agent's channel: when it says disconnected, no
+     * call is made (it would fail at once, in libvirtd's language). */
+    if (info.agent_state == VTS_AGENT_STATE_DISCONNECTED) {
+        vts_error_set(&res->err, VTS_ERR_AGENT_NOT_CONNECTED,
+                      "the guest agent's channel is disconnected");
+        goto error;
+    }
+    ret = vts_sync_run(ops, dom, domain, opts, &info, res);
     /* Paused between our look and the agent call: say so, not "not
      * running". */
     if (ret < 0 && res->err.code == VTS_ERR_NOT_RUNNING &&
@@ -646,6 +869,7 @@ error:
     vts_sync_explain(&res->err, opts);
     res->action = VTS_ACTION_ERROR;
 cleanup:
+    free(xml);
     ops->dom_free(dom);
     return ret;
 }

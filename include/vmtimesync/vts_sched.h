@@ -51,6 +51,8 @@ typedef enum {
 } vts_phase;
 
 #define VTS_SCHED_TRIGGER_MAX 48
+/* Step delays remembered per domain. */
+#define VTS_SCHED_DELAYS 5
 /* Re-checks never wait longer than this, however many are configured. */
 #define VTS_SCHED_RECHECK_DELAY_MAX (60LL * 1000000000LL)
 
@@ -75,6 +77,11 @@ typedef struct {
     int64_t last_latency_ns; /* from trigger to finished */
     int64_t last_pause_ns;
     vts_sync_result last;
+    /* guest-set-time's one-way delay as this domain's last steps met it
+     * (a ring, newest at (ndelays - 1) % VTS_SCHED_DELAYS): the next step
+     * uses their median, so it lands within the tolerance the first time. */
+    int64_t delays[VTS_SCHED_DELAYS];
+    int ndelays;
 } vts_sched_entry;
 
 /* What a finished sync leads to. */
@@ -147,6 +154,10 @@ bool vts_sched_begin(vts_sched *s, const char *name, vts_sched_entry *job);
  * domain stopped meanwhile, its entry is gone after this call. */
 vts_sched_outcome vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res,
                                    int64_t now);
+
+/* The one-way delay @e's next guest-set-time should allow for: the median
+ * of the delays its last steps met, or -1 when none is known yet. */
+int64_t vts_sched_step_delay(const vts_sched_entry *e);
 
 /* The earliest time at which vts_sched_expire has work, or -1. */
 int64_t vts_sched_next_due(const vts_sched *s);

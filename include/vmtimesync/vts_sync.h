@@ -1,17 +1,27 @@
 /* vts_sync.h: measure a guest's clock offset, step it, verify it.
  *
  * The method, and why:
- *  - Measure: several guest-get-time calls over one connection, each
- *    bracketed by the host's CLOCK_REALTIME. The sample with the smallest
- *    round trip has the smallest uncertainty (at most half its round trip);
- *    offset = guest time - midpoint of the bracket.
+ *  - Measure: bracketed guest-get-time calls, each between two reads of the
+ *    host's CLOCK_REALTIME: offset = guest time - midpoint of the bracket,
+ *    known to within half the round trip. One sample decides when its
+ *    offset is beyond (or within) the threshold by more than that
+ *    uncertainty; only a sample too close to call is followed by more (up
+ *    to opts->samples), and the one with the smallest round trip is kept.
  *  - Step: guest-set-time with the host's time at sending plus the one-way
- *    delay (first estimated as half the best round trip), so the guest lands
- *    on the host's time when it executes the command, not one delay behind.
- *  - Verify: measure again. If the residual is over the tolerance, the
- *    step met a delay off the estimate by exactly that residual: step again
- *    with the median of the delays met so far (a spike on a loaded host is
- *    outvoted, not followed), at most five steps in all.
+ *    delay, so the guest lands on the host's time when it executes the
+ *    command, not one delay behind. The delay is the one learned from this
+ *    domain's earlier steps when the caller has it (the daemon), else half
+ *    the better of two round trips. qemu-ga sets the clock at once, then
+ *    runs /sbin/hwclock -w (util-linux's waits up to a second for the RTC's
+ *    second boundary) and answers only after it: the step lands long before
+ *    the call returns.
+ *  - Verify: one more sample, more only when it cannot tell the residual
+ *    from the tolerance. A residual clearly beyond the tolerance tells the
+ *    delay the step really met (the estimate minus the residual): one
+ *    correction with it. At most two steps; a correction that lands no
+ *    better than the step before stops the sync with that diagnosis (the
+ *    guest's clock does not hold what it is given). The host's own clock is
+ *    checked (adjtimex) before any agent call.
  *  - Fallback (optional, off by default): when the agent refuses
  *    guest-set-time as unsupported (no /sbin/hwclock in the guest), step
  *    with the guest's own GNU date through guest-exec ("date -u -s
@@ -36,8 +46,8 @@
  * worst measurement noise seen on an emulated (TCG) guest, far below the
  * offset any pause leaves, and what a guest's NTP slews away in 10 s. */
 #define VTS_SYNC_DEFAULT_THRESHOLD_NS (5 * VTS_NS_PER_MS)
-/* After a step, a residual above this triggers another step (at most
- * five steps in all). */
+/* After a step, a residual beyond this by more than the verifying sample's
+ * uncertainty triggers one correction. */
 #define VTS_SYNC_DEFAULT_TOLERANCE_NS (1 * VTS_NS_PER_MS)
 #define VTS_SYNC_DEFAULT_SAMPLES 5
 #define VTS_SYNC_MAX_SAMPLES 64
@@ -85,6 +95,10 @@ typedef struct {
     bool recheck; /* re-checking our own step: step past the tolerance, not
                    * the threshold (the threshold still bounds the verify) */
     vts_fallback set_time_fallback; /* VTS_FALLBACK_NONE by default */
+    int64_t delay_hint_ns; /* guest-set-time's one-way delay learned from this
+                            * domain's earlier steps; < 0 (the default): none */
+    bool honour_opt_out;   /* vts_sync_domain: refuse domains opted out in
+                            * their metadata (VTS_ERR_OPTED_OUT) */
     vts_log_fn log;   /* may be NULL */
     void *log_opaque;
 } vts_sync_opts;
@@ -110,6 +124,10 @@ typedef struct {
     bool have_residual;
     int64_t residual_ns; /* after the last step */
     int steps;           /* steps made (guest-set-time calls or dates run) */
+    int round_trips;     /* agent calls made */
+    bool have_delay_met;
+    int64_t delay_met_ns; /* the one-way delay the last guest-set-time met:
+                           * for the caller to learn (opts->delay_hint_ns) */
     bool via_exec;       /* guest-set-time was refused: stepped (or tried to)
                           * with the guest's date through guest-exec */
     vts_error err;
@@ -130,10 +148,10 @@ const char *vts_fallback_name(vts_fallback fallback);
  * -1 for anything else (@out untouched). */
 int vts_fallback_parse(const char *name, vts_fallback *out);
 
-/* Take @samples bracketed guest-get-time samples of @dom and keep the one
- * with the smallest round trip in @best. Stops at the first failing call
- * (an unresponsive agent is not asked again and again). @domain is used in
- * log lines only. */
+/* Take opts->samples bracketed guest-get-time samples of @dom and keep the
+ * one with the smallest round trip in @best. Stops at the first failing
+ * call (an unresponsive agent is not asked again and again). @domain is
+ * used in log lines only. */
 int vts_sync_measure(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
                      const vts_sync_opts *opts, vts_sample *best, vts_error *err);
 
@@ -143,7 +161,11 @@ int vts_sync_measure(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
 int vts_sync_dom(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
                  const vts_sync_opts *opts, vts_sync_result *res);
 
-/* Look up @domain on @conn, check that it runs, and vts_sync_dom() it. */
+/* Look up @domain on @conn, check that it runs, read its XML once (agent
+ * channel and its state, opt-out with opts->honour_opt_out, RTC policy) and
+ * sync it as vts_sync_dom() does. No agent call is made when the domain has
+ * no agent channel or libvirt reports the channel disconnected
+ * (VTS_ERR_NO_AGENT_CHANNEL, VTS_ERR_AGENT_NOT_CONNECTED). */
 int vts_sync_domain(const vts_hv_ops *ops, vts_hv_conn *conn, const char *domain,
                     const vts_sync_opts *opts, vts_sync_result *res);
 

@@ -1,9 +1,15 @@
 #!/bin/bash
 # Builds the tiny guest the e2e tests boot under TCG: Debian's own kernel
 # (downloaded, unpacked, never installed) and an initramfs holding static
-# busybox, the host's qemu-ga and GNU date (coreutils) with their libraries,
-# the virtio modules and an /init that starts qemu-ga on the
-# org.qemu.guest_agent.0 port.
+# busybox, the host's qemu-ga, util-linux's hwclock and GNU date (coreutils)
+# with their libraries, the virtio modules and an /init that starts qemu-ga
+# on the org.qemu.guest_agent.0 port.
+#
+# The guest behaves like a real Debian/Ubuntu/RHEL guest where it matters to
+# vmtimesync: qemu-ga runs util-linux's /sbin/hwclock -w after every
+# guest-set-time and answers only when it exits, which takes 0.5-2 s (it
+# waits for the RTC's second boundary); the domain has ACPI, so the kernel
+# runs on the tsc clocksource, not on jiffies.
 #
 # Usage: tests/e2e/build-guest.sh [OUTDIR]      (default build/guest)
 # Produces OUTDIR/vmlinuz and OUTDIR/initramfs.img. Does nothing when they
@@ -13,12 +19,19 @@
 # Kernel command line switches the guest's /init honours (see sw_* below):
 #   vts.nohwclock   remove /sbin/hwclock before qemu-ga starts, so every
 #                   guest-set-time is refused as unsupported.
+#   vts.busyboxhwclock  use busybox's hwclock (returns at once) instead of
+#                   util-linux's: no real guest has it; only the benchmark
+#                   uses it, to show the difference, and the soak, which
+#                   measures the daemon's memory, not the guest.
 set -euo pipefail
 
 OUTDIR=${1:-build/guest}
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 QEMU_GA=/usr/sbin/qemu-ga
 BUSYBOX=/bin/busybox
+# util-linux's hwclock, as every real Linux guest has it (Debian 12:
+# util-linux-extra).
+HWCLOCK=/sbin/hwclock
 # GNU date, as a Debian guest has it: "date -s @S.N" sets the nanoseconds
 # too (busybox's date sets whole seconds), which vmtimesync's guest-exec
 # fallback relies on.
@@ -40,6 +53,10 @@ fi
 case $("$GNU_DATE" --version 2>/dev/null) in
 *"GNU coreutils"*) ;;
 *) die "$GNU_DATE is not GNU date (apt-get install coreutils)" ;;
+esac
+case $("$HWCLOCK" --version 2>/dev/null) in
+*util-linux*) ;;
+*) die "$HWCLOCK is not util-linux's hwclock (apt-get install util-linux-extra)" ;;
 esac
 file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
 file_is_static "$BUSYBOX" || die "$BUSYBOX is not static (apt-get install busybox-static)"
@@ -74,8 +91,8 @@ if [ -z "${kver:-}" ]; then
 fi
 [ -n "$kver" ] || die "no version known for $kpkg"
 
-# Libraries qemu-ga and date need, as ldd resolves them on this host.
-mapfile -t LIBS < <({ ldd "$QEMU_GA"; ldd "$GNU_DATE"; } | awk '
+# Libraries qemu-ga, date and hwclock need, as ldd resolves them here.
+mapfile -t LIBS < <({ ldd "$QEMU_GA"; ldd "$GNU_DATE"; ldd "$HWCLOCK"; } | awk '
 	$2 == "=>" && $3 ~ /^\// { print $3 }
 	$1 ~ /^\// { print $1 }' | sort -u)
 [ "${#LIBS[@]}" -gt 0 ] || die "ldd found no libraries for $QEMU_GA"
@@ -83,7 +100,7 @@ mapfile -t LIBS < <({ ldd "$QEMU_GA"; ldd "$GNU_DATE"; } | awk '
 # --- up to date? -----------------------------------------------------------
 stamp=$({
 	echo "kernel $kpkg $kver"
-	sha256sum "$SELF" "$BUSYBOX" "$QEMU_GA" "$GNU_DATE" "${LIBS[@]}"
+	sha256sum "$SELF" "$BUSYBOX" "$QEMU_GA" "$GNU_DATE" "$HWCLOCK" "${LIBS[@]}"
 } | sha256sum | cut -d' ' -f1)
 if [ -f "$OUTDIR/vmlinuz" ] && [ -f "$OUTDIR/initramfs.img" ] &&
 	[ "$(cat "$OUTDIR/stamp" 2>/dev/null)" = "$stamp" ]; then
@@ -132,8 +149,11 @@ cp "$BUSYBOX" "$root/bin/busybox"
 	[ -e "$root/$applet" ] || [ -L "$root/$applet" ] ||
 		ln -s /bin/busybox "$root/$applet"
 done
-# qemu-ga checks for exactly this path before it sets any time.
-[ -L "$root/sbin/hwclock" ] || ln -s /bin/busybox "$root/sbin/hwclock"
+# qemu-ga checks for exactly this path before it sets any time, then runs
+# it. util-linux's, as real guests have; busybox's applet stays reachable
+# for vts.busyboxhwclock.
+rm -f "$root/sbin/hwclock"
+cp -L "$HWCLOCK" "$root/sbin/hwclock"
 cp "$QEMU_GA" "$root/usr/sbin/qemu-ga"
 # GNU date in place of busybox's applet, where a Debian guest has it.
 rm -f "$root/bin/date"
@@ -166,6 +186,11 @@ log() { echo "vts-guest: $*"; }
 sw_nohwclock() {
 	rm -f /sbin/hwclock
 	log "removed /sbin/hwclock: guest-set-time will be refused"
+}
+
+sw_busyboxhwclock() {
+	ln -sf /bin/busybox /sbin/hwclock
+	log "busybox's hwclock in place of util-linux's"
 }
 
 for m in $(cat /lib/modules/load-order); do
@@ -213,6 +238,10 @@ else
 		sleep 1
 	done &
 fi
+# The clocksource decides whether the guest keeps time while its vCPU is
+# starved (jiffies loses it): the test host's own tests check it is a
+# real one.
+log "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
 log "ready"
 while :; do
 	sleep 3600

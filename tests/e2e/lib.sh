@@ -197,6 +197,32 @@ probe_shift() {
 	echo "# probe $2: shifted by $3 s" >&2
 }
 
+# guest_exec_out HOST DOM PATH [ARG...]: run PATH in the guest through the
+# agent's guest-exec (no shell) and print its standard output; fails the
+# test when it cannot run or exits non-zero. For checking the test guest
+# itself: it taints the domain (custom-ga-command) like any virsh
+# qemu-agent-command.
+guest_exec_out() {
+	local host=$1 dom=$2 path=$3 args pid i
+	shift 3
+	# jq 1.6 has no --args: one JSON string a line, slurped into an array.
+	args=$( (($# > 0)) && printf '%s\n' "$@" | jq -R . | jq -cs . || echo '[]')
+	must th_virsh "$host" qemu-agent-command "$dom" \
+		"{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"$path\",\"arg\":$args,\"capture-output\":true}}"
+	pid=$(json_get "$OUT" '.return.pid')
+	_assert_int "$pid" "guest-exec pid of $path"
+	for ((i = 0; i < 100; i++)); do
+		must th_virsh "$host" qemu-agent-command "$dom" \
+			"{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":$pid}}"
+		[ "$(json_get "$OUT" '.return.exited')" = true ] && break
+		sleep 0.1
+	done
+	[ "$(json_get "$OUT" '.return.exited')" = true ] || fail "$dom: $path did not exit within 10 s"
+	[ "$(json_get "$OUT" '.return.exitcode')" = 0 ] ||
+		fail "$dom: $path exited with $(json_get "$OUT" '.return.exitcode')"
+	json_get "$OUT" '.return["out-data"] // ""' | base64 -d
+}
+
 # guests_boot HOST DOM[:OPTION,OPTION] ...: start all, then wait for every
 # agent (guests boot in parallel). Options are th_guest_start's without
 # the dashes, e.g. "nohw:no-hwclock" or "bare:no-agent-channel". A guest

@@ -13,7 +13,8 @@ say() { printf 'setup-host: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 # Build: compiler, pkg-config, headers. Test host: libvirtd + QEMU (TCG) +
-# the guest agent and what build-guest.sh packs into the initramfs. Tools:
+# the guest agent and what build-guest.sh packs into the initramfs
+# (util-linux-extra: the guest's hwclock, as real guests have it). Tools:
 # jq checks JSON output, util-linux gives unshare/nsenter, procps gives ps.
 PACKAGES=(
 	gcc libc6-dev make pkg-config
@@ -21,7 +22,7 @@ PACKAGES=(
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 	qemu-system-x86 qemu-guest-agent
 	busybox-static cpio gzip
-	jq util-linux procps
+	jq util-linux util-linux-extra procps
 )
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (it installs packages and users)"

@@ -36,7 +36,11 @@ test_status_reports_last_sync() {
 	wait_log "$E2E_HOST" "d2: offset .* -> stepped" "d2's sync"
 	run "$VTS" --status --socket "$E2E_TMP/vtsd-$E2E_HOST.sock"
 	assert_rc 0 "vmtimesync --status"
-	assert_match "$OUT" "^d2: idle; last sync on resumed/unpaused, [0-9]+ s ago: stepped, offset -[12]\.[0-9]+ s, residual" "status line"
+	# On a loaded host the verify may not tell a small residual from the
+	# tolerance: then a re-check follows (phase recheck), and the status
+	# shows its result (a few ms at most) once idle.
+	wait_output "^d2: idle; last sync on resumed/unpaused, [0-9]+ s ago: (stepped, offset -[12]\.[0-9]+ s, residual|none, offset [-+][0-9.]+ ms|stepped, offset [-+][0-9.]+ ms, residual)" \
+		"status line" "$VTS" --status --socket "$E2E_TMP/vtsd-$E2E_HOST.sock"
 	run "$VTS" --status --json --socket "$E2E_TMP/vtsd-$E2E_HOST.sock"
 	assert_rc 0 "vmtimesync --status --json"
 	assert_eq "stepped" "$(json_get "$OUT" '.domains[] | select(.domain=="d2") | .last.action')" "d2's last action"

@@ -69,6 +69,7 @@ static struct {
 
     int64_t guest_offset;
     bool ignore_set_time;
+    bool late[FAKE_HV_MAX_CALLS]; /* executed, answered past the timeout */
     bool host_unsynced;       /* adjtimex would report STA_UNSYNC */
     int64_t host_maxerror_ns; /* adjtimex's maximum error */
     int rtc_resets;           /* rtc-reset-reinjection calls */
@@ -326,6 +327,14 @@ void
 fake_hv_ignore_set_time(bool ignore)
 {
     fake.ignore_set_time = ignore;
+}
+
+void
+fake_hv_answer_late(int call)
+{
+    if (call < 0 || call >= FAKE_HV_MAX_CALLS)
+        abort();
+    fake.late[call] = true;
 }
 
 void
@@ -699,6 +708,13 @@ fake_hv_op_agent_command(vts_hv_dom *dom, const char *cmd, int timeout_s, char *
         if (!fake.ignore_set_time)
             fake.guest_offset = c->time_ns - c->executed_ns;
         snprintf(buf, sizeof(buf), "{\"return\":{}}");
+        /* Executed, but the answer (after hwclock) comes too late. */
+        if (fake.late[n]) {
+            fake.now = c->sent_ns + (int64_t)timeout_s * 1000000000LL;
+            return vts_error_set(err, VTS_ERR_AGENT_TIMEOUT,
+                                 "Guest agent is not responding: Guest agent not available "
+                                 "for now");
+        }
     } else if (strcmp(c->execute, "guest-info") == 0 ||
                strcmp(c->execute, "guest-exec") == 0 ||
                strcmp(c->execute, "guest-exec-status") == 0) {

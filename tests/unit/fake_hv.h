@@ -133,6 +133,11 @@ void fake_hv_set_exec_date(const char *path, int64_t latency_ns, int exitcode,
  * backend would report it. The guest does not execute it. */
 void fake_hv_fail_call(int call, vts_err_code code, const char *message);
 
+/* guest-set-time call number @call is executed, but its answer comes after
+ * the caller's timeout (util-linux's hwclock -w taking its time, or hung):
+ * the call fails with VTS_ERR_AGENT_TIMEOUT after timeout_s. */
+void fake_hv_answer_late(int call);
+
 /* Make every call of command @execute fail the same way; NULL @execute
  * means every command. */
 void fake_hv_fail_command(const char *execute, vts_err_code code, const char *message);

@@ -55,6 +55,7 @@ result_stepped(vts_sync_result *res)
     res->have_residual = true;
     res->residual_ns = 200000;
     res->steps = 1;
+    res->round_trips = 3;
 }
 
 static void
@@ -415,13 +416,14 @@ test_report_json_stepped_has_every_key(void **state)
 
     result_stepped(&f->res);
     o = json_of(f, "web-1");
-    assert_int_equal(json_object_object_length(o), 8);
+    assert_int_equal(json_object_object_length(o), 9);
     json_expect_string(o, "domain", "web-1");
     json_expect_string(o, "action", "stepped");
     json_expect_int(o, "offset_ns", -5003000000LL);
     json_expect_int(o, "residual_ns", 200000);
     json_expect_int(o, "rtt_ns", 2700000);
     json_expect_int(o, "steps", 1);
+    json_expect_int(o, "round_trips", 3);
     json_expect_string(o, "via", "guest-set-time");
     json_expect_null(o, "error");
 }
@@ -481,7 +483,7 @@ test_report_json_error_without_offset_has_nulls_and_error_object(void **state)
     f->res.offset_ns = 123; /* not valid: have_offset is false */
     f->res.rtt_ns = 456;
     o = json_of(f, "web-1");
-    assert_int_equal(json_object_object_length(o), 8);
+    assert_int_equal(json_object_object_length(o), 9);
     json_expect_string(o, "action", "error");
     json_expect_null(o, "via");
     json_expect_null(o, "offset_ns");

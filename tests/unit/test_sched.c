@@ -11,6 +11,7 @@
 #include "vmtimesync/vts_sched.h"
 
 #define S (1000000000LL)
+#define MS (1000000LL)
 
 static const vts_sched_conf conf = {
     .agent_wait_ns = 600 * S,
@@ -64,6 +65,38 @@ run_job(vts_sched *s, const char *name, vts_sync_result res, int64_t now)
 
     assert_true(vts_sched_begin(s, name, &job));
     return vts_sched_finish(s, name, &res, now);
+}
+
+/* The step delay a domain's syncs met is remembered, and the next job
+ * carries the median of the last five: one slow step does not move it. */
+static void
+test_step_delay_is_learned_per_domain(void **state)
+{
+    static const int64_t met[] = {3 * MS, 2 * MS, 40 * MS, 3 * MS, 4 * MS, 3 * MS};
+    vts_sched *s = *state;
+    vts_sched_entry job;
+    vts_sync_result r = ok_result();
+
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 10));
+    assert_true(vts_sched_begin(s, "a", &job));
+    assert_true(vts_sched_step_delay(&job) == -1);
+    r.have_delay_met = true;
+    for (size_t i = 0; i < sizeof(met) / sizeof(met[0]); i++) {
+        r.delay_met_ns = met[i];
+        if (i > 0) {
+            assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 20 + (int64_t)i));
+            assert_true(vts_sched_begin(s, "a", &job));
+        }
+        assert_int_equal(vts_sched_finish(s, "a", &r, 20 + (int64_t)i), VTS_SCHED_DONE);
+    }
+    /* The last five: 2, 40, 3, 4, 3 ms. */
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 30));
+    assert_true(vts_sched_begin(s, "a", &job));
+    assert_true(vts_sched_step_delay(&job) == 3 * MS);
+    /* Another domain knows nothing yet. */
+    assert_true(vts_sched_trigger(s, "b", "resumed/unpaused", 30));
+    assert_true(vts_sched_begin(s, "b", &job));
+    assert_true(vts_sched_step_delay(&job) == -1);
 }
 
 static void
@@ -621,6 +654,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_trigger_queues_once_and_coalesces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_step_delay_is_learned_per_domain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trigger_during_sync_runs_once_more, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stale_queue_item_is_skipped, setup, teardown),

@@ -310,11 +310,14 @@ test_sync_step_is_verified_with_a_fresh_measurement(void **state)
     f->opts.max_backward_ns = -1; /* about verifying, not the backward policy */
     sync_domain(f);
     expect_ok(f, VTS_ACTION_STEPPED);
-    /* 5 samples, the step, 5 samples. */
-    assert_int_equal(fake_hv_ncalls(), 11);
-    for (i = 0; i < 11; i++)
+    /* One sample decides (3 s is far beyond the threshold), a second one
+     * for the delay estimate, the step, one sample verifies: four round
+     * trips in all, not 11 as five samples a measurement took. */
+    assert_int_equal(fake_hv_ncalls(), 4);
+    assert_int_equal(f->res.round_trips, 4);
+    for (i = 0; i < 4; i++)
         assert_string_equal(fake_hv_call_at(i)->execute,
-                            i == 5 ? "guest-set-time" : "guest-get-time");
+                            i == 2 ? "guest-set-time" : "guest-get-time");
 }
 
 static void
@@ -337,11 +340,13 @@ test_sync_asymmetric_set_time_delay_needs_one_corrective_step(void **state)
     sync_fixture *f = *state;
 
     /* guest-get-time is symmetric, so measurements are exact; but
-     * guest-set-time reaches the guest 3 ms after it leaves, not 1 ms: the
-     * first step leaves the guest 2 ms behind, the second one fixes it. */
+     * guest-set-time reaches the guest 4 ms after it leaves, not 1 ms: the
+     * first step leaves the guest 3 ms behind (clearly beyond the 1 ms
+     * tolerance, as the verify's uncertainty is 1 ms), the second one
+     * fixes it. */
     fake_hv_set_guest_offset(-5 * S);
     fake_hv_set_delay(1 * MS, 1 * MS);
-    fake_hv_set_command_delay("guest-set-time", 3 * MS, 1 * MS);
+    fake_hv_set_command_delay("guest-set-time", 4 * MS, 1 * MS);
     sync_domain(f);
     expect_ok(f, VTS_ACTION_STEPPED);
     assert_int_equal(f->res.steps, 2);
@@ -350,7 +355,78 @@ test_sync_asymmetric_set_time_delay_needs_one_corrective_step(void **state)
     assert_near(f->res.residual_ns, 0, 2);
     assert_near(fake_hv_guest_offset(), 0, 2);
     assert_true(set_time_call(0)->time_ns - set_time_call(0)->sent_ns == 1 * MS);
-    assert_true(set_time_call(1)->time_ns - set_time_call(1)->sent_ns == 3 * MS);
+    assert_true(set_time_call(1)->time_ns - set_time_call(1)->sent_ns == 4 * MS);
+    /* It reports the delay it met, for the daemon to start from. */
+    assert_true(f->res.have_delay_met);
+    assert_true(f->res.delay_met_ns == 4 * MS);
+}
+
+static void
+test_sync_residual_within_its_uncertainty_is_not_stepped_again(void **state)
+{
+    sync_fixture *f = *state;
+
+    /* guest-set-time reaches the guest 2.5 ms after it leaves: the step
+     * lands 1.5 ms behind, beyond the 1 ms tolerance but not by more than
+     * the verifying sample's uncertainty (1 ms): another step would be a
+     * step on noise. The verify samples until it knows, then stops. */
+    fake_hv_set_guest_offset(-5 * S);
+    fake_hv_set_delay(1 * MS, 1 * MS);
+    fake_hv_set_command_delay("guest-set-time", 2500 * US, 1 * MS);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+    assert_int_equal(f->res.steps, 1);
+    assert_near(f->res.residual_ns, -1500 * US, 2);
+}
+
+static void
+test_sync_learned_delay_lands_the_first_step(void **state)
+{
+    sync_fixture *f = *state;
+
+    /* The same asymmetric agent, with the delay its earlier steps met:
+     * one sample decides, one step lands on the host's time, one sample
+     * verifies. */
+    fake_hv_set_guest_offset(-5 * S);
+    fake_hv_set_delay(1 * MS, 1 * MS);
+    fake_hv_set_command_delay("guest-set-time", 4 * MS, 1 * MS);
+    f->opts.delay_hint_ns = 4 * MS;
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+    assert_int_equal(f->res.steps, 1);
+    assert_int_equal(f->res.round_trips, 3);
+    assert_near(fake_hv_guest_offset(), 0, 2);
+    assert_true(set_time_call(0)->time_ns - set_time_call(0)->sent_ns == 4 * MS);
+}
+
+static void
+test_sync_one_sample_decides_within_the_threshold(void **state)
+{
+    sync_fixture *f = *state;
+
+    /* 1 ms off with a 2 ms round trip: within 5 ms even at the far end of
+     * its uncertainty; nothing more to ask. */
+    fake_hv_set_guest_offset(1 * MS);
+    fake_hv_set_delay(1 * MS, 1 * MS);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_NONE);
+    assert_int_equal(fake_hv_ncalls(), 1);
+}
+
+static void
+test_sync_sample_too_close_to_call_is_followed_by_more(void **state)
+{
+    sync_fixture *f = *state;
+
+    /* 5.5 ms off with a 2 ms round trip (+-1 ms): the first sample cannot
+     * tell it from the 5 ms threshold. Every sample says the same, so all
+     * five are taken, and the best one decides: beyond, stepped. */
+    fake_hv_set_guest_offset(5500 * US);
+    fake_hv_set_delay(1 * MS, 1 * MS);
+    f->opts.max_backward_ns = -1;
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+    assert_int_equal(nth_call("guest-set-time", 0) - fake_hv_call_at(0), 5);
 }
 
 static void
@@ -465,7 +541,7 @@ test_sync_check_only_never_sets_time(void **state)
 }
 
 static void
-test_sync_guest_that_ignores_set_time_fails_verify_after_five_steps(void **state)
+test_sync_guest_that_ignores_set_time_fails_verify_after_two_steps(void **state)
 {
     sync_fixture *f = *state;
 
@@ -473,10 +549,11 @@ test_sync_guest_that_ignores_set_time_fails_verify_after_five_steps(void **state
     fake_hv_set_delay(1 * MS, 1 * MS);
     fake_hv_set_guest_offset(-5 * S);
     sync_domain(f);
-    expect_error(f, VTS_ERR_VERIFY_FAILED, "NTP");
-    /* Five steps at most; then it stops and says so. */
-    assert_int_equal(f->res.steps, 5);
-    assert_int_equal(fake_hv_count("guest-set-time"), 5);
+    expect_error(f, VTS_ERR_VERIFY_FAILED, "does not hold what it is given");
+    assert_non_null(strstr(f->res.err.message, "NTP"));
+    /* The correction landed no better than the step: it stops there. */
+    assert_int_equal(f->res.steps, 2);
+    assert_int_equal(fake_hv_count("guest-set-time"), 2);
     assert_true(f->res.have_offset);
     assert_true(f->res.offset_ns == -5 * S);
     assert_true(f->res.have_residual);
@@ -519,21 +596,23 @@ test_sync_residual_beyond_threshold_plus_rtt_fails_verify(void **state)
 }
 
 static void
-test_sync_two_delay_spikes_are_outvoted(void **state)
+test_sync_stale_learned_delay_costs_one_correction(void **state)
 {
     sync_fixture *f = *state;
 
-    /* Steps are calls 5, 11, 17, 23, 29. The first two are held up 10 and
-     * 8 ms; from then on the delay is 1 ms again, and the median of the
-     * delays met brings the guest onto the host's time. */
+    /* The delay learned from earlier steps is 1 ms, but the agent now
+     * takes 4 ms (the guest moved to a busier host): the step lands 3 ms
+     * behind, the correction with the delay it met lands on the host's
+     * time, and the new delay is reported for the daemon to learn. */
     fake_hv_set_guest_offset(-5 * S);
     fake_hv_set_delay(1 * MS, 1 * MS);
-    fake_hv_set_call_delay(5, 10 * MS, 1 * MS);
-    fake_hv_set_call_delay(11, 8 * MS, 1 * MS);
+    fake_hv_set_command_delay("guest-set-time", 4 * MS, 1 * MS);
+    f->opts.delay_hint_ns = 1 * MS;
     sync_domain(f);
     expect_ok(f, VTS_ACTION_STEPPED);
-    assert_true(f->res.steps <= 5);
+    assert_int_equal(f->res.steps, 2);
     assert_near(fake_hv_guest_offset(), 0, 2);
+    assert_true(f->res.delay_met_ns == 4 * MS);
 }
 
 static void
@@ -541,20 +620,22 @@ test_sync_delay_spike_on_first_step_does_not_make_the_correction_overshoot(void 
 {
     sync_fixture *f = *state;
 
-    /* The first guest-set-time is held up 9 ms (a descheduled vCPU); the
-     * correction assumes 10 ms, but the second step is quick again and
-     * lands 9 ms ahead: no better. The third step goes back to the first
-     * estimate and, with a normal delay, lands on the host's time. */
+    /* The first guest-set-time (call 2) is held up 9 ms (a descheduled
+     * vCPU); the correction assumes 10 ms, but the second step is quick
+     * again and lands 9 ms ahead: no better, on the other side. It stops
+     * there (two steps at most) and says the delay varied; the guest is
+     * 9 ms ahead, beyond the threshold, so the sync failed and the daemon
+     * will try again (the delay the last step met, 1 ms, is reported). */
     fake_hv_set_guest_offset(-5 * S);
     fake_hv_set_delay(1 * MS, 1 * MS);
-    fake_hv_set_call_delay(5, 10 * MS, 1 * MS);
+    fake_hv_set_call_delay(2, 10 * MS, 1 * MS);
     sync_domain(f);
-    expect_ok(f, VTS_ACTION_STEPPED);
-    assert_int_equal(f->res.steps, 3);
-    assert_near(f->res.residual_ns, 0, 2);
-    assert_near(fake_hv_guest_offset(), 0, 2);
+    expect_error(f, VTS_ERR_VERIFY_FAILED, "delay varied");
+    assert_int_equal(f->res.steps, 2);
+    assert_near(f->res.residual_ns, 9 * MS, 2);
     assert_true(set_time_call(1)->time_ns - set_time_call(1)->sent_ns == 10 * MS);
-    assert_true(set_time_call(2)->time_ns - set_time_call(2)->sent_ns == 1 * MS);
+    assert_true(f->res.have_delay_met);
+    assert_near(f->res.delay_met_ns, 1 * MS, 2);
 }
 
 static void
@@ -776,10 +857,13 @@ test_sync_host_clock_stepping_back_in_later_sample_drops_only_that_sample(void *
 
     fake_hv_set_delay(1 * MS, 1 * MS);
     fake_hv_set_guest_offset(-5 * S);
-    fake_hv_jump_at_read(5, -1 * S); /* the end of the third sample */
+    /* Reads 2 and 3 bracket the second sample (the one for the step's
+     * delay estimate): it is dropped, the first one serves. */
+    fake_hv_jump_at_read(3, -1 * S);
     sync_domain(f);
     expect_ok(f, VTS_ACTION_STEPPED);
     assert_true(f->res.rtt_ns == 2 * MS);
+    assert_true(f->res.offset_ns == -5 * S);
     assert_near(fake_hv_guest_offset(), 0, 2);
 }
 
@@ -868,7 +952,7 @@ test_sync_domain_paused_before_the_step_is_reported_as_paused(void **state)
     sync_fixture *f = *state;
 
     fake_hv_set_guest_offset(-5 * S);
-    fake_hv_set_state_at_call(5, VTS_DOM_PAUSED); /* the guest-set-time */
+    fake_hv_set_state_at_call(2, VTS_DOM_PAUSED); /* the guest-set-time */
     sync_domain(f);
     expect_error(f, VTS_ERR_PAUSED, "virsh resume");
     assert_true(f->res.have_offset);
@@ -941,10 +1025,49 @@ test_sync_domain_agent_timeout_mid_measurement_stops_there(void **state)
     sync_fixture *f = *state;
 
     f->opts.timeout_s = 9;
+    /* Too close to the threshold for one sample: the third one hangs. */
+    fake_hv_set_guest_offset(5 * MS);
+    fake_hv_set_delay(1 * MS, 1 * MS);
     fake_hv_fail_call(2, VTS_ERR_AGENT_TIMEOUT, LV_NOT_AVAILABLE);
     sync_domain(f);
     expect_error(f, VTS_ERR_AGENT_TIMEOUT, "9 s");
     assert_int_equal(fake_hv_ncalls(), 3);
+}
+
+static void
+test_sync_set_time_answering_late_is_verified_not_repeated(void **state)
+{
+    sync_fixture *f = *state;
+
+    /* qemu-ga set the clock, then its /sbin/hwclock -w took longer than
+     * the timeout: the call timed out, the step had landed. The verify
+     * says so: one step, stepped, not an agent failure. */
+    fake_hv_set_guest_offset(-5 * S);
+    fake_hv_set_delay(1 * MS, 1 * MS);
+    fake_hv_answer_late(2);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+    assert_int_equal(f->res.steps, 1);
+    assert_int_equal(fake_hv_count("guest-set-time"), 1);
+    assert_near(fake_hv_guest_offset(), 0, 2);
+}
+
+static void
+test_sync_agent_stuck_in_hwclock_is_a_bounded_timeout(void **state)
+{
+    sync_fixture *f = *state;
+
+    /* The set-time lands but never answers, and the agent answers nothing
+     * after it: a timeout that says where the agent is stuck; no second
+     * step. */
+    fake_hv_set_guest_offset(-5 * S);
+    fake_hv_set_delay(1 * MS, 1 * MS);
+    fake_hv_answer_late(2);
+    fake_hv_fail_call(3, VTS_ERR_AGENT_TIMEOUT, LV_NOT_AVAILABLE);
+    sync_domain(f);
+    expect_error(f, VTS_ERR_AGENT_TIMEOUT, "hwclock");
+    assert_int_equal(fake_hv_count("guest-set-time"), 1);
+    assert_int_equal(fake_hv_ncalls(), 4);
 }
 
 static void
@@ -953,13 +1076,13 @@ test_sync_domain_agent_timeout_while_verifying(void **state)
     sync_fixture *f = *state;
 
     fake_hv_set_guest_offset(-5 * S);
-    fake_hv_fail_call(6, VTS_ERR_AGENT_TIMEOUT, LV_NOT_AVAILABLE); /* after the step */
+    fake_hv_fail_call(3, VTS_ERR_AGENT_TIMEOUT, LV_NOT_AVAILABLE); /* after the step */
     sync_domain(f);
     expect_error(f, VTS_ERR_AGENT_TIMEOUT, "qemu-guest-agent");
     assert_int_equal(f->res.steps, 1);
     assert_true(f->res.have_offset);
     assert_false(f->res.have_residual);
-    assert_int_equal(fake_hv_ncalls(), 7);
+    assert_int_equal(fake_hv_ncalls(), 4);
 }
 
 static void
@@ -1093,7 +1216,7 @@ test_sync_logs_samples_and_steps_with_the_domain_name(void **state)
     fake_hv_set_guest_offset(-5 * S);
     sync_domain(f);
     expect_ok(f, VTS_ACTION_STEPPED);
-    snprintf(want, sizeof(want), "%d " FAKE_HV_DOMAIN ": sample 0: offset -5000000000 ns",
+    snprintf(want, sizeof(want), "%d " FAKE_HV_DOMAIN ": sample 1: offset -5000000000 ns",
              (int)VTS_LOG_DEBUG);
     assert_non_null(strstr(f->log, want));
     assert_non_null(strstr(f->log, FAKE_HV_DOMAIN ": step 1: one-way delay 1000000 ns"));
@@ -1361,7 +1484,11 @@ main(void)
         T(test_sync_offset_beyond_threshold_is_stepped),
         T(test_sync_recheck_steps_past_the_tolerance),
         T(test_sync_check_only_never_sets_time),
-        T(test_sync_guest_that_ignores_set_time_fails_verify_after_five_steps),
+        T(test_sync_guest_that_ignores_set_time_fails_verify_after_two_steps),
+        T(test_sync_residual_within_its_uncertainty_is_not_stepped_again),
+        T(test_sync_learned_delay_lands_the_first_step),
+        T(test_sync_one_sample_decides_within_the_threshold),
+        T(test_sync_sample_too_close_to_call_is_followed_by_more),
         T(test_sync_delay_spike_on_first_step_does_not_make_the_correction_overshoot),
         T(test_sync_refuses_when_the_host_clock_is_unsynchronized),
         T(test_sync_refuses_when_the_host_clock_error_is_large),
@@ -1377,7 +1504,7 @@ main(void)
         T(test_sync_failed_rtc_reset_does_not_fail_the_sync),
         T(test_sync_residual_within_threshold_plus_rtt_is_stepped),
         T(test_sync_residual_beyond_threshold_plus_rtt_fails_verify),
-        T(test_sync_two_delay_spikes_are_outvoted),
+        T(test_sync_stale_learned_delay_costs_one_correction),
         T(test_sync_corrective_delay_is_clamped_to_one_second),
         T(test_sync_corrective_delay_is_clamped_to_zero),
         T(test_sync_host_clock_stepping_back_in_first_sample_drops_only_that_sample),
@@ -1396,6 +1523,8 @@ main(void)
         T(test_sync_domain_agent_timeout_on_first_sample_makes_one_call_only),
         T(test_sync_domain_agent_timeout_mid_measurement_stops_there),
         T(test_sync_domain_agent_timeout_while_verifying),
+        T(test_sync_set_time_answering_late_is_verified_not_repeated),
+        T(test_sync_agent_stuck_in_hwclock_is_a_bounded_timeout),
         T(test_sync_domain_set_time_unsupported),
         T(test_sync_domain_set_time_disabled_in_qga_config),
         T(test_sync_domain_set_time_unsupported_in_agent_reply),
