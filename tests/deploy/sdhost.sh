@@ -161,11 +161,46 @@ _sd_remove_cgroups() {
 	return 0
 }
 
+# Whether a process on the machine holds dpkg's locks open (apt or dpkg
+# at work): by /proc, which needs no tool.
+_sd_dpkg_busy() {
+	local fd
+	for fd in /proc/[0-9]*/fd/*; do
+		case $(readlink "$fd" 2>/dev/null) in
+		/var/lib/dpkg/lock | /var/lib/dpkg/lock-frontend) return 0 ;;
+		esac
+	done
+	return 1
+}
+
+# The machine's package database, copied into the upper directory while
+# no dpkg runs on the machine: the overlay would otherwise read it from
+# the machine as it changes, half-way through someone's installation.
+_sd_snapshot_dpkg() {
+	local deadline=$(($(_sd_now_ms) + 600000))
+	[ -d "$SD_ROOT/upper/var/lib/dpkg" ] && return 0
+	mkdir -p "$SD_ROOT/upper/var/lib"
+	while :; do
+		if ! _sd_dpkg_busy; then
+			rm -rf "$SD_ROOT/upper/var/lib/dpkg"
+			cp -a /var/lib/dpkg "$SD_ROOT/upper/var/lib/dpkg" &&
+				[ -z "$(ls -A "$SD_ROOT/upper/var/lib/dpkg/updates" 2>/dev/null)" ] &&
+				! _sd_dpkg_busy && return 0
+		fi
+		if [ "$(_sd_now_ms)" -ge "$deadline" ]; then
+			_sd_err "dpkg has been busy on this machine for 10 min"
+			return 1
+		fi
+		sleep 1
+	done
+}
+
 # sd_boot: boot systemd over the overlay (the same upper directory as
 # before, if booted before) and wait until it is running.
 sd_boot() {
 	local upid="" pid="" deadline state
 	_sd_write_init || return 1
+	_sd_snapshot_dpkg || return 1
 	: >"$SD_ROOT/pid"
 	(
 		_sd_enter_cgroups || exit 1
