@@ -13,6 +13,7 @@
 # State ($SD_ROOT, removed by sd_cleanup unless SD_KEEP=1):
 #   upper/ work/     the overlay's layers
 #   share/           bind-mounted read-only at /vts inside
+#   dpkg/            the package database, bound over /var/lib/dpkg
 #   boot.log         the namespace's stdout and stderr (its init script)
 #   console          bound over /dev/console inside
 #   pid              the host PID of systemd (PID 1 inside)
@@ -98,6 +99,7 @@ mount -t tmpfs -o mode=755 tmpfs \$R/run
 mount -t tmpfs -o mode=1777 tmpfs \$R/tmp
 mount --rbind /dev \$R/dev
 mount --bind $SD_ROOT/console \$R/dev/console
+mount --bind $SD_ROOT/dpkg \$R/var/lib/dpkg
 mkdir -p \$R/vts
 mount --bind $SD_ROOT/share \$R/vts
 mount -o remount,bind,ro \$R/vts
@@ -173,18 +175,18 @@ _sd_dpkg_busy() {
 	return 1
 }
 
-# The machine's package database, copied into the upper directory while
-# no dpkg runs on the machine: the overlay would otherwise read it from
-# the machine as it changes, half-way through someone's installation.
+# The machine's package database, copied while no dpkg runs on the
+# machine, and bound over the overlay's: the overlay would otherwise read
+# it from the machine as it changes, half-way through someone's
+# installation.
 _sd_snapshot_dpkg() {
 	local deadline=$(($(_sd_now_ms) + 600000))
-	[ -d "$SD_ROOT/upper/var/lib/dpkg" ] && return 0
-	mkdir -p "$SD_ROOT/upper/var/lib"
+	[ -d "$SD_ROOT/dpkg" ] && return 0
 	while :; do
 		if ! _sd_dpkg_busy; then
-			rm -rf "$SD_ROOT/upper/var/lib/dpkg"
-			cp -a /var/lib/dpkg "$SD_ROOT/upper/var/lib/dpkg" &&
-				[ -z "$(ls -A "$SD_ROOT/upper/var/lib/dpkg/updates" 2>/dev/null)" ] &&
+			rm -rf "$SD_ROOT/dpkg"
+			cp -a /var/lib/dpkg "$SD_ROOT/dpkg" &&
+				[ -z "$(ls -A "$SD_ROOT/dpkg/updates" 2>/dev/null)" ] &&
 				! _sd_dpkg_busy && return 0
 		fi
 		if [ "$(_sd_now_ms)" -ge "$deadline" ]; then
