@@ -131,6 +131,7 @@ $(x journalctl --no-pager -o cat -n 6 -u vmtimesyncd; x journalctl --no-pager -o
 journal_has() {
 	local since=$1 ere=$2
 	shift 2
+	# shellcheck disable=SC2016
 	wait_for 20 bash -c 'journal_since "$@" | grep -qE -- "$0"' "$ere" "$since" "$@"
 }
 export -f journal_since x virsh_x wait_for now_ms
@@ -182,7 +183,7 @@ trap 'exit 143' TERM
 
 step "boot"
 if sd_boot; then
-	ok "systemd boots in its namespaces ($((($(now_ms) - STEP_T))) ms)"
+	ok "systemd boots in its namespaces ($(($(now_ms) - STEP_T)) ms)"
 	check "the system is running, no unit failed" test "$SD_STATE" = running
 else
 	nok "systemd boots in its namespaces"

@@ -215,7 +215,7 @@ sd_boot() {
 	# the exec, the subshell's children are other commands).
 	while [ -z "$pid" ]; do
 		if [ "$(cat "/proc/$upid/comm" 2>/dev/null)" = unshare ]; then
-			pid=$(cat "/proc/$upid/task/$upid/children" 2>/dev/null | awk '{ print $1 }')
+			pid=$(awk '{ print $1 }' "/proc/$upid/task/$upid/children" 2>/dev/null)
 		fi
 		if ! _sd_alive "$upid" || [ "$(_sd_now_ms)" -ge "$deadline" ]; then
 			_sd_err "the namespace did not start:"
@@ -236,6 +236,8 @@ sd_boot() {
 		fi
 		sleep 0.2
 	done
+	# For the caller: running, or degraded when a unit failed.
+	# shellcheck disable=SC2034
 	SD_STATE=$state
 }
 
@@ -267,11 +269,11 @@ sd_apt() {
 # sd_halt: end the namespace (SIGKILL of its PID 1 kills every process in
 # it, QEMU included) and wait for it; its mounts go with it.
 sd_halt() {
-	local pid i
+	local pid
 	pid=$(sd_pid)
 	if _sd_alive "$pid"; then
 		kill -KILL "$pid"
-		for i in $(seq 100); do
+		for _ in $(seq 100); do
 			_sd_alive "$pid" || break
 			sleep 0.1
 		done
@@ -281,7 +283,7 @@ sd_halt() {
 		SD_UNSHARE_PID=
 	fi
 	# Every process of the namespace is gone when its cgroups are empty.
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		_sd_cgroup_procs_left || break
 		sleep 0.1
 	done
