@@ -10,6 +10,8 @@
 #   make check-soak    the daemon over SOAK_CYCLES (1000) pause/resume cycles
 #                      of one guest: no crash, every resume synced, RSS
 #                      growth under 1 MiB (tests/e2e/soak.sh; about 6 min)
+#   make check-deploy  the .deb on a real systemd host with Debian's libvirt
+#                      (tests/deploy/run.sh; a few minutes)
 #   make demo          the main job on a built-in demo host
 #   make sim           vmtimesyncd's scheduler, pool and sync with 12 to 500
 #                      simulated guests (sim/README.md); check-sim: a quick
@@ -63,7 +65,7 @@ PROBE = $(BUILD)/vts-probe
 
 .SECONDARY:
 
-.PHONY: all deps check check-unit check-e2e check-soak demo install uninstall clean
+.PHONY: all deps check check-unit check-e2e check-soak check-deploy demo install uninstall clean
 
 all: $(PROGS)
 
@@ -131,6 +133,13 @@ SOAK_CYCLES ?= 1000
 check-soak: deps
 	$(MAKE) $(BUILD)/vmtimesync $(BUILD)/vmtimesyncd $(PROBE)
 	VTS_BUILD_DIR=$(BUILD) VTS_E2E_NO_SETUP=1 tests/e2e/soak.sh $(SOAK_CYCLES)
+
+# The .deb installed on a real systemd host with Debian's libvirt-daemon-system,
+# checked as an operator would (tests/deploy/; a few minutes).
+check-deploy: deps
+	$(MAKE) $(PROBE)
+	tests/e2e/build-guest.sh $(abspath $(BUILD))/guest
+	VTS_BUILD_DIR=$(BUILD) tests/deploy/run.sh
 
 demo: deps
 	$(MAKE) $(PROGS) $(PROBE)
