@@ -1262,6 +1262,11 @@ vts_daemon_run(vts_daemon *d, vts_error *err)
         vts_log(VTS_LOG_WARNING,
                 "%zu syncs still running after %" PRId64 " ms; exiting anyway", left,
                 grace_ms);
+    /* The metrics file outlives us (node_exporter goes on reading it): its
+     * last word is that nobody watches libvirt any more, so that an alert
+     * on vmtimesync_connected == 0 fires. */
+    vts_metrics_set_connected(d->metrics, false);
+    vts_daemon_write_metrics(d);
     vts_log(VTS_LOG_INFO, "vmtimesyncd stopped");
     return 0;
 }

@@ -53,6 +53,11 @@ tr_check "postinst starts or restarts vmtimesyncd.service" \
 	grep -Eq "deb-systemd-invoke (restart|start|\\\$_dh_action) 'vmtimesyncd.service'" "$tmp/DEBIAN/postinst"
 tr_check "postrm purges the unit's state" grep -q "deb-systemd-helper purge 'vmtimesyncd.service'" \
 	"$tmp/DEBIAN/postrm"
+# The hook stays (a conffile) after remove: libvirtd must no longer run it.
+tr_check "postrm makes the kept hook non-executable on remove" \
+	grep -q 'chmod 0644 "\$HOOK"' "$tmp/DEBIAN/postrm"
+tr_check "postinst makes the hook executable again" \
+	grep -q 'chmod 0755 "\$HOOK"' "$tmp/DEBIAN/postinst"
 
 mkdir "$tmp/root"
 dpkg -x "$deb" "$tmp/root"

@@ -550,6 +550,31 @@ test_daemon_sigterm_lets_a_whole_sync_finish(void **state)
     fake_hv_cleanup();
 }
 
+/* After a clean stop the metrics file said vmtimesync_connected 1 (seen by
+ * node_exporter on a systemd host after systemctl stop and apt-get
+ * remove): the README's alert on vmtimesync_connected == 0 never fired.
+ * The daemon's last write says it is no longer connected. */
+static bool
+connected_now_stopped(const daemon_run *r)
+{
+    return file_has_line(r->metrics, "vmtimesync_connected 0") &&
+           !file_has_line(r->metrics, "vmtimesync_connected 1");
+}
+
+static void
+test_daemon_stopped_says_not_connected_in_its_metrics(void **state)
+{
+    static const char *const connected[] = {"vmtimesync_connected 1", NULL};
+    daemon_run r;
+
+    (void)state;
+    fake_hv_reset();
+    daemon_run_start(&r, metrics_has_lines, connected, 10000, NULL);
+    daemon_run_finish(&r, connected_now_stopped);
+    assert_true(r.met);
+    fake_hv_cleanup();
+}
+
 int
 main(void)
 {
@@ -561,6 +586,7 @@ main(void)
         cmocka_unit_test(test_daemon_expired_agent_wait_counts_as_a_failure),
         cmocka_unit_test(test_daemon_stop_grace_covers_a_whole_sync),
         cmocka_unit_test(test_daemon_sigterm_lets_a_whole_sync_finish),
+        cmocka_unit_test(test_daemon_stopped_says_not_connected_in_its_metrics),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
