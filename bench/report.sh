@@ -257,7 +257,15 @@ fi
 	echo "| system | $(meta os), kernel $(meta kernel); libvirt $(meta libvirt), QEMU $(meta qemu) (TCG: no nested KVM) |"
 	echo "| load average at start → end | $(meta load_start) → $(meta load_end) |"
 	echo "| measured | $(meta date), commit $(meta commit), $(meta mode) run (\`make bench$([ "$(meta mode)" = quick ] && echo ' BENCH_QUICK=1')\`), $(meta duration_s) s, seed $(meta seed) |"
-	echo "| guests | 1 vCPU, 128 MiB, TCG, Debian kernel + busybox + qemu-ga; scale: $(meta guests) guests (tried $(meta guests_tried)), booted in $(meta boot_s) s |"
+	hw=$(meta hwclock)
+	case "${hw:-busybox}" in
+	util-linux) hw="util-linux's \`hwclock\` (each \`guest-set-time\` lasts 0.5-2 s, as on real guests)" ;;
+	*) hw="busybox's \`hwclock\` (\`guest-set-time\` returns at once; no real guest has it)" ;;
+	esac
+	echo "| guests | 1 vCPU, 128 MiB, TCG, ACPI (tsc clocksource), Debian kernel + busybox + qemu-ga, $hw; scale: $(meta guests) guests (tried $(meta guests_tried)), booted in $(meta boot_s) s |"
+	if [ "$(meta hwclock)" = util-linux ] && [ -f "$DOCS/busybox/benchmarks.md" ]; then
+		echo "| for comparison | the same benchmark on guests with busybox's \`hwclock\`: [busybox/benchmarks.md](busybox/benchmarks.md) (\`make bench BENCH_HWCLOCK=busybox BENCH_DOCS=docs/busybox\`) |"
+	fi
 	[ "$(meta scale_note)" != "-" ] && echo "| note | $(meta scale_note) |"
 } >"$TMP/t_machine.md"
 {
