@@ -399,21 +399,9 @@ vts_sched_wants_recheck(const vts_sched_conf *conf, const vts_sched_entry *e,
 int64_t
 vts_sched_step_delay(const vts_sched_entry *e)
 {
-    int64_t v[VTS_SCHED_DELAYS];
     int n = e->ndelays < VTS_SCHED_DELAYS ? e->ndelays : VTS_SCHED_DELAYS;
 
-    if (n == 0)
-        return -1;
-    memcpy(v, e->delays, (size_t)n * sizeof(v[0]));
-    for (int i = 1; i < n; i++) {
-        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            int64_t t = v[j];
-
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    }
-    return v[(n - 1) / 2];
+    return n == 0 ? -1 : vts_sync_median(e->delays, (size_t)n);
 }
 
 vts_sched_outcome

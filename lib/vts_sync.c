@@ -284,12 +284,13 @@ vts_sync_measure(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     return 0;
 }
 
-/* The lower median of @n values (n >= 1); sorts a copy. */
-static int64_t
+int64_t
 vts_sync_median(const int64_t *v, size_t n)
 {
-    int64_t s[VTS_SYNC_MAX_MET];
+    int64_t s[VTS_SYNC_MEDIAN_MAX];
 
+    if (n > VTS_SYNC_MEDIAN_MAX)
+        n = VTS_SYNC_MEDIAN_MAX;
     memcpy(s, v, n * sizeof(*s));
     for (size_t i = 1; i < n; i++) {
         for (size_t j = i; j > 0 && s[j - 1] > s[j]; j--) {

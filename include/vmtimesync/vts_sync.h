@@ -151,6 +151,14 @@ typedef struct {
     vts_error err;
 } vts_sync_result;
 
+/* vts_sync_median() takes at most this many values. */
+#define VTS_SYNC_MEDIAN_MAX 16
+
+/* The lower median of the first @n (1 to VTS_SYNC_MEDIAN_MAX; more are
+ * ignored) values of @v, which is left as it is: the delay a step should
+ * allow for, from the delays earlier steps met. */
+int64_t vts_sync_median(const int64_t *v, size_t n);
+
 /* Fill @opts with the defaults above. */
 void vts_sync_opts_init(vts_sync_opts *opts);
 
