@@ -19,9 +19,13 @@ typedef struct {
     int taken;
 } vts_sync_meas;
 
-/* The corrected one-way delay never leaves [0, 1 s]: a larger correction
- * means the measurement was garbage, not that the agent is that slow. */
-#define VTS_SYNC_MAX_DELAY_NS VTS_NS_PER_SEC
+/* The one-way delay a step allows for never leaves [0, 100 ms]: it is a few
+ * ms, tens on a loaded host. A step that lands farther off than this did
+ * not meet a long delay: the guest's clock moved meanwhile (the domain was
+ * paused while its hwclock ran, something in the guest stepped it), and the
+ * correction steps again with the delay it had, instead of "learning" a
+ * delay of seconds and landing that far ahead. */
+#define VTS_SYNC_MAX_DELAY_NS (100 * VTS_NS_PER_MS)
 /* VTS_SYNC_MAX_STEPS (vts_sync.h): each step is an RTC write in the guest
  * (util-linux's hwclock -w, 0.5-2 s of agent time); a step that lands beyond
  * the tolerance tells the delay it really met, so one correction is enough
@@ -646,7 +650,8 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     int64_t met[VTS_SYNC_MAX_MET];
     int64_t offset = 0;
     size_t date_path = 0;
-    bool worse = false, host_ok = true, late = false;
+    bool worse = false, host_ok = true, late = false, moved = false;
+    size_t nmet = 0;
     vts_error host_err;
     int i;
 
@@ -738,10 +743,14 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
                           (double)after.best.offset_ns / VTS_NS_PER_MS);
             goto error;
         }
-        met[i] = delay - after.best.offset_ns;
-        if (!res->via_exec) {
-            res->have_delay_met = true;
-            res->delay_met_ns = met[i];
+        moved = vts_abs64(after.best.offset_ns) > VTS_SYNC_MAX_DELAY_NS;
+        if (!moved) {
+            met[nmet] = delay - after.best.offset_ns;
+            if (!res->via_exec) {
+                res->have_delay_met = true;
+                res->delay_met_ns = met[nmet];
+            }
+            nmet++;
         }
         if (!vts_sync_clearly_beyond(&after.best, opts->tolerance_ns))
             break;
@@ -753,8 +762,18 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         }
         if (i + 1 >= VTS_SYNC_MAX_STEPS)
             break;
+        if (moved) {
+            /* A new offset, with the same time safety as the first. */
+            if (vts_sync_check_step(opts, after.best.offset_ns, &res->err) < 0)
+                goto error;
+            vts_sync_log(opts, VTS_LOG_INFO, domain,
+                         "the guest's clock moved %+.3f ms after the step (was the domain "
+                         "paused meanwhile?): stepping again with the same delay",
+                         (double)after.best.offset_ns / VTS_NS_PER_MS);
+        } else {
+            delay = vts_sync_next_delay(met, nmet, -1, 0);
+        }
         prev_residual = after.best.offset_ns;
-        delay = vts_sync_next_delay(met, (size_t)i + 1, -1, 0);
     }
     /* Failed only when the residual is beyond the threshold by more than
      * the verifying measurement's own uncertainty: a loaded host's noise is

@@ -283,9 +283,14 @@ test_frozen_agent_holds_up_no_other_domain_in_libvirtd() {
 	TH_LIBVIRTD_EXTRA="max_client_requests = 1" th_host_start lim || fail "cannot start test host lim"
 	E2E_URI=$(th_host_uri lim)
 	guests_boot lim l1 l2
-	faults_daemon_start "agent_timeout = 4s"
-	freeze_agent l1 0.2 60
+	# l2 right first, and the start-up sweep (with its re-checks) over
+	# before the test begins: a sync of l2 still under way when it is
+	# paused below would be the one to step it, not the resume's.
 	probe_shift lim l2 0
+	faults_daemon_start "agent_timeout = 4s"
+	wait_output '^l2: idle' "l2 idle after the start-up sweep" \
+		"$VTS" --status --socket "$E2E_TMP/vtsd-lim.sock"
+	freeze_agent l1 0.2 60
 	must virsh -c "$E2E_URI" suspend l2
 	sleep 1
 	# l1's sync now waits on its frozen agent.

@@ -817,18 +817,42 @@ test_sync_rtc_reset_after_a_step_that_failed_its_verify(void **state)
 }
 
 static void
-test_sync_corrective_delay_is_clamped_to_one_second(void **state)
+test_sync_residual_of_seconds_is_not_taken_for_a_delay(void **state)
 {
     sync_fixture *f = *state;
     const fake_hv_call *second;
 
-    /* The guest stays 5 s behind: "the delay was 5 s longer" is garbage. */
+    /* The guest stays 5 s behind: "the step met a delay 5 s longer" is
+     * garbage (it moved the guest 1 s ahead when the clamp was 1 s). The
+     * correction steps again with the delay it had. */
     fake_hv_ignore_set_time(true);
     fake_hv_set_delay(1 * MS, 1 * MS);
     fake_hv_set_guest_offset(-5 * S);
     sync_domain(f);
     second = set_time_call(1);
-    assert_true(second->time_ns - second->sent_ns == 1 * S);
+    assert_true(second->time_ns - second->sent_ns == 1 * MS);
+    assert_false(f->res.have_delay_met);
+}
+
+static void
+test_sync_paused_during_the_step_is_stepped_again_not_overshot(void **state)
+{
+    sync_fixture *f = *state;
+
+    /* The domain was paused for 2 s while the step's hwclock ran (seen on
+     * the test host): the verify finds the guest 2 s behind. The old
+     * correction took that for the step's delay and put the guest 1 s
+     * ahead; now it steps again with the same delay and lands right. The
+     * host clock's reads 0-3 bracket the two samples, 4 is the step's; the
+     * jump before read 5 makes the guest 2 s behind at the verify. */
+    fake_hv_set_delay(1 * MS, 1 * MS);
+    fake_hv_set_guest_offset(-5 * S);
+    fake_hv_jump_at_read(5, 2 * S);
+    sync_domain(f);
+    expect_ok(f, VTS_ACTION_STEPPED);
+    assert_int_equal(f->res.steps, 2);
+    assert_true(set_time_call(1)->time_ns - set_time_call(1)->sent_ns == 1 * MS);
+    assert_near(fake_hv_guest_offset(), 0, 2);
 }
 
 static void
@@ -837,10 +861,11 @@ test_sync_corrective_delay_is_clamped_to_zero(void **state)
     sync_fixture *f = *state;
     const fake_hv_call *second;
 
+    /* The guest stays 50 ms ahead whatever it is told: "the delay was
+     * -49 ms" is clamped to none. */
     fake_hv_ignore_set_time(true);
     fake_hv_set_delay(1 * MS, 1 * MS);
-    fake_hv_set_guest_offset(+5 * S);
-    f->opts.max_backward_ns = -1; /* about the clamp, not the backward policy */
+    fake_hv_set_guest_offset(50 * MS);
     sync_domain(f);
     second = set_time_call(1);
     assert_true(second->time_ns == second->sent_ns);
@@ -1528,7 +1553,8 @@ main(void)
         T(test_sync_residual_within_threshold_plus_rtt_is_stepped),
         T(test_sync_residual_beyond_threshold_plus_rtt_fails_verify),
         T(test_sync_stale_learned_delay_costs_one_correction),
-        T(test_sync_corrective_delay_is_clamped_to_one_second),
+        T(test_sync_residual_of_seconds_is_not_taken_for_a_delay),
+        T(test_sync_paused_during_the_step_is_stepped_again_not_overshot),
         T(test_sync_corrective_delay_is_clamped_to_zero),
         T(test_sync_host_clock_stepping_back_in_first_sample_drops_only_that_sample),
         T(test_sync_host_clock_stepping_back_in_later_sample_drops_only_that_sample),
