@@ -67,10 +67,32 @@ free(void *p)
 }
 #endif
 
+/* Is this binary's free() the one called? Not under valgrind, whose
+ * allocator replaces it (memcheck's leak check then reports what is left
+ * behind, as LeakSanitizer does). */
+static bool
+free_is_tracked(void)
+{
+    void *p = malloc(1);
+    bool seen;
+
+    if (!TRACK_FREE || !p) {
+        free(p);
+        return false;
+    }
+    tracked[TRACKED_MAX - 1] = p;
+    tracked_freed[TRACKED_MAX - 1] = false;
+    free(p);
+    seen = tracked_freed[TRACKED_MAX - 1];
+    tracked[TRACKED_MAX - 1] = NULL;
+    return seen;
+}
+
 static void
 test_hv_names_free_frees_every_name_and_the_array(void **state)
 {
     char **names = calloc(3, sizeof(*names));
+    bool track = free_is_tracked();
 
     (void)state;
     assert_non_null(names);
@@ -84,7 +106,7 @@ test_hv_names_free_frees_every_name_and_the_array(void **state)
     tracked[2] = names[1];
     tracked[3] = names[2];
     vts_hv_names_free(names, 3);
-    for (int i = 0; TRACK_FREE && i < 4; i++) {
+    for (int i = 0; track && i < 4; i++) {
         if (!tracked_freed[i])
             fail_msg("%s not freed", i == 0 ? "the array" : "a name");
     }
@@ -94,7 +116,7 @@ test_hv_names_free_frees_every_name_and_the_array(void **state)
     tracked[0] = names;
     tracked_freed[0] = false;
     vts_hv_names_free(names, 0);
-    assert_true(!TRACK_FREE || tracked_freed[0]);
+    assert_true(!track || tracked_freed[0]);
     memset(tracked, 0, sizeof(tracked));
 }
 
