@@ -8,7 +8,17 @@
 
 #include <stdbool.h>
 
-#include "vmtimesync/vts_sync.h"
+typedef enum {
+    VTS_LOG_ERR,
+    VTS_LOG_WARNING,
+    VTS_LOG_INFO,
+    VTS_LOG_DEBUG,
+} vts_log_level;
+
+/* Where the library's diagnostics go (the library never prints): a sync's
+ * vts_sync_opts.log, for one. */
+typedef void (*vts_log_fn)(void *opaque, vts_log_level level, const char *domain,
+                           const char *msg);
 
 /* Log as @ident, to stderr when @to_stderr, else to syslog's daemon
  * facility (our own non-blocking datagram socket to /dev/log: a message

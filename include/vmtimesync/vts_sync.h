@@ -38,6 +38,7 @@
 
 #include "vmtimesync/vts_error.h"
 #include "vmtimesync/vts_hv.h"
+#include "vmtimesync/vts_log.h"
 
 #define VTS_NS_PER_SEC 1000000000LL
 #define VTS_NS_PER_MS 1000000LL
@@ -82,17 +83,6 @@
 #define VTS_SYNC_MAX_AGENT_CALLS(samples, exec)                                          \
     ((exec) ? (samples) + 2 + VTS_SYNC_MAX_STEPS * (2 + 1 + VTS_SYNC_VERIFY_MAX(samples)) + 1 \
             : (samples) + VTS_SYNC_MAX_STEPS * (1 + VTS_SYNC_VERIFY_MAX(samples)) + 1)
-
-typedef enum {
-    VTS_LOG_ERR,
-    VTS_LOG_WARNING,
-    VTS_LOG_INFO,
-    VTS_LOG_DEBUG,
-} vts_log_level;
-
-/* Where the library's diagnostics go (the library never prints). */
-typedef void (*vts_log_fn)(void *opaque, vts_log_level level, const char *domain,
-                           const char *msg);
 
 /* What to do when the guest agent refuses guest-set-time as unsupported. */
 typedef enum {
