@@ -9,7 +9,7 @@
 #   make check-e2e     end-to-end tests only
 #   make check-soak    the daemon over SOAK_CYCLES (1000) pause/resume cycles
 #                      of one guest: no crash, every resume synced, RSS
-#                      growth under 1 MiB (tests/e2e/soak.sh; about 6 min)
+#                      growth under 1 MiB (tests/soak/soak.sh; about 6 min)
 #   make check-deploy  the .deb on a real systemd host with Debian's libvirt
 #                      (tests/deploy/run.sh; a few minutes)
 #   make demo          the main job on a built-in demo host
@@ -132,7 +132,7 @@ SOAK_CYCLES ?= 1000
 
 check-soak: deps
 	$(MAKE) $(BUILD)/vmtimesync $(BUILD)/vmtimesyncd $(PROBE)
-	VTS_BUILD_DIR=$(BUILD) VTS_E2E_NO_SETUP=1 tests/e2e/soak.sh $(SOAK_CYCLES)
+	VTS_BUILD_DIR=$(BUILD) VTS_E2E_NO_SETUP=1 tests/soak/soak.sh $(SOAK_CYCLES)
 
 # The .deb installed on a real systemd host with Debian's libvirt-daemon-system,
 # checked as an operator would (tests/deploy/; a few minutes).
@@ -159,11 +159,12 @@ uninstall: uninstall-extra
 clean:
 	rm -rf $(BUILD)
 
-# Packaging (deb, rpm, man pages, systemd unit) and benchmarks live in
-# their own fragments.
+# Packaging (deb, rpm, man pages, systemd unit), benchmarks, fuzzing,
+# memcheck and the simulation live in their own fragments.
 -include packaging/packaging.mk
 -include bench/bench.mk
 -include fuzz/fuzz.mk
+-include tests/memcheck/memcheck.mk
 -include sim/sim.mk
 
 -include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

@@ -1,12 +1,10 @@
 #!/bin/bash
 # fuzz/deps.sh: install what the fuzz targets need on Debian: clang, its
 # libFuzzer runtime (Debian ships libclang_rt.fuzzer in libclang-rt-N-dev,
-# which clang does not pull in), json-c's headers, and valgrind for
-# fuzz/valgrind-e2e.sh. Quick and silent when all is there; `make fuzz-deps`.
-# With --valgrind, only valgrind (`make valgrind-deps`, which the memcheck
-# targets run): those need no clang.
+# which clang does not pull in) and json-c's headers. Quick and silent when
+# all is there; `make fuzz-deps`.
 #
-# Usage: fuzz/deps.sh [--valgrind]
+# Usage: fuzz/deps.sh
 set -euo pipefail
 
 say() { printf 'fuzz-deps: %s\n' "$*" >&2; }
@@ -35,15 +33,10 @@ apt_install() {
 	fi
 }
 
-command -v dpkg-query >/dev/null || die "not a Debian-like system: install clang, the clang runtime with libFuzzer, json-c's headers, pkg-config and valgrind"
-
-if [ "${1:-}" = --valgrind ]; then
-	installed valgrind || apt_install valgrind
-	exit 0
-fi
+command -v dpkg-query >/dev/null || die "not a Debian-like system: install clang, the clang runtime with libFuzzer, json-c's headers and pkg-config"
 
 missing=()
-for p in clang make pkg-config libc6-dev libjson-c-dev valgrind; do
+for p in clang make pkg-config libc6-dev libjson-c-dev; do
 	installed "$p" || missing+=("$p")
 done
 [ "${#missing[@]}" -eq 0 ] || apt_install "${missing[@]}"

@@ -8,17 +8,7 @@
 #   make fuzz-check             run every target once over its committed
 #                               seeds (seconds; no fuzzing)
 #   make fuzz-build             only build build/fuzz/fuzz_*
-#   make fuzz-deps              install clang, its fuzzer runtime and
-#                               valgrind (apt)
-#   make valgrind-deps          install valgrind only (apt); the two
-#                               targets below run it
-#   make check-valgrind         the programs under valgrind memcheck on real
-#                               test hosts (fuzz/valgrind-e2e.sh; as root;
-#                               about 1.5 min)
-#   make check-unit-valgrind    every unit test under memcheck (about 30 s;
-#                               not with SANITIZE, which valgrind cannot run)
-#   Either fails on any memcheck error: an invalid read or write, a use of
-#   uninitialised memory, a bad free, a definite or possible leak.
+#   make fuzz-deps              install clang and its fuzzer runtime (apt)
 #
 # Built with clang, -fsanitize=fuzzer,address,undefined, into build/fuzz/:
 # lib/*.c is compiled again there with the fuzzer's coverage
@@ -74,13 +64,10 @@ $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/fuzz_%.o
 $(foreach t,$(FUZZ_TARGETS),$(eval \
 	$(FUZZ_BUILD)/fuzz_$(t): $(FUZZ_OBJS_$(t):%=$(FUZZ_BUILD)/lib/vts_%.o)))
 
-.PHONY: fuzz fuzz-build fuzz-check fuzz-deps valgrind-deps check-valgrind check-unit-valgrind
+.PHONY: fuzz fuzz-build fuzz-check fuzz-deps
 
 fuzz-deps:
 	fuzz/deps.sh
-
-valgrind-deps:
-	fuzz/deps.sh --valgrind
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -93,17 +80,3 @@ fuzz-check: fuzz-deps
 	$(MAKE) fuzz-build
 	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_TIMEOUT=$(FUZZ_TIMEOUT) FUZZ_RSS_MB=$(FUZZ_RSS_MB) \
 		fuzz/run.sh 0 $(FUZZ_TARGETS)
-
-# Like check-e2e: the test host's packages, then the programs, then the run.
-check-valgrind: deps
-	$(MAKE) valgrind-deps
-	$(MAKE) $(BUILD)/vmtimesync $(BUILD)/vmtimesyncd $(BUILD)/vts-probe \
-		$(BUILD)/e2e/vmtimesync-hook
-	VTS_BUILD_DIR=$(BUILD) fuzz/valgrind-e2e.sh
-
-# Memory errors and definite or possible leaks fail a test (exit 99).
-VALGRIND_UNIT = valgrind -q --error-exitcode=99 --leak-check=full \
-	--errors-for-leak-kinds=definite,possible --track-origins=yes
-
-check-unit-valgrind: valgrind-deps $(UNIT_TESTS)
-	@fail=0; for t in $(UNIT_TESTS); do $(VALGRIND_UNIT) $$t || fail=1; done; exit $$fail

@@ -88,7 +88,7 @@ test_hook_decide_xml_without_text_ignores(void **state)
 
 /* --- vmtimesyncd's sync options ----------------------------------------- */
 
-/* Found by fuzz/valgrind-e2e.sh (memcheck, "Conditional jump or move
+/* Found by tests/memcheck/e2e.sh (memcheck, "Conditional jump or move
  * depends on uninitialised value(s)" in vts_sync_dom and
  * vts_sync_check_step, created by a stack allocation in vts_daemon_job):
  * the daemon's worker filled its vts_sync_opts with vts_conf_to_sync_opts()

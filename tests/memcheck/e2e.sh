@@ -1,5 +1,5 @@
 #!/bin/bash
-# valgrind-e2e.sh: the programs under valgrind memcheck, on real test hosts.
+# tests/memcheck/e2e.sh: the programs under valgrind memcheck, on real test hosts.
 #
 # One end-to-end scenario with the e2e harness (tests/e2e/testhost.sh,
 # lib.sh): `vmtimesync` by hand (a step, --json, --all, --status and error
@@ -10,10 +10,10 @@
 # or possible leak fails it (valgrind's exit status 99), and so does a log
 # without valgrind's final summary. "Still reachable" memory (libvirt's,
 # gnutls's and glib's caches for the life of the process) is not counted.
-# Suppressions, each explained, would go in fuzz/valgrind.supp (none is
+# Suppressions, each explained, would go in tests/memcheck/valgrind.supp (none is
 # needed today).
 #
-# Usage: fuzz/valgrind-e2e.sh [-v]      (as root; `make check-valgrind`)
+# Usage: tests/memcheck/e2e.sh [-v]      (as root; `make check-valgrind`)
 # Environment: VTS_BUILD_DIR (build): vmtimesync, vmtimesyncd,
 #   e2e/vmtimesync-hook, vts-probe; VTS_GUEST_DIR ($VTS_BUILD_DIR/guest);
 #   VTS_VALGRIND_LOGDIR ($VTS_BUILD_DIR/valgrind): one log per process and
@@ -24,8 +24,8 @@
 # minutes.
 set -uo pipefail
 
-FUZZ_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$FUZZ_DIR/.." && pwd)
+MEMCHECK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$MEMCHECK_DIR/../.." && pwd)
 E2E_DIR=$REPO/tests/e2e
 export E2E_DIR REPO
 
@@ -70,12 +70,12 @@ VG_OPTS=(
 	--errors-for-leak-kinds=definite,possible
 	--track-origins=yes
 	--num-callers=40
-	--suppressions="$FUZZ_DIR/valgrind.supp"
+	--suppressions="$MEMCHECK_DIR/valgrind.supp"
 	--gen-suppressions=all
 	--child-silent-after-fork=yes
 )
 
-say() { printf 'valgrind-e2e: %s\n' "$*"; }
+say() { printf 'memcheck: %s\n' "$*"; }
 
 # vg_as NAME: set VG to the valgrind command line for a process named NAME,
 # its log in $VG_LOGDIR/NAME.PID.log; run it as `run "${VG[@]}" CMD...`.
@@ -349,7 +349,7 @@ STEPS=(
 # --- running -------------------------------------------------------------------
 
 [ "$(id -u)" -eq 0 ] || { say "must run as root (it starts libvirtd and QEMU)"; exit 1; }
-command -v valgrind >/dev/null || { say "no valgrind: make valgrind-deps (or apt-get install valgrind)"; exit 1; }
+command -v valgrind >/dev/null || { say "no valgrind: make deps (or apt-get install valgrind)"; exit 1; }
 for bin in "$VTS" "$VTSD" "$HOOK" "$PROBE"; do
 	[ -x "$bin" ] || { say "missing $bin: make all $VTS_BUILD_DIR/vts-probe $VTS_BUILD_DIR/e2e/vmtimesync-hook"; exit 1; }
 done

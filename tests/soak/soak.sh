@@ -1,12 +1,12 @@
 #!/bin/bash
-# soak.sh: vmtimesyncd over many short pause/resume cycles of one guest on
-# a private test host. Not part of run.sh's suite: `make check-soak`
+# tests/soak/soak.sh: vmtimesyncd over many short pause/resume cycles of one guest on
+# a private test host. Not part of the e2e suite (tests/e2e/run.sh): `make check-soak`
 # (SOAK_CYCLES, 1000) runs it, and CI does. A cycle takes about 0.3 s on a
 # 2-core box (0.2 s of it the pause, 50 ms the daemon's sync), more when
 # the box is busy: 1000 take about 5 minutes, plus one to set up. Needs what
-# run.sh needs: make all build/vts-probe.
+# tests/e2e/run.sh needs: make all build/vts-probe.
 #
-# Usage: tests/e2e/soak.sh [CYCLES]       (as root; default 1000)
+# Usage: tests/soak/soak.sh [CYCLES]       (as root; default 1000)
 # Every cycle suspends the guest, waits SOAK_PAUSE seconds, resumes it and
 # waits for the daemon's line saying it stepped the guest (or found it
 # within the threshold). Fails when:
@@ -40,8 +40,8 @@
 # whole private root).
 set -uo pipefail
 
-E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$E2E_DIR/../.." && pwd)
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+E2E_DIR=$REPO/tests/e2e
 
 cycles=${1:-1000}
 case "$cycles" in '' | *[!0-9]* | 0) echo "usage: $0 [CYCLES]" >&2; exit 2 ;; esac
