@@ -18,6 +18,7 @@ die() { say "error: $*"; exit 1; }
 # jq checks JSON output, util-linux gives unshare/nsenter, procps gives ps.
 # libvirt-l10n and locales: a test host whose libvirtd speaks Russian.
 # python3: a socket that accepts and never answers (t_connect.sh).
+# qemu-utils: qemu-img makes the qcow2 disk internal snapshots need.
 PACKAGES=(
 	gcc libc6-dev make pkg-config
 	libvirt-dev libjson-c-dev libcmocka-dev
@@ -26,6 +27,7 @@ PACKAGES=(
 	busybox-static cpio gzip
 	jq util-linux util-linux-extra procps
 	libvirt-l10n locales python3
+	qemu-utils
 )
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (it installs packages and users)"
