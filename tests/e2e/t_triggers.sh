@@ -19,8 +19,8 @@
 #   systemctl and no pm-utils in the guest it writes "mem" to
 #   /sys/power/state): PMSuspended Memory; virsh dompmwakeup: pm-wakeup,
 #   then Started Wakeup. Linux adds the time it slept, read from the RTC
-#   in whole seconds, so the guest wakes less than a second off, not
-#   behind by the whole sleep.
+#   in whole seconds at suspend and at wakeup, so the guest wakes up to a
+#   second or two off, not behind by the whole sleep.
 
 file_setup() {
 	guests_boot "$E2E_HOST" snap:disk-qcow2 sleeper:pm-s3
@@ -149,9 +149,10 @@ test_pm_wakeup_from_s3() {
 	line=$(last_log "$E2E_HOST" "sleeper: offset [-+][0-9.]+ m?s -> stepped .*\[trigger (pmwakeup|started)/wakeup")
 	off=$(log_offset_ms "$line")
 	note "S3: the guest woke $off ms off after 5 s asleep"
-	# Linux counts the sleep from the RTC, in whole seconds: less than a
-	# second off either way, not the 5 s slept.
-	assert_abs_lt "$off" 1100 "offset (ms) after the wakeup"
+	# Linux counts the sleep from the RTC, read in whole seconds at suspend
+	# and at wakeup: off by less than 2 s either way (bench: -1.3 to
+	# +0.2 s), not by the 5 s slept.
+	assert_abs_lt "$off" 2000 "offset (ms) after the wakeup"
 	assert_done "$E2E_HOST" sleeper
 	daemon_stop "$E2E_HOST"
 }
