@@ -92,6 +92,11 @@ section 2 from the command that let the guest run returning.
   second or two off either way, not behind by the whole sleep; when that
   is within the daemon's 5 ms threshold it does not step.
 
+The daemon's figures are its first step's. A step that left more than its
+1 ms tolerance is checked again 1 s later (then 2 s): the probe's "within
+2 ms" includes what those re-checks fixed, which is why its max can be
+seconds after the daemon's first step.
+
 Measured $(meta date), commit $(meta commit), load average $(meta load_start) → $(meta load_end)$([ -n "$ONLY" ] && echo " (\`BENCH_ONLY=triggers\`: this section alone, $(meta duration_s) s)").
 
 EOT
