@@ -581,6 +581,7 @@ $(cat "$TMP/t_load.md")
 
     make bench                  # full run; writes this file
     make bench BENCH_QUICK=1    # fewer trials and guests, about 6 minutes
+    make bench BENCH_ONLY=triggers  # section 2b alone, about 2 minutes
 
 This run took $(meta duration_s) s after the build, with the load shown above;
 a quieter machine takes less. Every guest that never gets within 2 ms adds
