@@ -8,16 +8,28 @@
 # (nearest rank: the ceil(0.95 n)-th smallest) and max, over every trial.
 # Exit status 1 if a results file is missing or gnuplot fails; nothing is
 # written then.
+#
+# bench/report.sh --only triggers RESULTS_DIR DOCS_DIR: the results of
+# BENCH_ONLY=triggers; replaces section 2b of DOCS_DIR/benchmarks.md (or
+# adds it before section 3) and keeps the rest of the page.
 set -uo pipefail
 export LC_ALL=C
 
-RES=${1:?usage: report.sh RESULTS_DIR DOCS_DIR}
-DOCS=${2:?usage: report.sh RESULTS_DIR DOCS_DIR}
 die() {
 	printf 'report: %s\n' "$*" >&2
 	exit 1
 }
-for f in meta.tsv load.tsv precision.tsv noise.tsv reaction.tsv scale.tsv footprint.tsv; do
+ONLY=
+if [ "${1:-}" = --only ]; then
+	[ "${2:-}" = triggers ] || die "--only takes 'triggers'"
+	ONLY=triggers
+	shift 2
+fi
+RES=${1:?usage: report.sh [--only triggers] RESULTS_DIR DOCS_DIR}
+DOCS=${2:?usage: report.sh [--only triggers] RESULTS_DIR DOCS_DIR}
+files=(meta.tsv load.tsv precision.tsv noise.tsv reaction.tsv scale.tsv footprint.tsv)
+[ "$ONLY" = triggers ] && files=(meta.tsv triggers.tsv)
+for f in "${files[@]}"; do
 	[ -s "$RES/$f" ] || die "missing $RES/$f"
 done
 mkdir -p "$DOCS" || die "cannot create $DOCS"
@@ -50,6 +62,99 @@ function ratio(v, base) {
 	return sprintf("%.0f", v)
 }
 '
+
+# --- 2b. snapshot revert and S3 wakeup ---------------------------------------------
+# Its section of the page, whole, on stdout: from this run's triggers.tsv
+# (bench/run.sh's sec_triggers), else the one the page has.
+triggers_section() {
+	if [ ! -s "$RES/triggers.tsv" ]; then
+		[ -f "$DOCS/benchmarks.md" ] && awk '/^## /{ on = /^## 2b\./ } on' "$DOCS/benchmarks.md"
+		return 0
+	fi
+	cat <<EOT
+## 2b. Reaction: a snapshot revert and a guest's S3 wakeup
+
+One more guest on the first test host, with a 16 MiB qcow2 disk (QEMU keeps
+an internal snapshot's memory in it) and ACPI S3 enabled, and the same
+vmtimesyncd as section 2; $(meta trigger_runs) runs of each, measured as in
+section 2 from the command that let the guest run returning.
+
+- **revert**: \`virsh snapshot-create-as\` (the guest's clock is kept in
+  the snapshot; the daemon syncs the short pause the snapshot makes), $(meta pause_s) s,
+  \`virsh snapshot-revert\` (libvirt: Stopped, Started and Resumed
+  "from snapshot"; the agent reconnects some 40 ms later). "Clock stood
+  still" is host time from before the snapshot to the revert returning:
+  an upper bound of what the guest lost.
+- **S3 wakeup**: \`virsh dompmsuspend DOM mem\` (qemu-ga writes "mem" to
+  /sys/power/state), $(($(meta pause_s) + 2)) s, \`virsh dompmwakeup\` (libvirt: pm-wakeup, then
+  Started "wakeup"). Linux adds the time it slept, read from the RTC in
+  whole seconds at suspend and at wakeup, so the guest wakes up to a
+  second or two off either way, not behind by the whole sleep; when that
+  is within the daemon's 5 ms threshold it does not step.
+
+The daemon's figures are its first step's. A step that left more than its
+1 ms tolerance is checked again 1 s later (then 2 s): the probe's "within
+2 ms" includes what those re-checks fixed, which is why its max can be
+seconds after the daemon's first step.
+
+Measured $(meta date), commit $(meta commit), load average $(meta load_start) → $(meta load_end)$([ -n "$ONLY" ] && echo " (\`BENCH_ONLY=triggers\`: this section alone, $(meta duration_s) s)").
+
+EOT
+	awk -F'\t' "$AWKLIB"'
+	FNR == 1 { next }
+	{
+		e = $1; n[e]++
+		if ($3 == "NA") nf[e]++; else { pc[e]++; p[e, pc[e]] = $3 }
+		if ($8 == "NA") ns[e]++
+		else {
+			dc[e]++; d[e, dc[e]] = $8; o[e, dc[e]] = $9 / 1e6
+			r = $10 / 1e6; dr[e, dc[e]] = r < 0 ? -r : r
+			if (index(trig[e], $11) == 0) trig[e] = trig[e] (trig[e] == "" ? "" : ", ") $11
+		}
+		f[e, n[e]] = $13
+	}
+	END {
+		label["revert"] = "snapshot revert"
+		label["pmwakeup"] = "S3 sleep, then wakeup"
+		print "| event | runs | clock stood still (host): median | daemon: offset before: median (min … max) | daemon: sync done after the trigger: median | p95 | max | residual (daemon): median | within 2 ms after virsh returned (vts-probe): median | max | trigger logged |"
+		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+		split("revert pmwakeup", order, " ")
+		for (k = 1; k <= 2; k++) {
+			e = order[k]; c = n[e]; if (!c) continue
+			for (i = 1; i <= c; i++) ff[i] = f[e, i]
+			sortn(ff, c)
+			m = dc[e]
+			for (i = 1; i <= m; i++) { y[i] = d[e, i]; z[i] = o[e, i]; u[i] = dr[e, i] }
+			sortn(y, m); sortn(z, m); sortn(u, m)
+			for (i = 1; i <= pc[e]; i++) x[i] = p[e, i]
+			sortn(x, pc[e])
+			printf "| %s | %d%s | %s ms | %s | %s | %s | %s | %s | %s | %s | %s |\n", label[e], c,
+				(ns[e] ? " (" ns[e] " not stepped)" : "") (nf[e] ? " (" nf[e] " not within 2 ms after '"$(meta fix_timeout_s)"' s)" : ""),
+				fms(median(ff, c)),
+				m ? fsms(median(z, m)) " ms (" fsms(z[1]) " … " fsms(z[m]) ")" : "n/a",
+				m ? fms(median(y, m)) " ms" : "n/a", m ? fms(p95(y, m)) " ms" : "n/a", m ? fms(y[m]) " ms" : "n/a",
+				m ? fms(median(u, m)) " ms" : "n/a",
+				pc[e] ? fms(median(x, pc[e])) " ms" : "n/a", pc[e] ? fms(x[pc[e]]) " ms" : "n/a",
+				trig[e] == "" ? "-" : trig[e]
+		}
+	}' "$RES/triggers.tsv"
+}
+
+if [ "$ONLY" = triggers ]; then
+	[ -f "$DOCS/benchmarks.md" ] || die "no $DOCS/benchmarks.md to put section 2b into"
+	triggers_section >"$TMP/t_triggers.md" || die "triggers table failed"
+	echo "== 2b. reaction of vmtimesyncd to a snapshot revert and an S3 wakeup"
+	cat "$TMP/t_triggers.md"
+	awk -v sec="$TMP/t_triggers.md" '
+		function put() { if (!done) { while ((getline l <sec) > 0) print l; print ""; done = 1 } }
+		/^## / { skip = 0 }
+		/^## 2b\./ { put(); skip = 1; next }
+		/^## 3\./ { put() }
+		!skip { print }' "$DOCS/benchmarks.md" >"$TMP/benchmarks.md" || die "cannot splice section 2b"
+	cp "$TMP/benchmarks.md" "$DOCS/benchmarks.md.new" &&
+		mv "$DOCS/benchmarks.md.new" "$DOCS/benchmarks.md" || die "cannot write to $DOCS"
+	exit 0
+fi
 
 # --- 1. precision ----------------------------------------------------------------
 awk -F'\t' "$AWKLIB"'
@@ -432,6 +537,8 @@ probe's "within 2 ms" includes what the re-checks fixed. A guest still
 
 $(cat "$TMP/t_reaction.md")
 
+$(triggers_section)
+
 ## 3. Scale: guests resumed together, and one agent hung
 
 $(meta guests) guests on one host (tried $(meta guests_tried)), all
@@ -474,6 +581,7 @@ $(cat "$TMP/t_load.md")
 
     make bench                  # full run; writes this file
     make bench BENCH_QUICK=1    # fewer trials and guests, about 6 minutes
+    make bench BENCH_ONLY=triggers  # section 2b alone, about 2 minutes
 
 This run took $(meta duration_s) s after the build, with the load shown above;
 a quieter machine takes less. Every guest that never gets within 2 ms adds
@@ -503,6 +611,8 @@ cat "$TMP/t_precision.md"
 echo
 echo "== 2. reaction of vmtimesyncd"
 cat "$TMP/t_reaction.md"
+echo
+triggers_section
 echo
 echo "== 3. scale"
 cat "$TMP/t_scale.md"

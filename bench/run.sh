@@ -9,10 +9,14 @@
 #   3. scale       N guests paused and resumed at once; then with one
 #                  guest's agent hung
 #   4. footprint   the daemon's RSS and CPU time, idle and over K cycles
+#   2b. triggers   vmtimesyncd after a snapshot revert and an S3 wakeup
 #
 # Usage: bench/run.sh            (as root; `make bench` builds, then runs it)
 # Environment:
 #   BENCH_QUICK=1      fewer trials, fewer guests: a fast check
+#   BENCH_ONLY=triggers  section 2b alone, on one test host; its section of
+#                      benchmarks.md is replaced, the rest kept; raw results
+#                      in $BENCH_OUT/results-triggers
 #   VTS_BUILD_DIR      vmtimesync, vmtimesyncd, vts-probe, bench/blindset
 #                      (default build)
 #   BENCH_OUT          raw results (default $VTS_BUILD_DIR/bench)
@@ -20,7 +24,8 @@
 #   BENCH_SEED         seed for the random shifts and method order
 #   BENCH_TRIALS, BENCH_NOISE, BENCH_PAUSE_RUNS, BENCH_SAVE_RUNS,
 #   BENCH_MIGRATE_RUNS, BENCH_GUESTS, BENCH_GUESTS_FALLBACK,
-#   BENCH_SCALE_RUNS, BENCH_IDLE_S, BENCH_CYCLES   override the counts
+#   BENCH_SCALE_RUNS, BENCH_IDLE_S, BENCH_CYCLES, BENCH_TRIGGER_RUNS
+#                      override the counts
 #   BENCH_HWCLOCK      util-linux (default: as every real guest has) or
 #                      busybox (returns at once: only to show the difference)
 #   TH_KEEP=1          keep the test hosts' private root (logs)
@@ -61,9 +66,9 @@ case "$QUICK" in
 *) die "BENCH_QUICK must be 0 or 1, not '$QUICK'" ;;
 esac
 if [ "$QUICK" = 1 ]; then
-	d=(10 8 3 3 2 4 3 2 15 20)
+	d=(10 8 3 3 2 4 3 2 15 20 2)
 else
-	d=(30 20 12 10 10 12 8 5 60 100)
+	d=(30 20 12 10 10 12 8 5 60 100 5)
 fi
 TRIALS=${BENCH_TRIALS:-${d[0]}}         # per method
 NOISE=${BENCH_NOISE:-${d[1]}}           # probes per noise block (two blocks)
@@ -75,6 +80,12 @@ GUESTS_FALLBACK=${BENCH_GUESTS_FALLBACK:-${d[6]}}
 SCALE_RUNS=${BENCH_SCALE_RUNS:-${d[7]}}
 IDLE_S=${BENCH_IDLE_S:-${d[8]}}
 CYCLES=${BENCH_CYCLES:-${d[9]}}
+TRIGGER_RUNS=${BENCH_TRIGGER_RUNS:-${d[10]}}
+ONLY=${BENCH_ONLY:-}
+case "$ONLY" in
+'' | triggers) ;;
+*) die "BENCH_ONLY must be empty or triggers, not '$ONLY'" ;;
+esac
 SEED=${BENCH_SEED:-$((${EPOCHREALTIME/./} % 1000000))}
 HWCLOCK=${BENCH_HWCLOCK:-util-linux}
 case "$HWCLOCK" in
@@ -83,7 +94,7 @@ busybox) GUEST_OPTS=(--busybox-hwclock) ;;
 *) die "BENCH_HWCLOCK must be util-linux or busybox, not '$HWCLOCK'" ;;
 esac
 for v in TRIALS NOISE PAUSE_RUNS SAVE_RUNS MIGRATE_RUNS GUESTS GUESTS_FALLBACK \
-	SCALE_RUNS IDLE_S CYCLES SEED; do
+	SCALE_RUNS IDLE_S CYCLES TRIGGER_RUNS SEED; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a number, not '${!v}'"
 done
 [ "$GUESTS" -ge 2 ] && [ "$GUESTS_FALLBACK" -ge 2 ] || die "BENCH_GUESTS and BENCH_GUESTS_FALLBACK must be 2 or more"
@@ -550,6 +561,89 @@ sec_reaction() {
 }
 
 # =============================================================================
+# 2b. Reaction to a snapshot revert and to a guest's S3 wakeup
+# =============================================================================
+# A guest of its own (tr1: a qcow2 disk for internal snapshots with memory,
+# ACPI S3 enabled), booted here and destroyed at the end, so the other
+# sections keep their guests. The times count from the virsh command that
+# let the guest run returning, as in section 2.
+
+# trig_idle DOM: the daemon is done with DOM (a re-check included), so the
+# next run's log lines are its own.
+trig_idle() {
+	local i
+	for i in $(seq 1 200); do
+		"$VTS" --status --socket "$RUN/vtsd-h1.sock" 2>/dev/null | grep -q "^$1: idle" && return 0
+		sleep 0.1
+	done
+	die "vmtimesyncd on h1 not idle with $1 after 20 s"
+}
+
+# trig_row EVENT RUN FROZE_MS: one row of triggers.tsv: section 2's
+# columns, then how long the guest's clock stood still (host time between
+# the two commands returning: the offset a perfect daemon would see).
+trig_row() {
+	printf '%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$W_MS" "$W_POLLS" \
+		"$W_FAILS" "$W_OFF" "$W_PROBE_MS" "$D_MS" "$D_OFF" "$D_RES" "$D_TRIGGER" "$D_TRIES" "$3" >>"$RES/triggers.tsv"
+}
+
+sec_triggers() {
+	local i t_froze state
+	say "2b reaction: vmtimesyncd, snapshot revert x$TRIGGER_RUNS, S3 sleep and wakeup x$TRIGGER_RUNS"
+	snapshot triggers
+	printf 'event\trun\tprobe_ms\tpolls\tpoll_fails\tlast_offset_ns\tprobe_ms_each\tdaemon_ms\tdaemon_offset_ns\tdaemon_residual_ns\ttrigger\tdaemon_tries\tfroze_ms\n' >"$RES/triggers.tsv"
+	th_guest_start h1 tr1 "${GUEST_OPTS[@]}" --disk-qcow2 --pm-s3 || die "cannot start tr1"
+	th_guest_wait_agent h1 tr1 "$BOOT_TIMEOUT_S" || die "tr1 never came up"
+	sync_must h1 tr1
+	[ -n "${DPID[h1]:-}" ] || daemon_start h1
+	for i in $(seq 1 "$TRIGGER_RUNS"); do
+		# Taking the snapshot pauses the guest a moment: the daemon syncs
+		# that resume first; then the guest is right, as in section 2.
+		now_us
+		t_froze=$NOW_US
+		vsh h1 snapshot-create-as tr1 "run$i"
+		trig_idle tr1
+		sleep "$PAUSE_S"
+		log_mark h1
+		vsh h1 snapshot-revert tr1 "run$i"
+		now_us
+		t_froze=$(((NOW_US - t_froze) / 1000))
+		wait_within h1 tr1 "$NOW_US"
+		daemon_result h1 tr1 "$LOG_MARK" 10
+		[ "$D_MS" != NA ] || die "revert run $i: vmtimesyncd logged no step for tr1; log: $(tail -n 5 "$RUN/vtsd-h1.log")"
+		trig_row revert "$i" "$t_froze"
+		trig_idle tr1
+		vsh h1 snapshot-delete tr1 "run$i"
+	done
+	for i in $(seq 1 "$TRIGGER_RUNS"); do
+		probe_must h1 tr1 "$RES_SAMPLES"
+		[ "$(abs "$P_OFF")" -lt "$BOUND_NS" ] || sync_must h1 tr1
+		now_us
+		t_froze=$NOW_US
+		vsh h1 dompmsuspend tr1 mem
+		state=
+		for _ in $(seq 1 100); do
+			state=$(timeout 10 virsh -q -c "${URI[h1]}" domstate tr1 2>/dev/null)
+			[ "$state" = pmsuspended ] && break
+			sleep 0.1
+		done
+		[ "$state" = pmsuspended ] || die "tr1 did not enter S3 (state '$state')"
+		sleep $((PAUSE_S + 2))
+		log_mark h1
+		vsh h1 dompmwakeup tr1
+		now_us
+		t_froze=$(((NOW_US - t_froze) / 1000))
+		wait_within h1 tr1 "$NOW_US"
+		# Linux adds the sleep it read from the RTC, in whole seconds: the
+		# guest may wake within the daemon's threshold, and then no step.
+		daemon_result h1 tr1 "$LOG_MARK" 10
+		trig_row pmwakeup "$i" "$t_froze"
+		trig_idle tr1
+	done
+	th_guest_destroy h1 tr1 || die "cannot destroy tr1"
+}
+
+# =============================================================================
 # 3. Scale, 4. footprint
 # =============================================================================
 SCALE_DOMS=()
@@ -760,6 +854,23 @@ sec_footprint() {
 	meta cycles_stepped "$stepped"
 }
 
+# BENCH_ONLY=triggers: section 2b alone; report.sh --only triggers puts its
+# section into the existing benchmarks.md.
+bench_only_triggers() {
+	start_host h1
+	sec_triggers
+	daemon_stop h1
+	snapshot end
+	meta load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+	now_us
+	meta duration_s $(((NOW_US - T_START) / 1000000))
+	"$BENCH_DIR/report.sh" --only triggers "$RES" "$BENCH_DOCS" || die "bench/report.sh failed"
+	rm -rf "$BENCH_OUT/results-triggers"
+	mv "$RES" "$BENCH_OUT/results-triggers"
+	BENCH_DONE=1
+	say "done in $(((NOW_US - T_START) / 1000000)) s: the triggers section of $BENCH_DOCS/benchmarks.md; raw results in $BENCH_OUT/results-triggers"
+}
+
 # =============================================================================
 # main
 # =============================================================================
@@ -786,11 +897,17 @@ meta scale_runs "$SCALE_RUNS"
 meta scale_pollers "$SCALE_POLLERS"
 meta idle_s "$IDLE_S"
 meta cycles "$CYCLES"
+meta trigger_runs "$TRIGGER_RUNS"
 meta vts_opts "${VTS_OPTS[*]}"
 meta vtsd_conf "${VTSD_CONF[*]}"
 meta guests_tried "$GUESTS"
 meta hwclock "$HWCLOCK"
 snapshot start
+
+if [ "$ONLY" = triggers ]; then
+	bench_only_triggers
+	exit 0
+fi
 
 start_host h1
 start_host h2
@@ -799,6 +916,7 @@ boot h1 g01 || die "guest g01 never came up"
 
 sec_precision
 sec_reaction
+sec_triggers
 sec_scale_boot
 sec_scale
 sec_footprint

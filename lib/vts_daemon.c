@@ -263,6 +263,10 @@ vts_daemon_log_result(const vts_sched_entry *job, const vts_sync_result *res,
         break;
     case VTS_SCHED_REQUEUE:
         snprintf(next, sizeof(next), "; syncing again (triggered meanwhile)");
+        /* A revert's Resumed comes while the try on Started meets the new
+         * QEMU's agent not yet connected: not worth an operator's look. */
+        if (res->action == VTS_ACTION_ERROR && vts_sched_is_wait(res->err.code))
+            level = VTS_LOG_DEBUG;
         break;
     case VTS_SCHED_RECHECK:
         snprintf(next, sizeof(next), "; residual over the tolerance, checking again in %.1f s",
@@ -457,9 +461,12 @@ vts_daemon_job(const char *item, void *opaque)
 
     vts_daemon_log_result(&job, &res, outcome, now, next_ns);
     /* A wait for the agent is a step on the way, not a result (its end,
-     * when the agent never came, is: vts_daemon_expired). A domain
+     * when the agent never came, is: vts_daemon_expired); so is such a
+     * try when a new trigger queued the domain again meanwhile. A domain
      * that left meanwhile gets no per-domain series. */
-    if (outcome != VTS_SCHED_WAIT) {
+    if (outcome != VTS_SCHED_WAIT &&
+        !(outcome == VTS_SCHED_REQUEUE && res.action == VTS_ACTION_ERROR &&
+          vts_sched_is_wait(res.err.code))) {
         vts_metrics_record(d->metrics, known ? name : NULL,
                            job.rechecks > 0 ? "recheck" : job.trigger, &res, d->ops->now_ns());
         vts_daemon_write_metrics(d);

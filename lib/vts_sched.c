@@ -337,9 +337,7 @@ vts_sched_unhold(vts_sched *s)
     return n;
 }
 
-/* Is @code worth waiting for: the agent is not there yet, or the guest does
- * not run yet (a restore starts paused)? */
-static bool
+bool
 vts_sched_is_wait(vts_err_code code)
 {
     return code == VTS_ERR_AGENT_NOT_CONNECTED || code == VTS_ERR_PAUSED;

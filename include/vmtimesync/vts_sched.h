@@ -115,6 +115,11 @@ void vts_sched_free(vts_sched *s);
 /* Replace the configuration (on reload); pending deadlines are kept. */
 void vts_sched_set_conf(vts_sched *s, const vts_sched_conf *conf);
 
+/* Is @code worth waiting for: the agent is not there yet, or the guest does
+ * not run yet (a restore starts paused)? Such a try is a step on the way,
+ * not a result. */
+bool vts_sched_is_wait(vts_err_code code);
+
 /* A trigger (resume, start, wakeup, hook, sweep) for @name. Returns true
  * when the caller must queue @name for a worker; false when it is already
  * queued, or is syncing (then it syncs once more afterwards). Out of

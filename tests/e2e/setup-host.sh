@@ -19,6 +19,7 @@ die() { say "error: $*"; exit 1; }
 # libvirt-l10n and locales: a test host whose libvirtd speaks Russian.
 # python3: a socket that accepts and never answers (t_connect.sh).
 # valgrind: the memcheck runs (tests/memcheck/).
+# qemu-utils: qemu-img makes the qcow2 disk internal snapshots need.
 PACKAGES=(
 	gcc libc6-dev make pkg-config
 	libvirt-dev libjson-c-dev libcmocka-dev
@@ -28,6 +29,7 @@ PACKAGES=(
 	jq util-linux util-linux-extra procps
 	libvirt-l10n locales python3
 	valgrind
+	qemu-utils
 )
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (it installs packages and users)"

@@ -504,14 +504,20 @@ th_host_stop() {
 
 # th_guest_start HOST DOM [--no-agent-channel] [--no-hwclock]
 #                [--busybox-hwclock] [--mem MiB] [--cmdline ARGS] [--rtc-catchup]
+#                [--disk-qcow2] [--pm-s3]
 # The guest runs util-linux's hwclock, as real guests do (each
 # guest-set-time then takes 0.5-2 s); --busybox-hwclock swaps in busybox's,
 # which returns at once (the benchmark's comparison, the soak).
 # --rtc-catchup gives the guest <timer name='rtc' tickpolicy='catchup'/>, as
 # Windows guests usually have.
+# --disk-qcow2 gives it an empty 16 MiB qcow2 disk (guests/DOM.qcow2): QEMU
+# keeps an internal snapshot's memory in a qcow2 image, so snapshots with
+# memory need one. --pm-s3 enables ACPI S3 (<suspend-to-mem/>), which
+# virsh dompmsuspend DOM mem needs.
 # Creates a transient TCG guest and returns at once; see th_guest_wait_agent.
 th_guest_start() {
 	local host=$1 dom=$2 mem=128 agent=1 extra="" d xml log clock="<clock offset='utc'/>"
+	local qcow2=0 pm="" qerr
 	shift 2 || { _th_err "usage: th_guest_start HOST DOM [options]"; return 1; }
 	_th_need_init || return 1
 	_th_check_name "$dom" || return 1
@@ -523,6 +529,8 @@ th_guest_start() {
 		--mem) mem=$2; shift ;;
 		--cmdline) extra+=" $2"; shift ;;
 		--rtc-catchup) clock="<clock offset='utc'><timer name='rtc' tickpolicy='catchup'/></clock>" ;;
+		--disk-qcow2) qcow2=1 ;;
+		--pm-s3) pm="<pm><suspend-to-mem enabled='yes'/></pm>" ;;
 		*) _th_err "th_guest_start: unknown option $1"; return 1 ;;
 		esac
 		shift
@@ -538,6 +546,10 @@ th_guest_start() {
 	}
 	xml="$d/guests/$dom.xml"
 	log="$d/guests/$dom.console.log"
+	if [ "$qcow2" = 1 ] && ! qerr=$(qemu-img create -q -f qcow2 "$d/guests/$dom.qcow2" 16M 2>&1); then
+		_th_err "host $host: qemu-img create for $dom failed: $qerr"
+		return 1
+	fi
 	{
 		cat <<EOF
 <domain type='qemu'>
@@ -555,12 +567,22 @@ th_guest_start() {
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>destroy</on_reboot>
   <on_crash>destroy</on_crash>
+  $pm
   <devices>
     <serial type='file'>
       <source path='$log' append='on'/>
       <target port='0'/>
     </serial>
 EOF
+		if [ "$qcow2" = 1 ]; then
+			cat <<EOF
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$d/guests/$dom.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+EOF
+		fi
 		if [ "$agent" = 1 ]; then
 			cat <<EOF
     <channel type='unix'>
