@@ -514,6 +514,8 @@ vts_hv_libvirt_detail(int event, int detail)
             return VTS_EVD_MIGRATED;
         case VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY:
             return VTS_EVD_POSTCOPY;
+        case VIR_DOMAIN_EVENT_SUSPENDED_IOERROR:
+            return VTS_EVD_IOERROR;
         }
         break;
     case VIR_DOMAIN_EVENT_RESUMED:
