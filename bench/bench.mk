@@ -4,11 +4,14 @@
 #                               the real test host; prints the tables and
 #                               writes docs/benchmarks.md and .png
 #   make bench BENCH_QUICK=1    fewer trials and guests: a fast check
+#   make bench BENCH_ONLY=mass  part 5 alone (storage outage, mass restore):
+#                               replaces only its section of benchmarks.md
 #
 # As root, like `make check`: installs the test host's packages first
 # (`make deps`), then builds what the run needs.
 
 BENCH_QUICK ?= 0
+BENCH_ONLY ?=
 BENCH_BLINDSET = $(BUILD)/bench/blindset
 BENCH_BINS = $(BUILD)/vmtimesync $(BUILD)/vmtimesyncd $(PROBE) $(BENCH_BLINDSET)
 
@@ -23,4 +26,4 @@ bench-build: $(BENCH_BINS)
 
 bench: deps
 	$(MAKE) bench-build
-	VTS_BUILD_DIR=$(BUILD) BENCH_QUICK=$(BENCH_QUICK) bench/run.sh
+	VTS_BUILD_DIR=$(BUILD) BENCH_QUICK=$(BENCH_QUICK) BENCH_ONLY=$(BENCH_ONLY) bench/run.sh
