@@ -82,25 +82,31 @@ FNR == 1 { next }
 	else { pc[e]++; p[e, pc[e]] = $4; if (worst[e, r] != "NA" && $4 > worst[e, r]) worst[e, r] = $4
 		res[e, pc[e]] = a($6) / 1e6 }
 	off[e, n[e]] = a($8) / 1e9; d[e, n[e]] = $7; b[e, n[e]] = $10
+	if ($11 == "NA" || $11 == "") worst10[e, r] = "NA"
+	else if (worst10[e, r] != "NA" && $11 > worst10[e, r]) worst10[e, r] = $11
 }
 END {
 	split("ioerror restore", order, " ")
 	label["ioerror"] = "storage full: every guest paused on an I/O error, " OUT " s, then all resumed at once"
 	label["restore"] = "libvirt-guests: every guest managedsaved, " OUT " s, then all started at once"
-	print "| event | guests × runs | offset before (daemon): median | max | residual after (vts-probe): median | max | each guest within 2 ms: median | max | every guest within 2 ms (per run): median | max | daemon: sync done after the trigger: median | max | issuing the resumes / starts took |"
-	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	print "| event | guests × runs | offset before (daemon): median | max | residual after (vts-probe): median | max | every guest within 10 ms (per run): median | max | each guest within 2 ms: median | max | every guest within 2 ms (per run): median | max | daemon: sync done after the trigger: median | max | issuing the resumes / starts took |"
+	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for (k = 1; k <= 2; k++) {
 		e = order[k]; if (!n[e]) continue
-		nr = 0; bad = 0; delete w
+		nr = 0; bad = 0; delete w; nr10 = 0; bad10 = 0; delete w10
 		for (key in runs) { split(key, kk, SUBSEP); if (kk[1] != e) continue
-			if (worst[e, kk[2]] == "NA") bad++; else w[++nr] = worst[e, kk[2]] }
+			if (worst[e, kk[2]] == "NA") bad++; else w[++nr] = worst[e, kk[2]]
+			if (worst10[e, kk[2]] == "NA") bad10++; else w10[++nr10] = worst10[e, kk[2]] }
+		sortn(w10, nr10)
 		delete x; delete y; delete z; delete o; delete q
 		for (i = 1; i <= pc[e]; i++) { x[i] = p[e, i]; q[i] = res[e, i] }
 		for (i = 1; i <= n[e]; i++) { y[i] = d[e, i]; z[i] = b[e, i]; o[i] = off[e, i] }
 		sortn(x, pc[e]); sortn(q, pc[e]); sortn(w, nr); sortn(y, n[e]); sortn(z, n[e]); sortn(o, n[e])
-		printf "| %s | %d × %d | %.2f s | %.2f s | %s ms | %s ms | %s ms | %s ms | %s | %s | %s ms | %s ms | %s ms |\n",
+		printf "| %s | %d × %d | %.2f s | %.2f s | %s ms | %s ms | %s | %s | %s ms | %s ms | %s | %s | %s ms | %s ms | %s ms |\n",
 			label[e], G, nr + bad, median(o, n[e]), o[n[e]],
 			pc[e] ? fms(median(q, pc[e])) : "n/a", pc[e] ? fms(q[pc[e]]) : "n/a",
+			(nr10 ? fms(median(w10, nr10)) " ms" : "n/a") (bad10 ? " (" bad10 " of " nr10 + bad10 " runs: not every guest)" : ""),
+			nr10 ? fms(w10[nr10]) " ms" : "n/a",
 			pc[e] ? fms(median(x, pc[e])) : "n/a", pc[e] ? fms(x[pc[e]]) : "n/a",
 			(nr ? fms(median(w, nr)) " ms" : "n/a") (bad ? " (" bad " of " nr + bad " runs: not every guest)" : ""),
 			nr ? fms(w[nr]) " ms" : "n/a", fms(median(y, n[e])), fms(y[n[e]]), fms(median(z, n[e]))
@@ -124,11 +130,15 @@ resumed by its own \`virsh resume\`, all at once. The mass restore:
 of every guest at once (\`STARTED_RESTORED\`). Times are from the first
 resume or start issued; the pollers are the scale part's ($(meta scale_pollers) of them,
 each going round its share of the guests). The offset before is the one
-the daemon measured before its step; the residual is vts-probe's, in the
-poll that saw the guest within 2 ms. The $(meta mass_guests) guests booted in $(meta mass_boot_s) s; this
+the daemon measured at its first attempt; the residual is vts-probe's, in
+the poll that saw the guest within 2 ms. "Within 10 ms" is what the e2e
+tests (tests/e2e/t_mass.sh) call fixed; the daemon itself leaves a guest
+alone within its 5 ms threshold, and on this loaded machine some guests
+were still more than 2 ms off after 20 s (listed below the table). The $(meta mass_guests) guests booted in $(meta mass_boot_s) s; this
 part took $(meta mass_duration_s) s, at a load average of $(awk -F'\t' '$1 == "mass" { print $3 " / " $4 " / " $5; exit }' "$RES/load.tsv")
 with $(awk -F'\t' '$1 == "mass" { print $6; exit }' "$RES/load.tsv") QEMU processes on the machine, $(awk -F'\t' '$1 == "mass" { print $7; exit }' "$RES/load.tsv") of them this run's
-(\`make bench BENCH_ONLY=mass\` runs it alone and replaces this section).
+(\`make bench BENCH_ONLY=mass\` runs it alone and replaces this section;
+this one was measured $(meta date), commit $(meta commit)).
 
 $(cat "$TMP/t_mass.md")
 EOF

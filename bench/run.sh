@@ -104,6 +104,7 @@ done
 RANDOM=$SEED
 
 BOUND_NS=2000000       # "within 2 ms of the host"
+LOOSE_NS=10000000      # "fixed" as the e2e tests have it (part 5 reports both)
 FIX_TIMEOUT_S=20       # a guest not within the bound by then is reported as such
 RES_SAMPLES=9          # guest-get-time calls per residual measurement
 POLL_SAMPLES=5         # ... per poll while waiting for a fix
@@ -601,29 +602,36 @@ sec_scale_boot() {
 
 # scale_poller OUT DOM...: one sequential poller over its share of the
 # guests: each pass probes every guest not yet within the bound.
+# A fifth column: when the guest was first within LOOSE_NS (NA if never).
 scale_poller() {
 	local out=$1 t0=$2 dom
 	shift 2
 	local pending=("$@") left
-	declare -A np=() lastoff=()
-	for dom in "${pending[@]}"; do np[$dom]=0 lastoff[$dom]=NA; done
+	declare -A np=() lastoff=() loose=()
+	for dom in "${pending[@]}"; do np[$dom]=0 lastoff[$dom]=NA loose[$dom]=NA; done
 	while [ "${#pending[@]}" -gt 0 ]; do
 		left=()
 		for dom in "${pending[@]}"; do
 			np[$dom]=$((np[$dom] + 1))
-			if probe h1 "$dom" "$POLL_SAMPLES" 5 && lastoff[$dom]=$P_OFF &&
-				[ "$(abs "$P_OFF")" -lt "$BOUND_NS" ]; then
+			if probe h1 "$dom" "$POLL_SAMPLES" 5; then
+				lastoff[$dom]=$P_OFF
 				now_us
-				printf '%s\t%d\t%d\t%s\n' "$dom" $(((NOW_US - t0) / 1000)) "${np[$dom]}" "$P_OFF" >>"$out"
-			else
-				left+=("$dom")
+				if [ "${loose[$dom]}" = NA ] && [ "$(abs "$P_OFF")" -lt "$LOOSE_NS" ]; then
+					loose[$dom]=$(((NOW_US - t0) / 1000))
+				fi
+				if [ "$(abs "$P_OFF")" -lt "$BOUND_NS" ]; then
+					printf '%s\t%d\t%d\t%s\t%s\n' "$dom" $(((NOW_US - t0) / 1000)) "${np[$dom]}" \
+						"$P_OFF" "${loose[$dom]}" >>"$out"
+					continue
+				fi
 			fi
+			left+=("$dom")
 		done
 		pending=("${left[@]}")
 		now_us
 		if [ $((NOW_US - t0)) -ge $((FIX_TIMEOUT_S * 1000000)) ]; then
 			for dom in "${pending[@]}"; do
-				printf '%s\tNA\t%d\t%s\n' "$dom" "${np[$dom]}" "${lastoff[$dom]}" >>"$out"
+				printf '%s\tNA\t%d\t%s\t%s\n' "$dom" "${np[$dom]}" "${lastoff[$dom]}" "${loose[$dom]}" >>"$out"
 			done
 			return 0
 		fi
@@ -673,7 +681,7 @@ scale_run() {
 	for dom in "${healthy[@]}"; do
 		local line
 		line=$(grep -m1 "^$dom	" "$out")
-		IFS=$'\t' read -r _ pms polls poff <<<"$line"
+		IFS=$'\t' read -r _ pms polls poff _ <<<"$line"
 		daemon_result h1 "$dom" "$LOG_MARK" 10
 		[ "$D_MS" = NA ] && die "scale run $mode/$run: vmtimesyncd logged no step for $dom (probe: $pms ms); log: $(tail -n 5 "$RUN/vtsd-h1.log")"
 		printf '%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n' "$mode" "$run" "$dom" "$pms" "$polls" "$poff" \
@@ -825,19 +833,19 @@ mass_wait_state() {
 # step of each; one line per guest in mass.tsv. The offset before is the
 # daemon's first attempt's (a step that timed out is retried from a few ms).
 mass_poll() {
-	local event=$1 run=$2 t0=$3 batch_ms=$4 out=$RUN/mass.poll dom line pms polls poff
+	local event=$1 run=$2 t0=$3 batch_ms=$4 out=$RUN/mass.poll dom line pms polls poff p10
 	shift 4
 	scale_pollers "$out" "$t0" "$@"
 	for dom in "$@"; do
 		line=$(grep -m1 "^$dom	" "$out") || die "mass $event/$run: the pollers lost $dom"
-		IFS=$'\t' read -r _ pms polls poff <<<"$line"
+		IFS=$'\t' read -r _ pms polls poff p10 <<<"$line"
 		daemon_result h1 "$dom" "$LOG_MARK" 10
 		[ "$D_MS" = NA ] && die "mass $event/$run: vmtimesyncd logged no step for $dom; log: $(tail -n 5 "$RUN/vtsd-h1.log")"
 		D_OFF=$(tail -n +$((LOG_MARK + 1)) "$RUN/vtsd-h1.log" | grep -F "]: $dom: offset " |
 			grep -m1 -F ' after the trigger]' | awk 'match($0, /: offset [-+][0-9.]+ m?s/) {
 				split(substr($0, RSTART + 9, RLENGTH - 9), o, " "); printf "%.0f\n", o[1] * (o[2] == "s" ? 1e9 : 1e6) }')
-		printf '%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n' "$event" "$run" "$dom" "$pms" "$polls" \
-			"$poff" "$D_MS" "$D_OFF" "$D_RES" "$batch_ms" >>"$RES/mass.tsv"
+		printf '%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n' "$event" "$run" "$dom" "$pms" "$polls" \
+			"$poff" "$D_MS" "$D_OFF" "$D_RES" "$batch_ms" "$p10" >>"$RES/mass.tsv"
 	done
 }
 
@@ -864,7 +872,7 @@ sec_mass() {
 	meta mass_boot_s "$(ms_to_s $(((NOW_US - t_sec) / 1000)))"
 	snapshot mass
 	sync_must h1 "${doms[@]}"
-	printf 'event\trun\tguest\tprobe_ms\tpolls\tlast_offset_ns\tdaemon_ms\tdaemon_offset_ns\tdaemon_residual_ns\tbatch_ms\n' >"$RES/mass.tsv"
+	printf 'event\trun\tguest\tprobe_ms\tpolls\tlast_offset_ns\tdaemon_ms\tdaemon_offset_ns\tdaemon_residual_ns\tbatch_ms\tprobe10_ms\n' >"$RES/mass.tsv"
 	for r in $(seq 1 "$MASS_RUNS"); do
 		# The storage fills up: every writing guest pauses on an I/O error.
 		log_mark h1
