@@ -6,6 +6,8 @@
 #   make bench BENCH_QUICK=1    fewer trials and guests: a fast check
 #   make bench BENCH_ONLY=triggers  snapshot revert and S3 wakeup alone
 #                               (about 2 minutes); replaces that section
+#   make bench BENCH_ONLY=mass  part 5 alone (storage outage, mass restore):
+#                               replaces only its section of benchmarks.md
 #
 # As root, like `make check`: installs the test host's packages first
 # (`make deps`), then builds what the run needs.

@@ -236,7 +236,7 @@ static void
 vts_daemon_log_result(const vts_sched_entry *job, const vts_sync_result *res,
                       vts_sched_outcome outcome, int64_t now, int64_t next_ns)
 {
-    char line[1024], pause[48] = "", recheck[32] = "", next[96] = "";
+    char line[1024], pause[64] = "", recheck[32] = "", next[96] = "";
     vts_log_level level = VTS_LOG_INFO;
 
     vts_report_text(line, sizeof(line), job->name, res);
@@ -244,7 +244,8 @@ vts_daemon_log_result(const vts_sched_entry *job, const vts_sync_result *res,
         char off[32];
 
         vts_report_offset(off, sizeof(off), job->pause_ns);
-        snprintf(pause, sizeof(pause), ", paused %s", off + 1);
+        snprintf(pause, sizeof(pause), ", paused %s%s", off + 1,
+                 strcmp(job->pause_reason, "ioerror") == 0 ? " on an I/O error" : "");
     }
     if (job->rechecks > 0)
         snprintf(recheck, sizeof(recheck), ", re-check %d", job->rechecks);
@@ -495,7 +496,14 @@ vts_daemon_on_event(const vts_hv_event *ev, void *opaque)
     pthread_mutex_lock(&d->lock);
     switch (ev->kind) {
     case VTS_EV_SUSPENDED:
-        vts_sched_suspended(d->sched, ev->domain, now);
+        vts_sched_suspended(d->sched, ev->domain, vts_ev_detail_name(ev->detail), now);
+        /* It stays paused until someone resumes it: nothing is tried
+         * meanwhile, and the operator learns why once. */
+        if (ev->detail == VTS_EVD_IOERROR)
+            vts_log(VTS_LOG_WARNING,
+                    "%s: paused on an I/O error (error_policy='stop'); no sync until it "
+                    "is resumed",
+                    name);
         break;
     case VTS_EV_STARTED:
         /* A fresh boot reads the host's time from its RTC: nothing to fix. */

@@ -63,6 +63,8 @@ vts_ev_detail_name(vts_ev_detail detail)
         return "wakeup";
     case VTS_EVD_SAVED:
         return "saved";
+    case VTS_EVD_IOERROR:
+        return "ioerror";
     case VTS_EVD_OTHER:
         break;
     }

@@ -514,6 +514,8 @@ vts_hv_libvirt_detail(int event, int detail)
             return VTS_EVD_MIGRATED;
         case VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY:
             return VTS_EVD_POSTCOPY;
+        case VIR_DOMAIN_EVENT_SUSPENDED_IOERROR:
+            return VTS_EVD_IOERROR;
         }
         break;
     case VIR_DOMAIN_EVENT_RESUMED:
@@ -596,9 +598,16 @@ vts_hv_libvirt_job_cb(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr
                        .domain = virDomainGetName(dom),
                        .downtime_ms = -1};
     unsigned long long downtime = 0;
+    int op = VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT;
 
     (void)conn;
-    if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, &downtime) == 1)
+    /* A save (virsh save, managedsave) completes with a downtime too: it
+     * is not a migration's. Without the operation, assume a migration. */
+    if (virTypedParamsGetInt(params, nparams, VIR_DOMAIN_JOB_OPERATION, &op) != 1)
+        op = VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT;
+    if ((op == VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT ||
+         op == VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN) &&
+        virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, &downtime) == 1)
         ev.downtime_ms = (int64_t)downtime;
     if (ev.domain)
         c->event_fn(&ev, c->opaque);

@@ -229,12 +229,14 @@ vts_sched_agent_connected(vts_sched *s, const char *name, int64_t now)
 }
 
 void
-vts_sched_suspended(vts_sched *s, const char *name, int64_t now)
+vts_sched_suspended(vts_sched *s, const char *name, const char *reason, int64_t now)
 {
     vts_sched_entry *e = vts_sched_entry_of(s, name);
 
-    if (e)
-        e->suspended_ns = e->news_ns = now;
+    if (!e)
+        return;
+    e->suspended_ns = e->news_ns = now;
+    snprintf(e->pause_reason, sizeof(e->pause_reason), "%s", reason ? reason : "");
 }
 
 void
@@ -453,6 +455,7 @@ vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res, int
         }
         e->phase = VTS_PHASE_IDLE;
         e->pause_ns = -1;
+        e->pause_reason[0] = '\0';
         return code == VTS_OK ? VTS_SCHED_DONE : VTS_SCHED_GAVE_UP;
     }
     if (again) {

@@ -50,6 +50,7 @@ typedef enum {
     VTS_EVD_POSTCOPY,
     VTS_EVD_WAKEUP,
     VTS_EVD_SAVED,
+    VTS_EVD_IOERROR, /* suspended: a disk with error_policy='stop' failed */
     VTS_EVD_OTHER,
 } vts_ev_detail;
 

@@ -73,6 +73,7 @@ typedef struct {
     int64_t suspended_ns;                /* last pause began, 0 if not paused */
     int64_t news_ns; /* last trigger, expectation, pause, agent or finish */
     int64_t pause_ns;                    /* last pause's length, -1 unknown */
+    char pause_reason[16];               /* its reason ("ioerror"), "" unknown */
     uint64_t queued_seq;                 /* order of queueing, for begin_next */
     bool unresponsive;                   /* the agent's last call timed out */
 
@@ -136,8 +137,10 @@ void vts_sched_expect(vts_sched *s, const char *name, const char *trigger, int64
  * (it was waiting, or backing off). */
 bool vts_sched_agent_connected(vts_sched *s, const char *name, int64_t now);
 
-/* @name's vCPUs stopped (remembered to report the pause's length). */
-void vts_sched_suspended(vts_sched *s, const char *name, int64_t now);
+/* @name's vCPUs stopped, for @reason (an event detail such as "paused" or
+ * "ioerror"; NULL when unknown): remembered to report the pause's length
+ * and reason with the sync at resume. */
+void vts_sched_suspended(vts_sched *s, const char *name, const char *reason, int64_t now);
 
 /* @name left this host or stopped: forget it, and what was pending for
  * it. An entry a worker is on goes when that worker finishes. */

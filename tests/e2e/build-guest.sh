@@ -23,6 +23,9 @@
 #                   util-linux's: no real guest has it; only the benchmark
 #                   uses it, to show the difference, and the soak, which
 #                   measures the daemon's memory, not the guest.
+#   vts.diskwriter  write 4 KiB to a new place on /dev/vda (O_DIRECT) every
+#                   0.1 s, for ever: with error_policy='stop' a full or
+#                   failing backing store pauses the guest (t_mass.sh).
 set -euo pipefail
 
 OUTDIR=${1:-build/guest}
@@ -38,7 +41,7 @@ HWCLOCK=/sbin/hwclock
 GNU_DATE=/bin/date
 # Load order matters: plain insmod, no modules.dep in the guest.
 MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev
-	virtio_pci virtio_console)
+	virtio_pci virtio_console virtio_blk)
 
 say() { printf 'build-guest: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -113,6 +116,10 @@ trap 'rm -rf "$work"' EXIT
 
 # --- kernel: download and unpack once per version -------------------------
 kdir="$OUTDIR/kernel/$kpkg-$kver"
+# A module added to MODULES since the cache was made: unpack again.
+for m in "${MODULES[@]}"; do
+	[ -f "$kdir/modules/$m.ko" ] || rm -f "$kdir/done"
+done
 if [ ! -f "$kdir/done" ]; then
 	rm -rf "$OUTDIR/kernel"
 	mkdir -p "$work/deb" "$kdir/modules"
@@ -191,6 +198,21 @@ sw_nohwclock() {
 sw_busyboxhwclock() {
 	ln -sf /bin/busybox /sbin/hwclock
 	log "busybox's hwclock in place of util-linux's"
+}
+
+# Keep writing to the disk, each write to a block not written before, so
+# that a backing file on a full filesystem fails it (ENOSPC).
+sw_diskwriter() {
+	(
+		i=0
+		while :; do
+			[ -b /dev/vda ] &&
+				dd if=/dev/zero of=/dev/vda bs=4k count=1 seek=$i \
+					oflag=direct 2>/dev/null && i=$((i + 1))
+			sleep 0.1
+		done
+	) &
+	log "writing to /dev/vda every 0.1 s"
 }
 
 for m in $(cat /lib/modules/load-order); do

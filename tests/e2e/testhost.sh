@@ -505,6 +505,7 @@ th_host_stop() {
 # th_guest_start HOST DOM [--no-agent-channel] [--no-hwclock]
 #                [--busybox-hwclock] [--mem MiB] [--cmdline ARGS] [--rtc-catchup]
 #                [--disk-qcow2] [--pm-s3]
+#                [--disk-file PATH] [--persistent]
 # The guest runs util-linux's hwclock, as real guests do (each
 # guest-set-time then takes 0.5-2 s); --busybox-hwclock swaps in busybox's,
 # which returns at once (the benchmark's comparison, the soak).
@@ -514,10 +515,17 @@ th_host_stop() {
 # keeps an internal snapshot's memory in a qcow2 image, so snapshots with
 # memory need one. --pm-s3 enables ACPI S3 (<suspend-to-mem/>), which
 # virsh dompmsuspend DOM mem needs.
-# Creates a transient TCG guest and returns at once; see th_guest_wait_agent.
+# --disk-file PATH: PATH (an existing raw file, seen from inside the host's
+# namespace) is the guest's /dev/vda, with error_policy='stop': a write the
+# host cannot complete pauses the guest with reason I/O error.
+# --persistent: define the domain, then start it (managedsave needs a
+# persistent domain); th_guest_destroy undefines it again.
+# The two disk options give /dev/vda: one of them at most.
+# Creates a TCG guest (transient unless --persistent) and returns at once;
+# see th_guest_wait_agent.
 th_guest_start() {
 	local host=$1 dom=$2 mem=128 agent=1 extra="" d xml log clock="<clock offset='utc'/>"
-	local qcow2=0 pm="" qerr
+	local qcow2=0 pm="" qerr disk="" persistent=0
 	shift 2 || { _th_err "usage: th_guest_start HOST DOM [options]"; return 1; }
 	_th_need_init || return 1
 	_th_check_name "$dom" || return 1
@@ -531,10 +539,16 @@ th_guest_start() {
 		--rtc-catchup) clock="<clock offset='utc'><timer name='rtc' tickpolicy='catchup'/></clock>" ;;
 		--disk-qcow2) qcow2=1 ;;
 		--pm-s3) pm="<pm><suspend-to-mem enabled='yes'/></pm>" ;;
+		--disk-file) disk=$2; shift ;;
+		--persistent) persistent=1 ;;
 		*) _th_err "th_guest_start: unknown option $1"; return 1 ;;
 		esac
 		shift
 	done
+	if [ "$qcow2" = 1 ] && [ -n "$disk" ]; then
+		_th_err "th_guest_start: --disk-qcow2 and --disk-file both give /dev/vda: use one"
+		return 1
+	fi
 	if [ ! -f "$TH_GUEST_DIR/vmlinuz" ] || [ ! -f "$TH_GUEST_DIR/initramfs.img" ]; then
 		_th_err "no guest in $TH_GUEST_DIR: run tests/e2e/build-guest.sh"
 		return 1
@@ -583,6 +597,15 @@ EOF
     </disk>
 EOF
 		fi
+		if [ -n "$disk" ]; then
+			cat <<EOF
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw' error_policy='stop' rerror_policy='stop'/>
+      <source file='$disk'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+EOF
+		fi
 		if [ "$agent" = 1 ]; then
 			cat <<EOF
     <channel type='unix'>
@@ -598,8 +621,16 @@ EOF
 </domain>
 EOF
 	} >"$xml"
-	local out
-	if ! out=$(timeout 60 virsh -q -c "$(th_host_uri "$host")" create "$xml" 2>&1); then
+	local out uri
+	uri=$(th_host_uri "$host")
+	if [ "$persistent" = 1 ]; then
+		if ! out=$(timeout 60 virsh -q -c "$uri" define "$xml" 2>&1) ||
+			! out=$(timeout 60 virsh -q -c "$uri" start "$dom" 2>&1); then
+			_th_err "host $host: virsh define/start $dom failed: $out"
+			timeout 30 virsh -q -c "$uri" undefine --managed-save "$dom" >/dev/null 2>&1
+			return 1
+		fi
+	elif ! out=$(timeout 60 virsh -q -c "$uri" create "$xml" 2>&1); then
 		_th_err "host $host: virsh create $dom failed: $out"
 		return 1
 	fi
@@ -636,9 +667,14 @@ th_guest_wait_agent() {
 	return 1
 }
 
-# th_guest_destroy HOST DOM
+# th_guest_destroy HOST DOM: and undefine it (with its managed save image)
+# if it is persistent.
 th_guest_destroy() {
+	local rc
 	timeout 30 virsh -q -c "$(th_host_uri "$1")" destroy "$2" >/dev/null
+	rc=$?
+	timeout 30 virsh -q -c "$(th_host_uri "$1")" undefine --managed-save "$2" >/dev/null 2>&1
+	return "$rc"
 }
 
 # th_cleanup: destroy every guest, stop every daemon started here, let the

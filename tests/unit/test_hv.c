@@ -131,7 +131,7 @@ test_hv_event_names_are_stable(void **state)
     static const char *const details[] = {
         "-",        "booted",   "paused",        "unpaused",
         "migrated", "restored", "from-snapshot", "postcopy",
-        "wakeup",   "saved",    "other"};
+        "wakeup",   "saved",    "ioerror",       "other"};
 
     (void)state;
     assert_int_equal(sizeof(kinds) / sizeof(kinds[0]), VTS_EV_JOB_COMPLETED + 1);

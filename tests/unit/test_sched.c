@@ -343,7 +343,7 @@ test_pause_length_is_recorded(void **state)
 {
     vts_sched *s = *state;
 
-    vts_sched_suspended(s, "a", 1 * S);
+    vts_sched_suspended(s, "a", "paused", 1 * S);
     assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 4 * S));
     assert_int_equal(vts_sched_get(s, "a")->pause_ns, 3 * S);
     assert_int_equal(run_job(s, "a", ok_result(), 4 * S + 5), VTS_SCHED_DONE);
@@ -351,6 +351,33 @@ test_pause_length_is_recorded(void **state)
     /* The next trigger without a pause reports none. */
     assert_true(vts_sched_trigger(s, "a", "sweep", 10 * S));
     assert_int_equal(vts_sched_get(s, "a")->pause_ns, -1);
+}
+
+/* An I/O-error pause is told apart from a plain one, for the log line of
+ * the sync at resume; the next pause says its own reason. */
+static void
+test_pause_reason_is_recorded(void **state)
+{
+    vts_sched *s = *state;
+    vts_sched_entry job;
+    vts_sync_result ok = ok_result();
+
+    vts_sched_suspended(s, "a", "ioerror", 1 * S);
+    assert_string_equal(vts_sched_get(s, "a")->pause_reason, "ioerror");
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 11 * S));
+    assert_true(vts_sched_begin(s, "a", &job));
+    assert_string_equal(job.pause_reason, "ioerror");
+    assert_int_equal(job.pause_ns, 10 * S);
+    assert_int_equal(vts_sched_finish(s, "a", &ok, 11 * S + 5), VTS_SCHED_DONE);
+    /* Served: a later trigger without a pause has no reason either. */
+    assert_true(vts_sched_trigger(s, "a", "sweep", 20 * S));
+    assert_string_equal(vts_sched_get(s, "a")->pause_reason, "");
+    assert_int_equal(run_job(s, "a", ok_result(), 20 * S + 5), VTS_SCHED_DONE);
+    vts_sched_suspended(s, "a", "paused", 30 * S);
+    assert_string_equal(vts_sched_get(s, "a")->pause_reason, "paused");
+    /* NULL: no reason known. */
+    vts_sched_suspended(s, "a", NULL, 40 * S);
+    assert_string_equal(vts_sched_get(s, "a")->pause_reason, "");
 }
 
 static void
@@ -422,7 +449,7 @@ test_rerun_is_credited_to_the_newer_trigger(void **state)
 
     assert_true(vts_sched_trigger(s, "a", "sweep", 0));
     assert_true(vts_sched_begin(s, "a", &job));
-    vts_sched_suspended(s, "a", 1);
+    vts_sched_suspended(s, "a", "paused", 1);
     assert_false(vts_sched_trigger(s, "a", "resumed/unpaused", 3));
     assert_int_equal(vts_sched_finish(s, "a", &ok, 4), VTS_SCHED_REQUEUE);
     assert_true(vts_sched_begin(s, "a", &job));
@@ -493,7 +520,7 @@ test_prune_forgets_idle_domains_not_running(void **state)
     assert_true(vts_sched_trigger(s, "b", "sweep", 0));
     assert_int_equal(run_job(s, "b", ok_result(), 1), VTS_SCHED_DONE);
     assert_true(vts_sched_trigger(s, "busy", "sweep", 0)); /* queued: kept */
-    vts_sched_suspended(s, "paused", 2);                    /* paused: kept */
+    vts_sched_suspended(s, "paused", "paused", 2);         /* paused: kept */
     assert_true(vts_sched_trigger(s, "c", "sweep", 0));
     assert_int_equal(run_job(s, "c", ok_result(), 1), VTS_SCHED_DONE);
 
@@ -873,6 +900,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_permanent_error_ignores_rerun, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pause_length_is_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_reason_is_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hook_expectation_waits_for_resume, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_hook_expectation_leaves_busy_entry, setup,
@@ -884,12 +912,12 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_domains_are_independent, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_next_takes_domains_in_the_order_queued, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_hung_agent_goes_after_those_that_answer, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_agent_that_answers_again_regains_its_place, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_next_takes_domains_in_the_order_queued,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hung_agent_goes_after_those_that_answer,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_agent_that_answers_again_regains_its_place,
+                                        setup, teardown),
         cmocka_unit_test(test_hung_agents_hold_at_most_their_share_of_workers),
         cmocka_unit_test_setup_teardown(test_stopped_keeps_the_others_and_their_order,
                                         setup, teardown),
