@@ -302,6 +302,35 @@ vts_buf_histogram(vts_buf *b, const char *name, const char *help, const vts_hist
                    (unsigned long long)h->count);
 }
 
+/* The per-domain gauges. */
+typedef enum {
+    VTS_SERIES_LAST_SYNC,
+    VTS_SERIES_OFFSET,
+    VTS_SERIES_OFFSET_TIME,
+} vts_series;
+
+/* The gauge @name of every domain that has a value for @which. */
+static void
+vts_buf_domains(vts_buf *b, const vts_metrics *m, vts_series which, const char *name,
+                const char *help)
+{
+    vts_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (size_t i = 0; i < m->ndomains; i++) {
+        const vts_domain_time *d = &m->domains[i];
+
+        if (which == VTS_SERIES_LAST_SYNC ? !d->have_sync : !d->have_watch)
+            continue;
+        vts_buf_printf(b, "%s{domain=\"", name);
+        vts_buf_label(b, d->domain);
+        if (which == VTS_SERIES_OFFSET)
+            vts_buf_printf(b, "\"} %.9f\n", d->offset_ns / 1e9);
+        else
+            vts_buf_printf(b, "\"} %.3f\n",
+                           (which == VTS_SERIES_LAST_SYNC ? d->last_ns : d->watch_ns) /
+                               1e9);
+    }
+}
+
 char *
 vts_metrics_render(vts_metrics *m)
 {
@@ -331,38 +360,14 @@ vts_metrics_render(vts_metrics *m)
     vts_buf_histogram(&b, "vmtimesync_residual_seconds",
                       "The guest's offset from the host after a step, absolute.", &m->residual,
                       vts_metrics_residual_le, VTS_METRICS_NRES);
-    vts_buf_printf(&b, "# HELP vmtimesync_last_sync_timestamp_seconds When a domain last "
-                       "synced fine (Unix time).\n"
-                       "# TYPE vmtimesync_last_sync_timestamp_seconds gauge\n");
-    for (size_t i = 0; i < m->ndomains; i++) {
-        if (!m->domains[i].have_sync)
-            continue;
-        vts_buf_printf(&b, "vmtimesync_last_sync_timestamp_seconds{domain=\"");
-        vts_buf_label(&b, m->domains[i].domain);
-        vts_buf_printf(&b, "\"} %.3f\n", m->domains[i].last_ns / 1e9);
-    }
-    vts_buf_printf(&b,
-                   "# HELP vmtimesync_guest_offset_seconds A domain's clock minus the "
-                   "host's, as the watch last measured it (signed).\n"
-                   "# TYPE vmtimesync_guest_offset_seconds gauge\n");
-    for (size_t i = 0; i < m->ndomains; i++) {
-        if (!m->domains[i].have_watch)
-            continue;
-        vts_buf_printf(&b, "vmtimesync_guest_offset_seconds{domain=\"");
-        vts_buf_label(&b, m->domains[i].domain);
-        vts_buf_printf(&b, "\"} %.9f\n", m->domains[i].offset_ns / 1e9);
-    }
-    vts_buf_printf(&b,
-                   "# HELP vmtimesync_guest_offset_timestamp_seconds When the watch last "
-                   "measured a domain's offset (Unix time).\n"
-                   "# TYPE vmtimesync_guest_offset_timestamp_seconds gauge\n");
-    for (size_t i = 0; i < m->ndomains; i++) {
-        if (!m->domains[i].have_watch)
-            continue;
-        vts_buf_printf(&b, "vmtimesync_guest_offset_timestamp_seconds{domain=\"");
-        vts_buf_label(&b, m->domains[i].domain);
-        vts_buf_printf(&b, "\"} %.3f\n", m->domains[i].watch_ns / 1e9);
-    }
+    vts_buf_domains(&b, m, VTS_SERIES_LAST_SYNC, "vmtimesync_last_sync_timestamp_seconds",
+                    "When a domain last synced fine (Unix time).");
+    vts_buf_domains(&b, m, VTS_SERIES_OFFSET, "vmtimesync_guest_offset_seconds",
+                    "A domain's clock minus the host's, as the watch last measured it "
+                    "(signed).");
+    vts_buf_domains(&b, m, VTS_SERIES_OFFSET_TIME,
+                    "vmtimesync_guest_offset_timestamp_seconds",
+                    "When the watch last measured a domain's offset (Unix time).");
     vts_buf_printf(&b,
                    "# HELP vmtimesync_watch_measurements_total Watch measurements, by "
                    "result (ok, fixed, held, failed, skipped).\n"
