@@ -361,6 +361,14 @@ vts_watch_get(const vts_watch *w, const char *name)
     return vts_watch_find(w, name);
 }
 
+void
+vts_watch_foreach(const vts_watch *w, void (*fn)(const vts_watch_entry *e, void *opaque),
+                  void *opaque)
+{
+    for (size_t i = 0; i < w->count; i++)
+        fn(&w->entries[i], opaque);
+}
+
 size_t
 vts_watch_count(const vts_watch *w)
 {

@@ -137,6 +137,10 @@ int64_t vts_watch_next_due(const vts_watch *w);
 /* The entry of @name, or NULL. Borrowed; valid until the next call. */
 const vts_watch_entry *vts_watch_get(const vts_watch *w, const char *name);
 
+/* Call @fn for every watched domain, in the order they were added. */
+void vts_watch_foreach(const vts_watch *w,
+                       void (*fn)(const vts_watch_entry *e, void *opaque), void *opaque);
+
 /* How many domains are watched. */
 size_t vts_watch_count(const vts_watch *w);
 
