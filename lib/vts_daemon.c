@@ -109,6 +109,7 @@ struct vts_daemon {
     const char *uri; /* in conf or uri_override */
 
     vts_pool *pool;
+    int pool_workers; /* its threads: conf.workers at start */
     vts_metrics *metrics;
     int tick_timer;
     bool conn_lost;
@@ -158,15 +159,20 @@ vts_daemon_kick(vts_daemon *d)
         d->ops->loop_update_timer(d->tick_timer, 0);
 }
 
-/* The watch's settings from @conf: half the workers at most measure at
- * once (at least one), so that syncs always find room. */
+/* The watch's settings from d->conf: half the pool's workers at most
+ * measure at once (at least one), so that syncs always find room. A
+ * reload's workers take effect at restart: the pool's count, not the
+ * configuration's. With d->lock held (or before the loop runs). */
 static void
-vts_daemon_watch_conf(const vts_conf *conf, vts_watch_conf *wc)
+vts_daemon_watch_conf(const vts_daemon *d, vts_watch_conf *wc)
 {
+    const vts_conf *conf = &d->conf;
+    int workers = d->pool_workers > 0 ? d->pool_workers : conf->workers;
+
     memset(wc, 0, sizeof(*wc));
     wc->interval_ns = conf->watch_interval_ns;
     wc->fix_above_ns = conf->watch_fix_above_ns;
-    wc->max_running = conf->workers / 2 > 0 ? conf->workers / 2 : 1;
+    wc->max_running = workers / 2 > 0 ? workers / 2 : 1;
     wc->seed = (uint64_t)vts_mono_ns() ^ ((uint64_t)getpid() << 32);
 }
 
@@ -451,7 +457,8 @@ vts_daemon_watch_dispatch(vts_daemon *d, int64_t now)
     return due;
 }
 
-/* Log what a watch measurement found. */
+/* Log what a watch measurement found; @moved is vts_watch_finish's, or
+ * for VTS_WATCH_FAILED whether the last one had timed out already. */
 static void
 vts_daemon_watch_log(const char *name, const vts_watch_conf *wc,
                      const vts_sync_result *res, vts_watch_verdict v, int64_t moved)
@@ -480,7 +487,9 @@ vts_daemon_watch_log(const char *name, const vts_watch_conf *wc,
                 esc, (double)moved / VTS_NS_PER_MS);
         break;
     case VTS_WATCH_FAILED:
-        vts_log(VTS_LOG_WARNING, "%s: watch: %s", esc, res->err.message);
+        /* A hung agent fails every interval: say it once a run of them. */
+        vts_log(moved ? VTS_LOG_DEBUG : VTS_LOG_WARNING,
+                "%s: watch: measuring failed: %s", esc, res->err.message);
         break;
     case VTS_WATCH_SKIPPED:
     case VTS_WATCH_GONE:
@@ -501,15 +510,21 @@ vts_daemon_watch_job(vts_daemon *d, const char *name)
     vts_hv_conn *hv;
     unsigned gen;
     int64_t moved = 0;
-    bool queue = false;
+    bool queue = false, failing = false;
 
     pthread_mutex_lock(&d->lock);
+    if (!vts_conf_domain_wanted(&d->conf, name)) {
+        /* Excluded by a reload since it was added. */
+        vts_watch_remove(d->watch, name);
+        pthread_mutex_unlock(&d->lock);
+        return;
+    }
     if (vts_sched_queued(d->sched) > 0 || vts_daemon_sync_pending(name, d->sched)) {
         vts_watch_yield(d->watch, name);
         pthread_mutex_unlock(&d->lock);
         return;
     }
-    vts_daemon_watch_conf(&d->conf, &wc);
+    vts_daemon_watch_conf(d, &wc);
     vts_sync_opts_init(&opts);
     vts_conf_to_sync_opts(&d->conf, &opts);
     pthread_mutex_unlock(&d->lock);
@@ -525,6 +540,11 @@ vts_daemon_watch_job(vts_daemon *d, const char *name)
         d, hv, gen, res.action == VTS_ACTION_ERROR && res.err.code == VTS_ERR_CONNECT);
 
     pthread_mutex_lock(&d->lock);
+    {
+        const vts_watch_entry *e = vts_watch_get(d->watch, name);
+
+        failing = e && e->unresponsive;
+    }
     v = vts_watch_finish(d->watch, name, &res, vts_mono_ns(), d->ops->now_ns(), &moved);
     if (v == VTS_WATCH_FIX)
         queue = vts_sched_trigger(d->sched, name, VTS_WATCH_TRIGGER, vts_mono_ns());
@@ -532,7 +552,7 @@ vts_daemon_watch_job(vts_daemon *d, const char *name)
         vts_daemon_push(d, name);
     pthread_mutex_unlock(&d->lock);
 
-    vts_daemon_watch_log(name, &wc, &res, v, moved);
+    vts_daemon_watch_log(name, &wc, &res, v, v == VTS_WATCH_FAILED ? failing : moved);
     if (v == VTS_WATCH_GONE &&
         (res.err.code == VTS_ERR_NOT_FOUND || res.err.code == VTS_ERR_NOT_RUNNING))
         vts_metrics_forget(d->metrics, name);
@@ -1293,12 +1313,14 @@ vts_daemon_reload(vts_daemon *d)
     d->conf = fresh;
     vts_conf_to_sched_conf(&d->conf, &sc);
     vts_sched_set_conf(d->sched, &sc);
-    vts_daemon_watch_conf(&d->conf, &wc);
+    vts_daemon_watch_conf(d, &wc);
     vts_watch_set_conf(d->watch, &wc, vts_mono_ns());
     uri_changed = !old_uri || strcmp(old_uri, vts_daemon_uri(d)) != 0;
     pthread_mutex_unlock(&d->lock);
     vts_log_set_level(vts_daemon_log_level(d));
     vts_log(VTS_LOG_INFO, "reloaded %s", d->conf_path);
+    /* The watch may have been turned on or re-spaced: the tick dispatches. */
+    vts_daemon_kick(d);
     if (d->conf.workers != old_workers)
         vts_log(VTS_LOG_WARNING, "workers changed from %d to %d: takes effect at restart",
                 old_workers, d->conf.workers);
@@ -1390,7 +1412,7 @@ vts_daemon_new(const vts_hv_ops *ops, const char *conf_path, const char *uri, vt
         goto error;
     vts_conf_to_sched_conf(&d->conf, &sc);
     d->sched = vts_sched_new(&sc);
-    vts_daemon_watch_conf(&d->conf, &wc);
+    vts_daemon_watch_conf(d, &wc);
     d->watch = vts_watch_new(&wc, vts_mono_ns());
     d->metrics = vts_metrics_new();
     if (!d->sched || !d->watch || !d->metrics) {
@@ -1481,6 +1503,9 @@ vts_daemon_run(vts_daemon *d, vts_error *err)
     d->pool = vts_pool_new(d->conf.workers, vts_daemon_job, d, err);
     if (!d->pool)
         return -1;
+    pthread_mutex_lock(&d->lock);
+    d->pool_workers = d->conf.workers;
+    pthread_mutex_unlock(&d->lock);
 
     vts_log(VTS_LOG_INFO, "vmtimesyncd starting: uri %s, %d workers, threshold %.3f ms, "
             "control socket %s", vts_daemon_uri(d), d->conf.workers,
