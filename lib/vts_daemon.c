@@ -509,7 +509,7 @@ vts_daemon_watch_job(vts_daemon *d, const char *name)
     vts_watch_verdict v;
     vts_hv_conn *hv;
     unsigned gen;
-    int64_t moved = 0;
+    int64_t moved = 0, wall;
     bool queue = false, failing = false;
 
     pthread_mutex_lock(&d->lock);
@@ -538,6 +538,7 @@ vts_daemon_watch_job(vts_daemon *d, const char *name)
         vts_watch_measure(&vts_daemon_sync_ops, hv, name, &wc, &opts, &res);
     vts_daemon_wconn_put(
         d, hv, gen, res.action == VTS_ACTION_ERROR && res.err.code == VTS_ERR_CONNECT);
+    wall = d->ops->now_ns();
 
     pthread_mutex_lock(&d->lock);
     {
@@ -545,20 +546,22 @@ vts_daemon_watch_job(vts_daemon *d, const char *name)
 
         failing = e && e->unresponsive;
     }
-    v = vts_watch_finish(d->watch, name, &res, vts_mono_ns(), d->ops->now_ns(), &moved);
+    v = vts_watch_finish(d->watch, name, &res, vts_mono_ns(), wall, &moved);
     if (v == VTS_WATCH_FIX)
         queue = vts_sched_trigger(d->sched, name, VTS_WATCH_TRIGGER, vts_mono_ns());
     if (queue)
         vts_daemon_push(d, name);
-    pthread_mutex_unlock(&d->lock);
-
-    vts_daemon_watch_log(name, &wc, &res, v, v == VTS_WATCH_FAILED ? failing : moved);
+    /* Under d->lock, as a stop event's forgetting is: a domain that
+     * stopped meanwhile gets no series back. */
     if (v == VTS_WATCH_GONE &&
         (res.err.code == VTS_ERR_NOT_FOUND || res.err.code == VTS_ERR_NOT_RUNNING))
         vts_metrics_forget(d->metrics, name);
+    if (v != VTS_WATCH_GONE && res.have_offset)
+        vts_metrics_guest_offset(d->metrics, name, res.offset_ns, wall);
+    pthread_mutex_unlock(&d->lock);
+
+    vts_daemon_watch_log(name, &wc, &res, v, v == VTS_WATCH_FAILED ? failing : moved);
     if (v != VTS_WATCH_GONE) {
-        if (res.have_offset)
-            vts_metrics_guest_offset(d->metrics, name, res.offset_ns, d->ops->now_ns());
         vts_metrics_watch_measured(d->metrics, vts_watch_verdict_name(v));
         vts_daemon_write_metrics(d);
     }

@@ -107,6 +107,28 @@ test_watch_leaves_a_small_move_alone() {
 	must "$VTS" --allow-unsynced-host -c "$E2E_URI" w2
 }
 
+# vmtimesync --check --all stays the one-shot equivalent, for scripts: it
+# reports every guest, and the same offset the watch exports.
+test_check_all_is_the_one_shot_watch() {
+	local prom=$E2E_TMP/watch-check.prom gauge_ns line dom
+	daemon_start "$E2E_HOST" "metrics_file = $prom" "watch_interval = ${WATCH_S}s"
+	# After the start-up sweep (which would fix it): measured once.
+	wait_output 'vmtimesync_guest_offset_seconds\{domain="w2"\} ' "w2 watched" cat "$prom"
+	probe_shift "$E2E_HOST" w2 -0.2
+	wait_output 'vmtimesync_guest_offset_seconds\{domain="w2"\} -0\.(19|20)[0-9]{7}$' "w2's -200 ms in the metrics file" cat "$prom"
+	gauge_ns=$(awk '{ printf "%d", $1 * 1e9 }' <<<"$(watch_gauge "$prom" w2)")
+	run "$VTS" --allow-unsynced-host -c "$E2E_URI" --check --all --json
+	assert_rc 0 "vmtimesync --check --all --json"
+	for dom in w1 w2 w3; do
+		line=$(json_line_for "$OUT" "$dom")
+		assert_eq checked "$(json_get "$line" .action)" "$dom's action"
+	done
+	line=$(json_line_for "$OUT" w2)
+	assert_near "$(json_get "$line" .offset_ns)" "$gauge_ns" $((10 * NS_PER_MS)) "w2: --check --all against the watch's gauge"
+	daemon_stop "$E2E_HOST"
+	must "$VTS" --allow-unsynced-host -c "$E2E_URI" w2
+}
+
 # watch_interval and watch_fix_above follow a reload; a bad value is
 # refused with file:line and the running configuration kept.
 test_watch_reload() {
