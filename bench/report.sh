@@ -552,10 +552,10 @@ gnuplot "$TMP/plot.gp" 2>"$TMP/gnuplot.err" || die "gnuplot failed: $(cat "$TMP/
 
 # --- the document ------------------------------------------------------------------
 MODE=$(meta mode)
-# The Simulation section comes from make sim (sim/README.md), not from this
-# run: keep it as it is.
+# The Simulation section comes from make sim (sim/README.md), and the Watch
+# mode one from bench/run.sh's watch_report, not from this run: keep them.
 : >"$TMP/t_sim.md"
-[ -f "$DOCS/benchmarks.md" ] && awk '/^## /{ on = /^## Simulation/ } on' "$DOCS/benchmarks.md" >"$TMP/t_sim.md"
+[ -f "$DOCS/benchmarks.md" ] && awk '/^## /{ on = /^## (Watch mode|Simulation)/ } on' "$DOCS/benchmarks.md" >"$TMP/t_sim.md"
 {
 	cat <<EOF
 # Benchmarks

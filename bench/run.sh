@@ -13,6 +13,8 @@
 #   5. mass        every guest paused on an I/O error (storage full), then
 #                  all resumed at once; every guest managedsaved, then all
 #                  started at once (libvirt-guests)
+#   watch          the daemon's CPU and agent calls per hour with watch mode
+#                  (sec_watch; alone: BENCH_ONLY=watch bench/run.sh)
 #
 # Usage: bench/run.sh            (as root; `make bench` builds, then runs it)
 # Environment:
@@ -32,6 +34,8 @@
 #   BENCH_MASS_GUESTS, BENCH_MASS_RUNS   guests and runs of part 5
 #   BENCH_ONLY=mass    part 5 alone: its results go to $BENCH_OUT/results-mass
 #                      and only its section of benchmarks.md is replaced
+#   BENCH_ONLY=watch   only the watch section (docs/benchmarks.md's part)
+#   BENCH_WATCH_GUESTS, BENCH_WATCH_S   its guests (12) and window (180 s)
 #   BENCH_HWCLOCK      util-linux (default: as every real guest has) or
 #                      busybox (returns at once: only to show the difference)
 #   TH_KEEP=1          keep the test hosts' private root (logs)
@@ -92,8 +96,8 @@ MASS_GUESTS=${BENCH_MASS_GUESTS:-$([ "$QUICK" = 1 ] && echo 4 || echo 8)}
 MASS_RUNS=${BENCH_MASS_RUNS:-$([ "$QUICK" = 1 ] && echo 1 || echo 2)}
 ONLY=${BENCH_ONLY:-}
 case "$ONLY" in
-'' | triggers | mass) ;;
-*) die "BENCH_ONLY must be empty, triggers or mass, not '$ONLY'" ;;
+'' | triggers | mass | watch) ;;
+*) die "BENCH_ONLY must be empty, triggers, mass or watch, not '$ONLY'" ;;
 esac
 HWCLOCK=${BENCH_HWCLOCK:-util-linux}
 case "$HWCLOCK" in
@@ -1009,6 +1013,108 @@ sec_mass() {
 	meta mass_duration_s $(((NOW_US - t_sec) / 1000000))
 }
 
+# --- watch mode: what it costs ---------------------------------------------------
+# sec_watch: BENCH_WATCH_GUESTS (12) guests, vmtimesyncd with the default
+# watch_interval (60 s) and, for the baseline, with watch_interval = off,
+# each measured over BENCH_WATCH_S (180 s) once its start-up sweep is done:
+# its CPU time, the guest agent calls it made (one "sample N:" line each in
+# its debug log, which both runs write), and the watch's measurements,
+# scaled to an hour. Self-contained: boots and destroys its own guests.
+# Run it alone with BENCH_ONLY=watch bench/run.sh.
+WATCH_GUESTS=${BENCH_WATCH_GUESTS:-12}
+WATCH_WINDOW_S=${BENCH_WATCH_S:-180}
+WATCH_SETTLE_S=20
+
+# watch_cpu_ms PID: the process's user + system CPU time so far, in ms.
+watch_cpu_ms() {
+	local st ut stt
+	st=$(cat "/proc/$1/stat") || die "vmtimesyncd ($1) is gone"
+	st=${st##*) }
+	read -r _ _ _ _ _ _ _ _ _ _ _ ut stt _ <<<"$st"
+	echo $(((ut + stt) * 1000 / CLK_TCK))
+}
+
+sec_watch() {
+	local doms=() i mode cpu0 cpu1 t0 t1 log calls meas saved=("${VTSD_CONF[@]}")
+	say "watch: $WATCH_GUESTS guests, vmtimesyncd with watch_interval off then 60s, ${WATCH_WINDOW_S} s each"
+	for i in $(seq 1 "$WATCH_GUESTS"); do doms+=("$(printf 'w%02d' "$i")"); done
+	boot h1 "${doms[@]}" || die "watch: $WATCH_GUESTS guests did not all come up"
+	sync_must h1 "${doms[@]}"
+	printf 'watch_interval	guests	window_ms	cpu_ms	agent_calls	measurements
+' >"$RES/watch.tsv"
+	for mode in off 60s; do
+		# Only its own guests (in a full run the scale part's still run).
+		VTSD_CONF=("${saved[@]}" "log_level = debug" "watch_interval = $mode" "include = w*")
+		daemon_start h1
+		sleep "$WATCH_SETTLE_S"
+		log_mark h1
+		cpu0=$(watch_cpu_ms "${DPID[h1]}")
+		now_us
+		t0=$NOW_US
+		while [ "${EPOCHREALTIME/./}" -lt $((t0 + WATCH_WINDOW_S * 1000000)) ]; do sleep 0.5; done
+		cpu1=$(watch_cpu_ms "${DPID[h1]}")
+		now_us
+		t1=$NOW_US
+		log=$(tail -n +$((LOG_MARK + 1)) "$RUN/vtsd-h1.log")
+		calls=$(grep -cE ': sample [0-9]+: offset' <<<"$log")
+		meas=$(grep -cE ': watch: offset' <<<"$log")
+		printf '%s	%d	%d	%d	%d	%d
+' "$mode" "$WATCH_GUESTS" $(((t1 - t0) / 1000)) \
+			$((cpu1 - cpu0)) "$calls" "$meas" >>"$RES/watch.tsv"
+		daemon_stop h1
+	done
+	VTSD_CONF=("${saved[@]}")
+	for i in "${doms[@]}"; do th_guest_destroy h1 "$i" 2>/dev/null; done
+	[ "$(awk -F'\t' '$1 == "60s" { print $6 }' "$RES/watch.tsv")" -gt 0 ] ||
+		die "watch: vmtimesyncd made no watch measurement in ${WATCH_WINDOW_S} s"
+}
+
+# watch_report TSV DOCS: print sec_watch's table and put it in
+# DOCS/benchmarks.md as its "## Watch mode" section (replaced in place, or
+# put before "## Simulation"; bench/report.sh keeps it).
+watch_report() {
+	local tsv=$1 md=$2/benchmarks.md sec
+	sec=$(mktemp) || die "mktemp failed"
+	{
+		echo "## Watch mode: what watching costs"
+		echo
+		echo "vmtimesyncd with $WATCH_GUESTS idle guests, with the default"
+		echo "\`watch_interval = 60s\` and with \`watch_interval = off\`, each measured over"
+		echo "$(awk -F'\t' 'NR == 2 { printf "%.0f", $3 / 1000 }' "$tsv") s once its start-up sweep was done, then scaled"
+		echo "to an hour (\`BENCH_ONLY=watch bench/run.sh\`; $(date -u '+%Y-%m-%d'),"
+		echo "$(nproc) cores shared with other work). Agent calls are counted from"
+		echo "the daemon's debug log (one line per \`guest-get-time\`), which both runs"
+		echo "write; CPU time is the daemon's user + system time (10 ms ticks)."
+		echo
+		echo "| watch_interval | guests | window | daemon CPU | CPU per hour | agent calls | per hour | per guest and hour | watch measurements |"
+		echo "|---|---|---|---|---|---|---|---|---|"
+		awk -F'\t' 'NR > 1 {
+			h = 3600000 / $3
+			printf "| %s | %d | %.0f s | %d ms | %.2f s | %d | %.0f | %.1f | %d |\n",
+				$1, $2, $3 / 1000, $4, $4 * h / 1000, $5, $5 * h, $5 * h / $2, $6 }' "$tsv"
+		echo
+		echo "Each measurement is one \`guest-get-time\` (the offsets here are far"
+		echo "from \`watch_fix_above\`, so one sample decides) and three cheap libvirt"
+		echo "calls (lookup, state, XML) that do not reach the guest. On a node of 500"
+		echo "guests the default makes 500 / 60 = 8.3 measurements a second, each"
+		echo "holding one libvirtd worker for a few ms; and at most half of"
+		echo "\`workers\` measure at once (tests/unit/test_watch.c), so watching"
+		echo "never holds more of libvirtd's workers than \`workers\`."
+		echo
+	} >"$sec"
+	cat "$sec"
+	if [ ! -f "$md" ]; then
+		cp "$sec" "$md" || die "cannot write $md"
+	elif ! awk -v sec="$sec" '
+		function put() { while ((getline l < sec) > 0) print l; done = 1 }
+		/^## / { skip = /^## Watch mode/; if (skip && !done) put(); else if (/^## Simulation/ && !done) put() }
+		!skip { print }
+		END { if (!done) { print ""; put() } }' "$md" >"$md.new" || ! mv "$md.new" "$md"; then
+		die "cannot write $md"
+	fi
+	rm -f "$sec"
+}
+
 # =============================================================================
 # main
 # =============================================================================
@@ -1042,11 +1148,22 @@ meta guests_tried "$GUESTS"
 meta hwclock "$HWCLOCK"
 snapshot start
 
+if [ "$ONLY" = watch ]; then
+	start_host h1
+	sec_watch
+	watch_report "$RES/watch.tsv" "$BENCH_DOCS"
+	rm -rf "$BENCH_OUT/watch-results"
+	mv "$RES" "$BENCH_OUT/watch-results"
+	RES=$BENCH_OUT/watch-results
+	BENCH_DONE=1
+	say "watch: done: $BENCH_DOCS/benchmarks.md; raw results in $RES"
+	exit 0
+fi
+
 if [ -n "$ONLY" ]; then
 	bench_only "$ONLY"
 	exit 0
 fi
-
 start_host h1
 start_host h2
 say "test hosts up; booting g01"
@@ -1063,6 +1180,7 @@ sec_hung
 for dom in "${SCALE_DOMS[@]}"; do th_guest_destroy h1 "$dom"; done
 sec_mass
 daemon_stop h1
+sec_watch
 snapshot end
 meta load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 now_us
@@ -1070,6 +1188,7 @@ meta duration_s $(((NOW_US - T_START) / 1000000))
 
 # Only a complete run replaces the results and the docs.
 "$BENCH_DIR/report.sh" "$RES" "$BENCH_DOCS" || die "bench/report.sh failed"
+watch_report "$RES/watch.tsv" "$BENCH_DOCS"
 rm -rf "$BENCH_OUT/results"
 mv "$RES" "$BENCH_OUT/results"
 RES=$BENCH_OUT/results

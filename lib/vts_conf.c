@@ -43,6 +43,18 @@ _Static_assert(sizeof(VTS_CTL_DEFAULT_PATH) <= VTS_CONF_SOCKET_PATH_MAX,
 #define VTS_CONF_DEFAULT_WORKERS 8
 #define VTS_CONF_DEFAULT_RECHECK_MAX 3
 #define VTS_CONF_DEFAULT_RECHECK_DELAY_NS (1 * VTS_NS_PER_SEC)
+/* Watch mode. Every 60 s, as VMware Tools: drift (a broken or fighting
+ * NTP, a missed event) moves a clock by at most tens of ms a minute, so a
+ * shorter interval finds nothing sooner that matters, while it costs 60
+ * guest-get-time calls per guest and hour; 500 guests make 8 measurements
+ * a second, each holding one libvirtd worker for a few ms. */
+#define VTS_CONF_DEFAULT_WATCH_INTERVAL_NS (60 * VTS_NS_PER_SEC)
+#define VTS_CONF_WATCH_INTERVAL_MIN_NS (1 * VTS_NS_PER_SEC)
+#define VTS_CONF_WATCH_INTERVAL_MAX_NS (24 * VTS_NS_PER_HOUR)
+/* Correct only beyond 1 s: a guest's NTP slews smaller offsets away itself
+ * (chrony at up to 83 ms/s), and 1 s is also max_backward: the watch never
+ * steps a guest back that a sync would refuse to. */
+#define VTS_CONF_DEFAULT_WATCH_FIX_ABOVE_NS (1 * VTS_NS_PER_SEC)
 
 /* Longest piece of a value quoted back in an error message: enough to
  * recognise it, short enough that the message still fits. */
@@ -125,7 +137,7 @@ vts_conf_bounds_of(vts_conf_number n)
     "uri, threshold, tolerance, samples, agent_timeout, agent_wait, retry_max, "         \
     "backoff_initial, backoff_max, recheck_max, recheck_delay, workers, include, "       \
     "exclude, log_level, control_socket, metrics_file, host_unsynced, max_step, "        \
-    "max_backward, set_time_fallback"
+    "max_backward, set_time_fallback, watch_interval, watch_fix_above"
 
 void
 vts_conf_init(vts_conf *conf)
@@ -145,6 +157,8 @@ vts_conf_init(vts_conf *conf)
     conf->log_level = VTS_LOG_INFO;
     conf->max_step_ns = VTS_SYNC_DEFAULT_MAX_STEP_NS;
     conf->max_backward_ns = VTS_SYNC_DEFAULT_MAX_BACKWARD_NS;
+    conf->watch_interval_ns = VTS_CONF_DEFAULT_WATCH_INTERVAL_NS;
+    conf->watch_fix_above_ns = VTS_CONF_DEFAULT_WATCH_FIX_ABOVE_NS;
     memcpy(conf->control_socket, VTS_CTL_DEFAULT_PATH, sizeof(VTS_CTL_DEFAULT_PATH));
 }
 
@@ -581,6 +595,41 @@ vts_conf_trim(char *s)
     return s;
 }
 
+/* A duration from @min to @max, or the word @word (then @out gets
+ * @word_ns): watch_interval (off) and watch_fix_above (never). @examples
+ * ends the hint of every message. A leading '-' is "negative": durations
+ * are not, and "not a duration" would not tell why. */
+static int
+vts_conf_duration_or(const vts_conf_ctx *ctx, const char *value, const char *word,
+                     int64_t word_ns, int64_t min, int64_t max, const char *examples,
+                     int64_t *out)
+{
+    char q[VTS_CONF_QUOTE_MAX + 4], lo[32], hi[32];
+    int64_t ns = 0;
+    int rc;
+
+    if (strcmp(value, word) == 0) {
+        *out = word_ns;
+        return 0;
+    }
+    vts_conf_quote(q, sizeof(q), value);
+    if (value[0] == '-')
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is negative (use %s, or e.g. %s)",
+                             q, word, examples);
+    rc = vts_conf_parse_duration(value, &ns);
+    if (rc == -1)
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG,
+                             "'%s' is not a duration (use %s, or e.g. %s)", q, word,
+                             examples);
+    vts_conf_format_duration(lo, sizeof(lo), min);
+    vts_conf_format_duration(hi, sizeof(hi), max);
+    if (rc == -2 || ns < min || ns > max)
+        return vts_conf_fail(ctx, VTS_ERR_CONFIG,
+                             "'%s' is out of range (%s to %s; or %s)", q, lo, hi, word);
+    *out = ns;
+    return 0;
+}
+
 /* One `key = value` line (comment already cut, blanks trimmed). */
 static int
 vts_conf_directive(vts_conf *conf, vts_conf_ctx *ctx, char *line, unsigned *backoff_lines)
@@ -635,6 +684,14 @@ vts_conf_directive(vts_conf *conf, vts_conf_ctx *ctx, char *line, unsigned *back
                              "'%s' is neither 'none' nor 'guest-exec'",
                              vts_conf_quote(q, sizeof(q), value));
     }
+    if (strcmp(key, "watch_interval") == 0)
+        return vts_conf_duration_or(ctx, value, "off", 0, VTS_CONF_WATCH_INTERVAL_MIN_NS,
+                                    VTS_CONF_WATCH_INTERVAL_MAX_NS, "60s, 5min",
+                                    &conf->watch_interval_ns);
+    if (strcmp(key, "watch_fix_above") == 0)
+        return vts_conf_duration_or(ctx, value, "never", -1, 0,
+                                    VTS_CONF_WATCH_INTERVAL_MAX_NS, "1s, 500ms",
+                                    &conf->watch_fix_above_ns);
     if (strcmp(key, "metrics_file") == 0) {
         if (*value && vts_conf_check_path(ctx, value) < 0)
             return -1;

@@ -35,6 +35,7 @@
 #include "vmtimesync/vts_report.h"
 #include "vmtimesync/vts_sched.h"
 #include "vmtimesync/vts_sync.h"
+#include "vmtimesync/vts_watch.h"
 
 /* Reconnect delays when a connect fails: 1 s, doubling, up to 30 s. */
 #define VTS_DAEMON_RECONNECT_MIN_NS (1 * VTS_NS_PER_SEC)
@@ -60,6 +61,9 @@
 /* The pool item that stands for "sweep every running domain": libvirt
  * domain names are never empty. */
 #define VTS_DAEMON_SWEEP ""
+/* Pool items that stand for "measure this domain for the watch" are its
+ * name after this mark: libvirt refuses a newline in a domain's name. */
+#define VTS_DAEMON_WATCH_MARK '\n'
 
 struct vts_daemon;
 
@@ -81,6 +85,7 @@ struct vts_daemon {
     pthread_mutex_t lock;
     vts_conf conf;
     vts_sched *sched;
+    vts_watch *watch;
     /* The loop's connection: events, close callback. Set and cleared by
      * the loop thread under lock; workers only test it and have their own
      * (vts_daemon_wconn_get). */
@@ -104,6 +109,7 @@ struct vts_daemon {
     const char *uri; /* in conf or uri_override */
 
     vts_pool *pool;
+    int pool_workers; /* its threads: conf.workers at start */
     vts_metrics *metrics;
     int tick_timer;
     bool conn_lost;
@@ -151,6 +157,36 @@ vts_daemon_kick(vts_daemon *d)
 {
     if (d->tick_timer >= 0)
         d->ops->loop_update_timer(d->tick_timer, 0);
+}
+
+/* The watch's settings from d->conf: half the pool's workers at most
+ * measure at once (at least one), so that syncs always find room. A
+ * reload's workers take effect at restart: the pool's count, not the
+ * configuration's. With d->lock held (or before the loop runs). */
+static void
+vts_daemon_watch_conf(const vts_daemon *d, vts_watch_conf *wc)
+{
+    const vts_conf *conf = &d->conf;
+    int workers = d->pool_workers > 0 ? d->pool_workers : conf->workers;
+
+    memset(wc, 0, sizeof(*wc));
+    wc->interval_ns = conf->watch_interval_ns;
+    wc->fix_above_ns = conf->watch_fix_above_ns;
+    wc->max_running = workers / 2 > 0 ? workers / 2 : 1;
+    wc->seed = (uint64_t)vts_mono_ns() ^ ((uint64_t)getpid() << 32);
+}
+
+/* With d->lock held: watch @name from now on, if we look after it. An
+ * event that syncs it (@event) makes a later drift the watch's to fix
+ * again. */
+static void
+vts_daemon_watch_add(vts_daemon *d, const char *name, bool event)
+{
+    if (!vts_conf_domain_wanted(&d->conf, name))
+        return;
+    vts_watch_add(d->watch, name, vts_mono_ns());
+    if (event)
+        vts_watch_event(d->watch, name);
 }
 
 /* Worker thread: a libvirt connection of its own for one job. Each sync
@@ -326,13 +362,15 @@ cleanup:
     return ok;
 }
 
-/* vts_sched_prune callback: drop a forgotten domain's metrics. */
+/* vts_sched_prune callback, with d->lock held: drop a forgotten domain's
+ * metrics, and stop watching it. */
 static void
 vts_daemon_forget_metrics(const char *name, void *opaque)
 {
     vts_daemon *d = opaque;
 
     vts_metrics_forget(d->metrics, name);
+    vts_watch_remove(d->watch, name);
 }
 
 /* Worker thread: list the running domains and trigger those we serve. */
@@ -364,6 +402,7 @@ vts_daemon_sweep(vts_daemon *d, vts_hv_conn *hv)
             !has_agent)
             continue;
         pthread_mutex_lock(&d->lock);
+        vts_daemon_watch_add(d, names[i], true);
         if (vts_sched_trigger(d->sched, names[i], "sweep", vts_mono_ns())) {
             vts_daemon_push(d, names[i]);
             queued++;
@@ -380,6 +419,158 @@ vts_daemon_sweep(vts_daemon *d, vts_hv_conn *hv)
             "forgotten",
             count, queued, forgotten);
     vts_hv_names_free(names, count);
+}
+
+/* vts_watch_begin_next's @busy: is a sync of @name pending or under way?
+ * With d->lock held. */
+static bool
+vts_daemon_sync_pending(const char *name, void *opaque)
+{
+    const vts_sched_entry *e = vts_sched_get(opaque, name);
+
+    return e && e->phase != VTS_PHASE_IDLE;
+}
+
+/* Loop thread: hand the watch measurements that are due to the workers,
+ * unless a sync waits for one (syncs go first). Returns when the next one
+ * is due (-1: none, or when a measurement or sync ends: they kick). */
+static int64_t
+vts_daemon_watch_dispatch(vts_daemon *d, int64_t now)
+{
+    vts_watch_entry job;
+    size_t skipped = 0;
+    int64_t due = -1;
+    char item[1 + 256];
+
+    pthread_mutex_lock(&d->lock);
+    if (d->conn && vts_sched_queued(d->sched) == 0) {
+        while (vts_watch_begin_next(d->watch, now, false, vts_daemon_sync_pending,
+                                    d->sched, &job, &skipped)) {
+            item[0] = VTS_DAEMON_WATCH_MARK;
+            snprintf(item + 1, sizeof(item) - 1, "%s", job.name);
+            if (strlen(job.name) >= sizeof(item) - 1 ||
+                vts_pool_push(d->pool, item) < 0) {
+                vts_watch_yield(d->watch, job.name); /* out of memory: later */
+                break;
+            }
+        }
+        due = vts_watch_next_due(d->watch);
+    }
+    pthread_mutex_unlock(&d->lock);
+    for (; skipped > 0; skipped--)
+        vts_metrics_watch_measured(d->metrics, vts_watch_verdict_name(VTS_WATCH_SKIPPED));
+    return due;
+}
+
+/* Log what a watch measurement found; @moved is vts_watch_finish's, or
+ * for VTS_WATCH_FAILED whether the last one had timed out already. */
+static void
+vts_daemon_watch_log(const char *name, const vts_watch_conf *wc,
+                     const vts_sync_result *res, vts_watch_verdict v, int64_t moved)
+{
+    char esc[256], off[32], bound[32];
+
+    vts_report_escape(esc, sizeof(esc), name);
+    vts_report_offset(off, sizeof(off), res->offset_ns);
+    vts_report_offset(bound, sizeof(bound), wc->fix_above_ns);
+    switch (v) {
+    case VTS_WATCH_OK:
+        vts_log(VTS_LOG_DEBUG, "%s: watch: offset %s (rtt %.2f ms)", esc, off,
+                (double)res->rtt_ns / VTS_NS_PER_MS);
+        break;
+    case VTS_WATCH_FIX:
+        vts_log(VTS_LOG_INFO,
+                "%s: watch: offset %s, beyond watch_fix_above (%s): syncing", esc, off,
+                bound + 1);
+        break;
+    case VTS_WATCH_HELD:
+        if (moved != 0)
+            vts_log(
+                VTS_LOG_WARNING,
+                "%s: watch: clock moved %.0f ms since last step without an event; not "
+                "stepping it again until an event (is the guest's NTP setting it?)",
+                esc, (double)moved / VTS_NS_PER_MS);
+        break;
+    case VTS_WATCH_FAILED:
+        /* A hung agent fails every interval: say it once a run of them. */
+        vts_log(moved ? VTS_LOG_DEBUG : VTS_LOG_WARNING,
+                "%s: watch: measuring failed: %s", esc, res->err.message);
+        break;
+    case VTS_WATCH_SKIPPED:
+    case VTS_WATCH_GONE:
+        vts_log(VTS_LOG_DEBUG, "%s: watch: not measured: %s", esc, res->err.message);
+        break;
+    }
+}
+
+/* Worker thread: measure @name for the watch (guest-get-time only). A
+ * sync that came meanwhile goes first: the measurement is given back. */
+static void
+vts_daemon_watch_job(vts_daemon *d, const char *name)
+{
+    vts_watch_conf wc;
+    vts_sync_opts opts;
+    vts_sync_result res;
+    vts_watch_verdict v;
+    vts_hv_conn *hv;
+    unsigned gen;
+    int64_t moved = 0, wall;
+    bool queue = false, failing = false;
+
+    pthread_mutex_lock(&d->lock);
+    if (!vts_conf_domain_wanted(&d->conf, name)) {
+        /* Excluded by a reload since it was added. */
+        vts_watch_remove(d->watch, name);
+        pthread_mutex_unlock(&d->lock);
+        return;
+    }
+    if (vts_sched_queued(d->sched) > 0 || vts_daemon_sync_pending(name, d->sched)) {
+        vts_watch_yield(d->watch, name);
+        pthread_mutex_unlock(&d->lock);
+        return;
+    }
+    vts_daemon_watch_conf(d, &wc);
+    vts_sync_opts_init(&opts);
+    vts_conf_to_sync_opts(&d->conf, &opts);
+    pthread_mutex_unlock(&d->lock);
+    opts.log = vts_log_sync_cb;
+
+    memset(&res, 0, sizeof(res));
+    hv = vts_daemon_wconn_get(d, &gen, &res.err);
+    if (!hv)
+        res.action = VTS_ACTION_ERROR;
+    else
+        vts_watch_measure(&vts_daemon_sync_ops, hv, name, &wc, &opts, &res);
+    vts_daemon_wconn_put(
+        d, hv, gen, res.action == VTS_ACTION_ERROR && res.err.code == VTS_ERR_CONNECT);
+    wall = d->ops->now_ns();
+
+    pthread_mutex_lock(&d->lock);
+    {
+        const vts_watch_entry *e = vts_watch_get(d->watch, name);
+
+        failing = e && e->unresponsive;
+    }
+    v = vts_watch_finish(d->watch, name, &res, vts_mono_ns(), wall, &moved);
+    if (v == VTS_WATCH_FIX)
+        queue = vts_sched_trigger(d->sched, name, VTS_WATCH_TRIGGER, vts_mono_ns());
+    if (queue)
+        vts_daemon_push(d, name);
+    /* Under d->lock, as a stop event's forgetting is: a domain that
+     * stopped meanwhile gets no series back. */
+    if (v == VTS_WATCH_GONE &&
+        (res.err.code == VTS_ERR_NOT_FOUND || res.err.code == VTS_ERR_NOT_RUNNING))
+        vts_metrics_forget(d->metrics, name);
+    if (v != VTS_WATCH_GONE && res.have_offset)
+        vts_metrics_guest_offset(d->metrics, name, res.offset_ns, wall);
+    pthread_mutex_unlock(&d->lock);
+
+    vts_daemon_watch_log(name, &wc, &res, v, v == VTS_WATCH_FAILED ? failing : moved);
+    if (v != VTS_WATCH_GONE) {
+        vts_metrics_watch_measured(d->metrics, vts_watch_verdict_name(v));
+        vts_daemon_write_metrics(d);
+    }
+    vts_daemon_kick(d);
 }
 
 /* Worker thread: one job from the pool. */
@@ -406,6 +597,10 @@ vts_daemon_job(const char *item, void *opaque)
         else
             vts_log(VTS_LOG_WARNING, "sweep: %s", cerr.message);
         vts_daemon_wconn_put(d, hv, gen, false);
+        return;
+    }
+    if (item[0] == VTS_DAEMON_WATCH_MARK) {
+        vts_daemon_watch_job(d, item + 1);
         return;
     }
     pthread_mutex_lock(&d->lock);
@@ -451,6 +646,12 @@ vts_daemon_job(const char *item, void *opaque)
     now = vts_mono_ns();
     pthread_mutex_lock(&d->lock);
     outcome = vts_sched_finish(d->sched, name, &res, now);
+    /* What the watch asked for is done: it does not ask again for this
+     * domain until an event (no fighting the guest's NTP). */
+    if (strcmp(job.trigger, VTS_WATCH_TRIGGER) == 0 && job.rechecks == 0 &&
+        outcome != VTS_SCHED_REQUEUE && outcome != VTS_SCHED_WAIT &&
+        outcome != VTS_SCHED_RETRY)
+        vts_watch_fixed(d->watch, name);
     if (outcome == VTS_SCHED_REQUEUE)
         vts_daemon_push(d, name);
     for (size_t n = vts_sched_unhold(d->sched); n > 0; n--)
@@ -472,9 +673,8 @@ vts_daemon_job(const char *item, void *opaque)
                            job.rechecks > 0 ? "recheck" : job.trigger, &res, d->ops->now_ns());
         vts_daemon_write_metrics(d);
     }
-    if (outcome == VTS_SCHED_RETRY || outcome == VTS_SCHED_WAIT ||
-        outcome == VTS_SCHED_RECHECK)
-        vts_daemon_kick(d);
+    /* Also when the watch waits for the syncs to drain. */
+    vts_daemon_kick(d);
     free(name);
 }
 
@@ -506,20 +706,25 @@ vts_daemon_on_event(const vts_hv_event *ev, void *opaque)
                     name);
         break;
     case VTS_EV_STARTED:
-        /* A fresh boot reads the host's time from its RTC: nothing to fix. */
+        /* A fresh boot reads the host's time from its RTC: nothing to fix,
+         * but something to watch. */
+        vts_daemon_watch_add(d, ev->domain, ev->detail != VTS_EVD_BOOTED);
         if (ev->detail == VTS_EVD_BOOTED)
             break;
         /* fall through */
     case VTS_EV_RESUMED:
     case VTS_EV_PMWAKEUP:
+        vts_daemon_watch_add(d, ev->domain, true);
         if (vts_conf_domain_wanted(&d->conf, ev->domain))
             queue = vts_sched_trigger(d->sched, ev->domain, trigger, now);
         break;
     case VTS_EV_AGENT_CONNECTED:
+        vts_daemon_watch_add(d, ev->domain, false);
         queue = vts_sched_agent_connected(d->sched, ev->domain, now);
         break;
     case VTS_EV_STOPPED:
         vts_sched_stopped(d->sched, ev->domain);
+        vts_watch_remove(d->watch, ev->domain);
         vts_metrics_forget(d->metrics, ev->domain);
         break;
     case VTS_EV_AGENT_DISCONNECTED:
@@ -736,6 +941,12 @@ vts_daemon_tick(int timer, void *opaque)
     pthread_mutex_unlock(&d->lock);
     if (expiry.failed)
         vts_daemon_write_metrics(d);
+    {
+        int64_t watch_due = vts_daemon_watch_dispatch(d, now);
+
+        if (watch_due >= 0 && (due < 0 || watch_due < due))
+            due = watch_due;
+    }
 
     for (int i = 0; i < VTS_DAEMON_MAX_CLIENTS; i++) {
         vts_dclient *cl = &d->clients[i];
@@ -772,11 +983,54 @@ vts_daemon_tick(int timer, void *opaque)
     d->ops->loop_update_timer(d->tick_timer, (int)ms);
 }
 
+/* What the status is built from, for its callbacks. */
+typedef struct {
+    vts_daemon *d;
+    json_object *arr;
+    int64_t now;
+} vts_daemon_status;
+
+/* @o's "watch": the watch's last measurement of @name, or null. */
+static void
+vts_daemon_status_watch(const vts_daemon_status *st, json_object *o, const char *name)
+{
+    const vts_watch_entry *w = vts_watch_get(st->d->watch, name);
+    json_object *wo = NULL;
+
+    if (w && w->have_offset) {
+        wo = json_object_new_object();
+        json_object_object_add(wo, "offset_ns", json_object_new_int64(w->offset_ns));
+        json_object_object_add(wo, "rtt_ns", json_object_new_int64(w->rtt_ns));
+        json_object_object_add(
+            wo, "age_s",
+            json_object_new_int64((st->now - w->measured_ns) / VTS_NS_PER_SEC));
+    }
+    json_object_object_add(o, "watch", wo);
+}
+
+/* A watched domain that has no sync history. */
+static void
+vts_daemon_status_watched(const vts_watch_entry *w, void *opaque)
+{
+    const vts_daemon_status *st = opaque;
+    json_object *o = NULL;
+
+    if (vts_sched_get(st->d->sched, w->name))
+        return; /* listed with its syncs */
+    o = json_object_new_object();
+    json_object_object_add(o, "domain", json_object_new_string(w->name));
+    json_object_object_add(o, "phase",
+                           json_object_new_string(vts_phase_name(VTS_PHASE_IDLE)));
+    vts_daemon_status_watch(st, o, w->name);
+    json_object_array_add(st->arr, o);
+}
+
 /* The status of one domain, for the control socket. */
 static void
 vts_daemon_status_entry(const vts_sched_entry *e, void *opaque)
 {
-    json_object *arr = opaque;
+    const vts_daemon_status *st = opaque;
+    json_object *arr = st->arr;
     json_object *o = json_object_new_object();
     char *last;
 
@@ -799,6 +1053,7 @@ vts_daemon_status_entry(const vts_sched_entry *e, void *opaque)
             o, "age_s",
             json_object_new_int64((vts_mono_ns() - e->last_ns) / VTS_NS_PER_SEC));
     }
+    vts_daemon_status_watch(st, o, e->name);
     json_object_array_add(arr, o);
 }
 
@@ -807,12 +1062,14 @@ vts_daemon_status_json(vts_daemon *d)
 {
     json_object *root = json_object_new_object();
     json_object *arr = json_object_new_array();
+    vts_daemon_status st = {d, arr, vts_mono_ns()};
     char *out;
 
     pthread_mutex_lock(&d->lock);
     json_object_object_add(root, "uri", json_object_new_string(vts_daemon_uri(d)));
     json_object_object_add(root, "connected", json_object_new_boolean(d->conn != NULL));
-    vts_sched_foreach(d->sched, vts_daemon_status_entry, arr);
+    vts_sched_foreach(d->sched, vts_daemon_status_entry, &st);
+    vts_watch_foreach(d->watch, vts_daemon_status_watched, &st);
     pthread_mutex_unlock(&d->lock);
     json_object_object_add(root, "domains", arr);
     out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
@@ -891,6 +1148,9 @@ vts_daemon_answer(vts_daemon *d, vts_dclient *cl, const vts_ctl_request *req)
         vts_report_escape(esc, sizeof(esc), req->domain);
         snprintf(trigger, sizeof(trigger), "hook/%s", req->reason);
         pthread_mutex_lock(&d->lock);
+        /* The hook's news is an event: the watch may correct a drift
+         * again. */
+        vts_daemon_watch_add(d, req->domain, true);
         if (!vts_conf_domain_wanted(&d->conf, req->domain)) {
             /* excluded: nothing to do */
         } else if (strcmp(req->reason, "reconnect") == 0) {
@@ -1046,6 +1306,7 @@ vts_daemon_reload(vts_daemon *d)
 {
     vts_conf fresh;
     vts_sched_conf sc;
+    vts_watch_conf wc;
     vts_error err;
     char *old_uri = NULL;
     char new_socket[sizeof(fresh.control_socket)];
@@ -1070,10 +1331,14 @@ vts_daemon_reload(vts_daemon *d)
     d->conf = fresh;
     vts_conf_to_sched_conf(&d->conf, &sc);
     vts_sched_set_conf(d->sched, &sc);
+    vts_daemon_watch_conf(d, &wc);
+    vts_watch_set_conf(d->watch, &wc, vts_mono_ns());
     uri_changed = !old_uri || strcmp(old_uri, vts_daemon_uri(d)) != 0;
     pthread_mutex_unlock(&d->lock);
     vts_log_set_level(vts_daemon_log_level(d));
     vts_log(VTS_LOG_INFO, "reloaded %s", d->conf_path);
+    /* The watch may have been turned on or re-spaced: the tick dispatches. */
+    vts_daemon_kick(d);
     if (d->conf.workers != old_workers)
         vts_log(VTS_LOG_WARNING, "workers changed from %d to %d: takes effect at restart",
                 old_workers, d->conf.workers);
@@ -1140,6 +1405,7 @@ vts_daemon_new(const vts_hv_ops *ops, const char *conf_path, const char *uri, vt
 {
     vts_daemon *d = calloc(1, sizeof(*d));
     vts_sched_conf sc;
+    vts_watch_conf wc;
 
     if (!d) {
         vts_error_set(err, VTS_ERR_INTERNAL, "out of memory");
@@ -1164,8 +1430,10 @@ vts_daemon_new(const vts_hv_ops *ops, const char *conf_path, const char *uri, vt
         goto error;
     vts_conf_to_sched_conf(&d->conf, &sc);
     d->sched = vts_sched_new(&sc);
+    vts_daemon_watch_conf(d, &wc);
+    d->watch = vts_watch_new(&wc, vts_mono_ns());
     d->metrics = vts_metrics_new();
-    if (!d->sched || !d->metrics) {
+    if (!d->sched || !d->watch || !d->metrics) {
         vts_error_set(err, VTS_ERR_INTERNAL, "out of memory");
         goto error;
     }
@@ -1253,6 +1521,9 @@ vts_daemon_run(vts_daemon *d, vts_error *err)
     d->pool = vts_pool_new(d->conf.workers, vts_daemon_job, d, err);
     if (!d->pool)
         return -1;
+    pthread_mutex_lock(&d->lock);
+    d->pool_workers = d->conf.workers;
+    pthread_mutex_unlock(&d->lock);
 
     vts_log(VTS_LOG_INFO, "vmtimesyncd starting: uri %s, %d workers, threshold %.3f ms, "
             "control socket %s", vts_daemon_uri(d), d->conf.workers,
@@ -1337,6 +1608,7 @@ vts_daemon_free(vts_daemon *d)
     d->ops->disconnect(d->conn);
     d->ops->disconnect(d->conn_closed);
     vts_sched_free(d->sched);
+    vts_watch_free(d->watch);
     vts_metrics_free(d->metrics);
     vts_conf_clear(&d->conf);
     free(d->conf_path);

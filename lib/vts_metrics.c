@@ -32,10 +32,21 @@ typedef struct {
     uint64_t count;
 } vts_sync_count;
 
+/* A domain's own series. */
 typedef struct {
     char *domain;
-    int64_t last_ns;
+    bool have_sync;
+    int64_t last_ns; /* last fine sync */
+    bool have_watch;
+    int64_t offset_ns; /* the watch's latest measurement ... */
+    int64_t watch_ns;  /* ... and when it was made */
 } vts_domain_time;
+
+/* vmtimesync_watch_measurements_total's results, all listed from the start
+ * (vts_watch_verdict_name; an unknown one is counted as failed). */
+static const char *const vts_metrics_watch_results[] = {"ok", "fixed", "held", "failed",
+                                                        "skipped"};
+#define VTS_METRICS_NWATCH (sizeof(vts_metrics_watch_results) / sizeof(char *))
 
 struct vts_metrics {
     pthread_mutex_t lock; /* guards every field below */
@@ -51,6 +62,7 @@ struct vts_metrics {
     vts_domain_time *domains;
     size_t ndomains;
     bool connected;
+    uint64_t watched[VTS_METRICS_NWATCH];
 };
 
 vts_metrics *
@@ -92,6 +104,28 @@ vts_histogram_add(vts_histogram *h, const double *le, size_t n, double v)
     h->sum += v;
 }
 
+/* @domain's series, added when new; NULL when out of memory. With m->lock
+ * held. */
+static vts_domain_time *
+vts_metrics_domain(vts_metrics *m, const char *domain)
+{
+    vts_domain_time *grown = NULL;
+    char *copy = NULL;
+
+    for (size_t i = 0; i < m->ndomains; i++) {
+        if (strcmp(m->domains[i].domain, domain) == 0)
+            return &m->domains[i];
+    }
+    grown = realloc(m->domains, (m->ndomains + 1) * sizeof(*grown));
+    if (grown)
+        m->domains = grown;
+    if (!grown || !(copy = strdup(domain)))
+        return NULL;
+    memset(&m->domains[m->ndomains], 0, sizeof(m->domains[0]));
+    m->domains[m->ndomains].domain = copy;
+    return &m->domains[m->ndomains++];
+}
+
 void
 vts_metrics_record(vts_metrics *m, const char *domain, const char *trigger,
                    const vts_sync_result *res, int64_t when_ns)
@@ -100,6 +134,7 @@ vts_metrics_record(vts_metrics *m, const char *domain, const char *trigger,
                                                          : vts_action_name(res->action);
     char kind[VTS_METRICS_LABEL_MAX];
     size_t klen = strcspn(trigger, "/");
+    vts_domain_time *d = NULL;
     size_t i;
 
     snprintf(kind, sizeof(kind), "%.*s", (int)(klen < sizeof(kind) ? klen : sizeof(kind) - 1),
@@ -130,26 +165,10 @@ vts_metrics_record(vts_metrics *m, const char *domain, const char *trigger,
     if (res->have_residual)
         vts_histogram_add(&m->residual, vts_metrics_residual_le, VTS_METRICS_NRES,
                           llabs(res->residual_ns) / 1e9);
-    if (domain && res->action != VTS_ACTION_ERROR) {
-        for (i = 0; i < m->ndomains; i++) {
-            if (strcmp(m->domains[i].domain, domain) == 0)
-                break;
-        }
-        if (i == m->ndomains) {
-            vts_domain_time *grown = realloc(m->domains, (m->ndomains + 1) * sizeof(*grown));
-            char *copy = strdup(domain);
-
-            if (grown)
-                m->domains = grown;
-            if (grown && copy) {
-                m->domains[i].domain = copy;
-                m->ndomains++;
-            } else {
-                free(copy);
-            }
-        }
-        if (i < m->ndomains)
-            m->domains[i].last_ns = when_ns;
+    if (domain && res->action != VTS_ACTION_ERROR &&
+        (d = vts_metrics_domain(m, domain)) != NULL) {
+        d->have_sync = true;
+        d->last_ns = when_ns;
     }
     pthread_mutex_unlock(&m->lock);
 }
@@ -166,6 +185,37 @@ vts_metrics_forget(vts_metrics *m, const char *domain)
             break;
         }
     }
+    pthread_mutex_unlock(&m->lock);
+}
+
+void
+vts_metrics_guest_offset(vts_metrics *m, const char *domain, int64_t offset_ns,
+                         int64_t wall_ns)
+{
+    vts_domain_time *d = NULL;
+
+    pthread_mutex_lock(&m->lock);
+    if ((d = vts_metrics_domain(m, domain)) != NULL) {
+        d->have_watch = true;
+        d->offset_ns = offset_ns;
+        d->watch_ns = wall_ns;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+void
+vts_metrics_watch_measured(vts_metrics *m, const char *result)
+{
+    size_t i;
+
+    for (i = 0; i < VTS_METRICS_NWATCH - 1; i++) {
+        if (strcmp(result, vts_metrics_watch_results[i]) == 0)
+            break;
+    }
+    if (i == VTS_METRICS_NWATCH - 1 && strcmp(result, "skipped") != 0)
+        i = 3; /* failed */
+    pthread_mutex_lock(&m->lock);
+    m->watched[i]++;
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -252,6 +302,35 @@ vts_buf_histogram(vts_buf *b, const char *name, const char *help, const vts_hist
                    (unsigned long long)h->count);
 }
 
+/* The per-domain gauges. */
+typedef enum {
+    VTS_SERIES_LAST_SYNC,
+    VTS_SERIES_OFFSET,
+    VTS_SERIES_OFFSET_TIME,
+} vts_series;
+
+/* The gauge @name of every domain that has a value for @which. */
+static void
+vts_buf_domains(vts_buf *b, const vts_metrics *m, vts_series which, const char *name,
+                const char *help)
+{
+    vts_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (size_t i = 0; i < m->ndomains; i++) {
+        const vts_domain_time *d = &m->domains[i];
+
+        if (which == VTS_SERIES_LAST_SYNC ? !d->have_sync : !d->have_watch)
+            continue;
+        vts_buf_printf(b, "%s{domain=\"", name);
+        vts_buf_label(b, d->domain);
+        if (which == VTS_SERIES_OFFSET)
+            vts_buf_printf(b, "\"} %.9f\n", d->offset_ns / 1e9);
+        else
+            vts_buf_printf(b, "\"} %.3f\n",
+                           (which == VTS_SERIES_LAST_SYNC ? d->last_ns : d->watch_ns) /
+                               1e9);
+    }
+}
+
 char *
 vts_metrics_render(vts_metrics *m)
 {
@@ -281,14 +360,21 @@ vts_metrics_render(vts_metrics *m)
     vts_buf_histogram(&b, "vmtimesync_residual_seconds",
                       "The guest's offset from the host after a step, absolute.", &m->residual,
                       vts_metrics_residual_le, VTS_METRICS_NRES);
-    vts_buf_printf(&b, "# HELP vmtimesync_last_sync_timestamp_seconds When a domain last "
-                       "synced fine (Unix time).\n"
-                       "# TYPE vmtimesync_last_sync_timestamp_seconds gauge\n");
-    for (size_t i = 0; i < m->ndomains; i++) {
-        vts_buf_printf(&b, "vmtimesync_last_sync_timestamp_seconds{domain=\"");
-        vts_buf_label(&b, m->domains[i].domain);
-        vts_buf_printf(&b, "\"} %.3f\n", m->domains[i].last_ns / 1e9);
-    }
+    vts_buf_domains(&b, m, VTS_SERIES_LAST_SYNC, "vmtimesync_last_sync_timestamp_seconds",
+                    "When a domain last synced fine (Unix time).");
+    vts_buf_domains(&b, m, VTS_SERIES_OFFSET, "vmtimesync_guest_offset_seconds",
+                    "A domain's clock minus the host's, as the watch last measured it "
+                    "(signed).");
+    vts_buf_domains(&b, m, VTS_SERIES_OFFSET_TIME,
+                    "vmtimesync_guest_offset_timestamp_seconds",
+                    "When the watch last measured a domain's offset (Unix time).");
+    vts_buf_printf(&b,
+                   "# HELP vmtimesync_watch_measurements_total Watch measurements, by "
+                   "result (ok, fixed, held, failed, skipped).\n"
+                   "# TYPE vmtimesync_watch_measurements_total counter\n");
+    for (size_t i = 0; i < VTS_METRICS_NWATCH; i++)
+        vts_buf_printf(&b, "vmtimesync_watch_measurements_total{result=\"%s\"} %llu\n",
+                       vts_metrics_watch_results[i], (unsigned long long)m->watched[i]);
     pthread_mutex_unlock(&m->lock);
     if (b.oom) {
         free(b.s);

@@ -84,6 +84,16 @@ vts_sched_count(const vts_sched *s)
     return s->count;
 }
 
+size_t
+vts_sched_queued(const vts_sched *s)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < s->count; i++)
+        n += s->entries[i].phase == VTS_PHASE_QUEUED;
+    return n;
+}
+
 /* Forget @e (an element of s->entries), keeping the others' order. */
 static void
 vts_sched_remove(vts_sched *s, vts_sched_entry *e)

@@ -659,8 +659,11 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     vts_error_clear(&res->err);
 
     if (opts->check_only) {
-        /* A report, not a decision: every sample asked for. */
-        if (vts_sync_decide(ops, dom, domain, opts, -1, vts_sync_max_samples(opts), false,
+        /* A report, not a decision: every sample asked for, unless the
+         * caller only needs the side of a bound (the watch). */
+        if (vts_sync_decide(ops, dom, domain, opts,
+                            opts->check_quick ? opts->check_bound_ns : -1,
+                            opts->check_quick ? 1 : vts_sync_max_samples(opts), false,
                             &first, res) < 0)
             goto error;
     } else {

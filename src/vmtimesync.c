@@ -366,6 +366,17 @@ vts_cli_status_line(json_object *dom)
             json_object_object_get_ex(v, "message", &v))
             printf(", %s", json_object_get_string(v));
     }
+    if (json_object_object_get_ex(dom, "watch", &last) && last) {
+        char off[32];
+
+        vts_report_offset(off, sizeof(off),
+                          json_object_object_get_ex(last, "offset_ns", &v)
+                              ? json_object_get_int64(v)
+                              : 0);
+        printf("; watched offset %s", off);
+        if (json_object_object_get_ex(last, "age_s", &v))
+            printf(", %" PRId64 " s ago", json_object_get_int64(v));
+    }
     printf("\n");
 }
 

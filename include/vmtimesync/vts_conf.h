@@ -34,6 +34,11 @@
  *   set_time_fallback  none or guest-exec [none]: when the guest agent refuses
  *                    guest-set-time as unsupported, step with the guest's
  *                    GNU date through guest-exec (if the agent allows it)
+ *   watch_interval   off, or a duration from 1s to 24h [60s]: measure every
+ *                    running domain with a connected agent once per interval
+ *                    (vts_watch.h)
+ *   watch_fix_above  never, or a duration from 0 to 24h [1s]: a watched offset
+ *                    beyond this triggers a sync (trigger "watch")
  *
  * A duration is a number, which may have a fraction, and a unit: ns, us, ms,
  * s, min or h ("5ms", "1.5 s", "2min"); a bare number is seconds.
@@ -91,6 +96,8 @@ typedef struct {
     int64_t max_step_ns;     /* 0: no limit */
     int64_t max_backward_ns;
     vts_fallback set_time_fallback;
+    int64_t watch_interval_ns;  /* 0: watch mode off */
+    int64_t watch_fix_above_ns; /* < 0: never correct, only report */
 } vts_conf;
 
 /* The numeric settings. Their keys and bounds live in one table

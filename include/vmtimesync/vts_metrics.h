@@ -28,9 +28,21 @@ void vts_metrics_free(vts_metrics *m);
 void vts_metrics_record(vts_metrics *m, const char *domain, const char *trigger,
                         const vts_sync_result *res, int64_t when_ns);
 
-/* Drop @domain's own series (it stopped or left this host); the totals
- * keep counting what it did. */
+/* Drop @domain's own series (it stopped or left this host): its last sync
+ * and its watched offset; the totals keep counting what it did. */
 void vts_metrics_forget(vts_metrics *m, const char *domain);
+
+/* The watch measured @domain's offset (guest minus host, signed) at
+ * @wall_ns (CLOCK_REALTIME): vmtimesync_guest_offset_seconds and
+ * vmtimesync_guest_offset_timestamp_seconds. Both go with
+ * vts_metrics_forget. */
+void vts_metrics_guest_offset(vts_metrics *m, const char *domain, int64_t offset_ns,
+                              int64_t wall_ns);
+
+/* Count one watch measurement by @result (vts_watch_verdict_name: "ok",
+ * "fixed", "held", "failed", "skipped"; anything else counts as failed):
+ * vmtimesync_watch_measurements_total{result}. */
+void vts_metrics_watch_measured(vts_metrics *m, const char *result);
 
 /* Whether the daemon is connected to libvirt (a gauge). */
 void vts_metrics_set_connected(vts_metrics *m, bool connected);

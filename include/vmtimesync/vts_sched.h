@@ -159,6 +159,10 @@ size_t vts_sched_prune(vts_sched *s, char *const *running, size_t count,
 /* How many domains the scheduler knows. */
 size_t vts_sched_count(const vts_sched *s);
 
+/* How many domains are queued, waiting for a worker (the watch measures
+ * nothing while a sync waits: event-triggered syncs go first). */
+size_t vts_sched_queued(const vts_sched *s);
+
 /* A worker takes @name. Returns true and copies the entry into @job (its
  * name pointer stays owned by the scheduler and valid until the matching
  * vts_sched_finish, which may free it) when @name is queued; false for a

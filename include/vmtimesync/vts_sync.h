@@ -96,6 +96,12 @@ typedef struct {
     int samples;      /* guest-get-time calls per measurement */
     int timeout_s;    /* per agent call */
     bool check_only;  /* measure and report, never step */
+    bool check_quick; /* with check_only: stop sampling as soon as the offset
+                       * is clearly beyond or within check_bound_ns (mostly
+                       * after one sample) instead of taking every sample:
+                       * the daemon's watch, which only needs to know which
+                       * side of its bound a guest is */
+    int64_t check_bound_ns;
     bool allow_unsynced_host; /* step even when the host's clock is unsynced */
     int64_t max_step_ns;      /* 0: no limit */
     int64_t max_backward_ns;  /* < 0: no limit */

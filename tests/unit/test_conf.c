@@ -35,6 +35,8 @@ assert_defaults(const vts_conf *conf)
     assert_int_equal(conf->recheck_max, 3);
     assert_int_equal(conf->recheck_delay_ns, 1 * SEC);
     assert_int_equal(conf->workers, 8);
+    assert_true(conf->watch_interval_ns == 60 * SEC);
+    assert_true(conf->watch_fix_above_ns == 1 * SEC);
     assert_null(conf->include);
     assert_int_equal(conf->include_count, 0);
     assert_null(conf->exclude);
@@ -118,6 +120,45 @@ test_conf_time_safety(void **state)
 
     parse_fails("host_unsynced = yes\n",
                 "t.conf:1: host_unsynced: 'yes' is neither 'refuse' nor 'allow'");
+}
+
+/* Watch mode: off or an interval of at least 1 s; a bound or never. */
+static void
+test_conf_watch(void **state)
+{
+    vts_conf conf;
+
+    (void)state;
+    parse_ok(&conf, "watch_interval = 30s\nwatch_fix_above = 250ms\n");
+    assert_true(conf.watch_interval_ns == 30 * SEC);
+    assert_true(conf.watch_fix_above_ns == 250 * MS);
+    vts_conf_clear(&conf);
+
+    parse_ok(&conf, "watch_interval = off\nwatch_fix_above = never\n");
+    assert_true(conf.watch_interval_ns == 0);
+    assert_true(conf.watch_fix_above_ns == -1);
+    vts_conf_clear(&conf);
+
+    parse_ok(&conf, "watch_interval = 1s\nwatch_fix_above = 0\n");
+    assert_true(conf.watch_interval_ns == 1 * SEC);
+    assert_true(conf.watch_fix_above_ns == 0);
+    vts_conf_clear(&conf);
+
+    parse_fails("# watch\nwatch_interval = 500ms\n",
+                "t.conf:2: watch_interval: '500ms' is out of range (1s to 24h; or off)");
+    parse_fails("watch_interval = 0\n",
+                "t.conf:1: watch_interval: '0' is out of range (1s to 24h; or off)");
+    parse_fails(
+        "watch_interval = never\n",
+        "t.conf:1: watch_interval: 'never' is not a duration (use off, or e.g. 60s, "
+        "5min)");
+    parse_fails(
+        "\n\nwatch_fix_above = -1s\n",
+        "t.conf:3: watch_fix_above: '-1s' is negative (use never, or e.g. 1s, 500ms)");
+    parse_fails(
+        "watch_fix_above = off\n",
+        "t.conf:1: watch_fix_above: 'off' is not a duration (use never, or e.g. 1s, "
+        "500ms)");
 }
 
 static void
@@ -257,11 +298,11 @@ test_conf_whitespace_crlf_comments(void **state)
 }
 
 /* What an unknown key's message lists, in the documented order. */
-#define KNOWN_KEYS                                                                        \
+#define KNOWN_KEYS                                                                       \
     "uri, threshold, tolerance, samples, agent_timeout, agent_wait, retry_max, "         \
     "backoff_initial, backoff_max, recheck_max, recheck_delay, workers, include, "       \
     "exclude, log_level, control_socket, metrics_file, host_unsynced, max_step, "        \
-    "max_backward, set_time_fallback"
+    "max_backward, set_time_fallback, watch_interval, watch_fix_above"
 
 static void
 test_conf_syntax_errors(void **state)
@@ -1065,6 +1106,7 @@ main(void)
         cmocka_unit_test(test_conf_long_lines),
         cmocka_unit_test(test_conf_to_sync_opts),
         cmocka_unit_test(test_conf_to_sched_conf),
+        cmocka_unit_test(test_conf_watch),
         cmocka_unit_test_setup_teardown(test_conf_load_file, load_setup, load_teardown),
         cmocka_unit_test_setup_teardown(test_conf_load_missing, load_setup,
                                         load_teardown),

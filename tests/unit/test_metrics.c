@@ -131,6 +131,61 @@ test_metrics_forget_drops_only_the_domains_series(void **state)
     vts_metrics_free(m);
 }
 
+/* Watch mode: each domain's latest offset (signed) and when it was
+ * measured; measurements by result, every result listed from the start;
+ * a domain's series go with it. */
+static void
+test_metrics_watch_offsets_and_results(void **state)
+{
+    vts_metrics *m = vts_metrics_new();
+    vts_sync_result r = stepped(-1000000000LL, 0);
+    char *text;
+
+    (void)state;
+    assert_non_null(m);
+    text = vts_metrics_render(m);
+    assert_has_line(text, "# TYPE vmtimesync_guest_offset_seconds gauge");
+    assert_has_line(text, "# TYPE vmtimesync_guest_offset_timestamp_seconds gauge");
+    assert_has_line(text, "# TYPE vmtimesync_watch_measurements_total counter");
+    assert_has_line(text, "vmtimesync_watch_measurements_total{result=\"ok\"} 0");
+    assert_has_line(text, "vmtimesync_watch_measurements_total{result=\"skipped\"} 0");
+    free(text);
+
+    vts_metrics_guest_offset(m, "a", -50123456LL, 1700000000250000000LL);
+    vts_metrics_guest_offset(m, "b", 3000000000LL, 1700000001000000000LL);
+    vts_metrics_guest_offset(m, "a", -49000000LL, 1700000060500000000LL);
+    vts_metrics_record(m, "b", "watch", &r, 1700000002LL * 1000000000LL);
+    vts_metrics_watch_measured(m, "ok");
+    vts_metrics_watch_measured(m, "ok");
+    vts_metrics_watch_measured(m, "fixed");
+    vts_metrics_watch_measured(m, "held");
+    vts_metrics_watch_measured(m, "failed");
+    text = vts_metrics_render(m);
+    assert_has_line(text, "vmtimesync_guest_offset_seconds{domain=\"a\"} -0.049000000");
+    assert_has_line(text, "vmtimesync_guest_offset_seconds{domain=\"b\"} 3.000000000");
+    assert_has_line(
+        text, "vmtimesync_guest_offset_timestamp_seconds{domain=\"a\"} 1700000060.500");
+    assert_has_line(
+        text, "vmtimesync_guest_offset_timestamp_seconds{domain=\"b\"} 1700000001.000");
+    assert_has_line(text, "vmtimesync_watch_measurements_total{result=\"ok\"} 2");
+    assert_has_line(text, "vmtimesync_watch_measurements_total{result=\"fixed\"} 1");
+    assert_has_line(text, "vmtimesync_watch_measurements_total{result=\"held\"} 1");
+    assert_has_line(text, "vmtimesync_watch_measurements_total{result=\"failed\"} 1");
+    assert_has_line(text, "vmtimesync_watch_measurements_total{result=\"skipped\"} 0");
+    assert_has_line(text,
+                    "vmtimesync_syncs_total{trigger=\"watch\",result=\"stepped\"} 1");
+    /* Only synced domains have a last sync. */
+    assert_null(strstr(text, "vmtimesync_last_sync_timestamp_seconds{domain=\"a\"}"));
+    free(text);
+
+    vts_metrics_forget(m, "b");
+    text = vts_metrics_render(m);
+    assert_null(strstr(text, "domain=\"b\""));
+    assert_has_line(text, "vmtimesync_guest_offset_seconds{domain=\"a\"} -0.049000000");
+    free(text);
+    vts_metrics_free(m);
+}
+
 static void
 test_metrics_write_is_atomic(void **state)
 {
@@ -200,10 +255,10 @@ conc_write(void *opaque)
 static bool
 conc_whole(const char *text, size_t len)
 {
-    const char *last = "# TYPE vmtimesync_last_sync_timestamp_seconds gauge\n";
-    const char *series = "vmtimesync_last_sync_timestamp_seconds{domain=\"";
+    const char *last = "# TYPE vmtimesync_watch_measurements_total counter\n";
+    const char *series = "vmtimesync_watch_measurements_total{result=\"";
     const char *tail;
-    int helps = 0;
+    int helps = 0, lines = 0;
 
     if (len == 0 || text[len - 1] != '\n')
         return false;
@@ -212,14 +267,14 @@ conc_whole(const char *text, size_t len)
         return false;
     for (const char *p = text; (p = strstr(p, "# HELP ")) != NULL; p++)
         helps++;
-    if (helps != 6 || (tail = strstr(text, last)) == NULL)
+    if (helps != 9 || (tail = strstr(text, last)) == NULL)
         return false;
-    /* After the last family's header only its own series. */
-    for (tail += strlen(last); *tail; tail = strchr(tail, '\n') + 1) {
+    /* After the last family's header only its own series, all five. */
+    for (tail += strlen(last); *tail; tail = strchr(tail, '\n') + 1, lines++) {
         if (strncmp(tail, series, strlen(series)) != 0)
             return false;
     }
-    return true;
+    return lines == 5;
 }
 
 static void
@@ -313,6 +368,7 @@ main(void)
         cmocka_unit_test(test_metrics_counts_syncs_by_trigger_and_result),
         cmocka_unit_test(test_metrics_escapes_domain_labels),
         cmocka_unit_test(test_metrics_forget_drops_only_the_domains_series),
+        cmocka_unit_test(test_metrics_watch_offsets_and_results),
         cmocka_unit_test(test_metrics_write_is_atomic),
         cmocka_unit_test(test_metrics_concurrent_writes_never_tear),
         cmocka_unit_test(test_metrics_file_is_world_readable_whatever_the_umask),

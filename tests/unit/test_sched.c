@@ -67,6 +67,24 @@ run_job(vts_sched *s, const char *name, vts_sync_result res, int64_t now)
     return vts_sched_finish(s, name, &res, now);
 }
 
+/* The watch waits while any sync is queued (vts_sched_queued): queued
+ * domains count until a worker takes them. */
+static void
+test_queued_counts_syncs_waiting_for_a_worker(void **state)
+{
+    vts_sched *s = *state;
+    vts_sched_entry job;
+
+    assert_int_equal(vts_sched_queued(s), 0);
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 10));
+    assert_true(vts_sched_trigger(s, "b", "watch", 10));
+    assert_int_equal(vts_sched_queued(s), 2);
+    assert_true(vts_sched_begin(s, "a", &job));
+    assert_int_equal(vts_sched_queued(s), 1);
+    assert_true(vts_sched_begin(s, "b", &job));
+    assert_int_equal(vts_sched_queued(s), 0);
+}
+
 /* The step delay a domain's syncs met is remembered, and the next job
  * carries the median of the last five: one slow step does not move it. */
 static void
@@ -875,7 +893,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_trigger_queues_once_and_coalesces, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_step_delay_is_learned_per_domain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_step_delay_is_learned_per_domain, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_trigger_during_sync_runs_once_more, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stale_queue_item_is_skipped, setup,
@@ -933,6 +952,8 @@ main(void)
         cmocka_unit_test(
             test_recheck_that_finds_the_guest_paused_gives_way_to_the_resume),
         cmocka_unit_test(test_recheck_delay_is_capped),
+        cmocka_unit_test_setup_teardown(test_queued_counts_syncs_waiting_for_a_worker,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests_name("sched", tests, NULL, NULL);
