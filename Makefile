@@ -3,8 +3,9 @@
 #
 #   make               build the programs
 #   make check         install the test host's packages (apt), then run the
-#                      unit tests, the simulation's self-check and the
-#                      end-to-end tests on a real libvirtd
+#                      unit tests, the simulation's self-check, the
+#                      monitoring checks and the end-to-end tests on a real
+#                      libvirtd
 #   make check-unit    unit tests only (cmocka)
 #   make check-e2e     end-to-end tests only
 #   make check-monitoring  the alert rules (promtool) and the Grafana
