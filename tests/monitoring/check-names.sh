@@ -55,6 +55,7 @@ for v in datasource instance; do
 		bad "$dashboard: no template variable \$$v"
 done
 # Every query goes to the chosen data source, not one of the author's.
+# shellcheck disable=SC2016 # the literal ${datasource}
 while read -r uid; do
 	bad "$dashboard: a data source uid '$uid', not \${datasource}"
 done < <(jq -r '.. | objects | select(has("datasource") and (.datasource | type == "object"))
