@@ -3,10 +3,13 @@
 #
 #   make               build the programs
 #   make check         install the test host's packages (apt), then run the
-#                      unit tests, the simulation's self-check and the
-#                      end-to-end tests on a real libvirtd
+#                      unit tests, the simulation's self-check, the
+#                      monitoring checks and the end-to-end tests on a real
+#                      libvirtd
 #   make check-unit    unit tests only (cmocka)
 #   make check-e2e     end-to-end tests only
+#   make check-monitoring  the alert rules (promtool) and the Grafana
+#                      dashboard against the metrics the library exports
 #   make check-soak    the daemon over SOAK_CYCLES (1000) pause/resume cycles
 #                      of one guest: no crash, every resume synced, RSS
 #                      growth under 1 MiB (tests/soak/soak.sh; about 6 min)
@@ -65,7 +68,7 @@ PROBE = $(BUILD)/vts-probe
 
 .SECONDARY:
 
-.PHONY: all deps check check-unit check-e2e check-soak check-deploy demo install uninstall clean
+.PHONY: all deps check check-unit check-e2e check-monitoring monitoring-deps check-soak check-deploy demo install uninstall clean
 
 all: $(PROGS)
 
@@ -118,6 +121,7 @@ deps:
 check: deps
 	$(MAKE) check-unit
 	$(MAKE) check-sim
+	$(MAKE) check-monitoring
 	$(MAKE) check-e2e
 
 check-unit: $(UNIT_TESTS)
@@ -125,6 +129,24 @@ check-unit: $(UNIT_TESTS)
 
 check-e2e: $(PROGS) $(PROBE) $(BUILD)/e2e/vmtimesync-hook
 	VTS_BUILD_DIR=$(BUILD) tests/e2e/run.sh
+
+# promtool (Debian's prometheus package, its server kept from starting)
+# and jq, with apt, only when missing.
+monitoring-deps:
+	tests/monitoring/deps.sh
+
+# One of every series, written by the library as the daemon writes it: the
+# names the rules and the dashboard may use.
+$(BUILD)/tests/metrics-sample: tests/monitoring/metrics-sample.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lm -pthread
+
+check-monitoring: monitoring-deps $(BUILD)/tests/metrics-sample
+	promtool check rules packaging/prometheus/vmtimesync-rules.yml
+	cd tests/monitoring && promtool test rules rules-test.yml
+	$(BUILD)/tests/metrics-sample $(BUILD)/tests/metrics-sample.prom
+	tests/monitoring/check-names.sh $(BUILD)/tests/metrics-sample.prom \
+		packaging/grafana/vmtimesync-dashboard.json packaging/prometheus/vmtimesync-rules.yml
 
 # Like check-valgrind: the test host's packages, then the programs, then
 # the run (setup-host.sh again would only repeat deps' check).

@@ -9,9 +9,11 @@
 #   make check-man       render them; fail on any groff or man warning
 #   make systemd-unit    build/systemd/vmtimesyncd.service for SBINDIR
 #   make check-systemd   systemd-analyze verify, and the security score
-#   make install-extra   man pages, unit, bash completion and the default
-#                        configuration (never overwritten); the programs and
-#                        the libvirt hook are the top-level `install`'s
+#   make install-extra   man pages, unit, bash completion, the Prometheus
+#                        rules and Grafana dashboard (VTS_DATADIR), and the
+#                        default configuration (never overwritten); the
+#                        programs and the libvirt hook are the top-level
+#                        `install`'s
 #   make uninstall-extra the same, removed (the configuration only when
 #                        unchanged)
 #   make dist            build/vmtimesync-VERSION.tar.gz from git (HEAD, or
@@ -33,6 +35,10 @@ SYSCONFDIR ?= /etc
 MANDIR ?= $(PREFIX)/share/man
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# Files for other programs to load: the alert rules and the dashboard.
+VTS_DATADIR ?= $(PREFIX)/share/vmtimesync
+MONITORING_FILES = packaging/prometheus/vmtimesync-rules.yml \
+	packaging/grafana/vmtimesync-dashboard.json
 SCDOC ?= scdoc
 
 VTS_VERSION_H = include/vmtimesync/vts_version.h
@@ -127,6 +133,8 @@ install-extra: $(MANS) $(UNIT)
 	install -m 0644 $(UNIT) $(DESTDIR)$(SYSTEMDUNITDIR)/vmtimesyncd.service
 	install -d $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0644 completion/vmtimesync $(DESTDIR)$(BASHCOMPDIR)/vmtimesync
+	install -d $(DESTDIR)$(VTS_DATADIR)
+	install -m 0644 $(MONITORING_FILES) $(DESTDIR)$(VTS_DATADIR)/
 	install -d $(DESTDIR)$(SYSCONFDIR)/vmtimesync
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/vmtimesync/vmtimesync.conf ]; then \
 		echo "install-extra: keeping $(DESTDIR)$(SYSCONFDIR)/vmtimesync/vmtimesync.conf"; \
@@ -139,7 +147,9 @@ uninstall-extra:
 	rm -f $(DESTDIR)$(MANDIR)/man8/vmtimesync.8 $(DESTDIR)$(MANDIR)/man8/vmtimesyncd.8 \
 		$(DESTDIR)$(MANDIR)/man5/vmtimesync.conf.5 \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/vmtimesyncd.service \
-		$(DESTDIR)$(BASHCOMPDIR)/vmtimesync
+		$(DESTDIR)$(BASHCOMPDIR)/vmtimesync \
+		$(addprefix $(DESTDIR)$(VTS_DATADIR)/,$(notdir $(MONITORING_FILES)))
+	rmdir $(DESTDIR)$(VTS_DATADIR) 2>/dev/null || true
 	@conf=$(DESTDIR)$(SYSCONFDIR)/vmtimesync/vmtimesync.conf; \
 	if [ -e $$conf ] && ! cmp -s $$conf packaging/vmtimesync.conf; then \
 		echo "uninstall-extra: keeping $$conf (changed)"; \

@@ -64,7 +64,7 @@ dpkg -x "$deb" "$tmp/root"
 tr_check_root "$tmp/root" /lib/systemd/system "$upstream"
 
 tr_check "README.Debian installed" test -f "$tmp/root/usr/share/doc/vmtimesync/README.Debian"
-for doc in deployment.md guests.md; do
+for doc in deployment.md guests.md monitoring.md; do
 	tr_check "$doc installed" sh -c "ls '$tmp/root/usr/share/doc/vmtimesync/$doc'* >/dev/null"
 done
 

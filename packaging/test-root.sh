@@ -67,6 +67,9 @@ tr_check_root() {
 	tr_file "$TR_ROOT/etc/vmtimesync/vmtimesync.conf" 644
 	tr_file "$TR_ROOT$unitdir/vmtimesyncd.service" 644
 	tr_file "$TR_ROOT/usr/share/bash-completion/completions/vmtimesync" 644
+	# For the operator's Prometheus and Grafana (docs/monitoring.md).
+	tr_file "$TR_ROOT/usr/share/vmtimesync/vmtimesync-rules.yml" 644
+	tr_file "$TR_ROOT/usr/share/vmtimesync/vmtimesync-dashboard.json" 644
 	for p in vmtimesync.8 vmtimesyncd.8 vmtimesync.conf.5; do
 		if p=$(tr_man "$p"); then
 			pages+=("$p")
