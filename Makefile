@@ -68,7 +68,7 @@ PROBE = $(BUILD)/vts-probe
 
 .SECONDARY:
 
-.PHONY: all deps check check-unit check-e2e check-monitoring monitoring-deps check-soak check-deploy demo install uninstall clean
+.PHONY: all deps check check-unit check-e2e check-soak check-deploy demo install uninstall clean
 
 all: $(PROGS)
 
@@ -130,24 +130,6 @@ check-unit: $(UNIT_TESTS)
 check-e2e: $(PROGS) $(PROBE) $(BUILD)/e2e/vmtimesync-hook
 	VTS_BUILD_DIR=$(BUILD) tests/e2e/run.sh
 
-# promtool (Debian's prometheus package, its server kept from starting)
-# and jq, with apt, only when missing.
-monitoring-deps:
-	tests/monitoring/deps.sh
-
-# One of every series, written by the library as the daemon writes it: the
-# names the rules and the dashboard may use.
-$(BUILD)/tests/metrics-sample: tests/monitoring/metrics-sample.c $(LIB)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lm -pthread
-
-check-monitoring: monitoring-deps $(BUILD)/tests/metrics-sample
-	promtool check rules packaging/prometheus/vmtimesync-rules.yml
-	cd tests/monitoring && promtool test rules rules-test.yml
-	$(BUILD)/tests/metrics-sample $(BUILD)/tests/metrics-sample.prom
-	tests/monitoring/check-names.sh $(BUILD)/tests/metrics-sample.prom \
-		packaging/grafana/vmtimesync-dashboard.json packaging/prometheus/vmtimesync-rules.yml
-
 # Like check-valgrind: the test host's packages, then the programs, then
 # the run (setup-host.sh again would only repeat deps' check).
 SOAK_CYCLES ?= 1000
@@ -187,6 +169,7 @@ clean:
 -include bench/bench.mk
 -include fuzz/fuzz.mk
 -include tests/memcheck/memcheck.mk
+-include tests/monitoring/monitoring.mk
 -include sim/sim.mk
 
 -include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

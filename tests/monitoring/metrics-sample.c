@@ -47,6 +47,9 @@ main(int argc, char **argv)
     vts_error_set(&failed.err, VTS_ERR_AGENT_TIMEOUT, "sample");
     vts_metrics_record(m, "guest-2", "sweep", &failed, 1700000000000000000);
 
+    /* The watch: a guest's offset, and one measurement counted. */
+    vts_metrics_guest_offset(m, "guest-1", -50000000, 1700000000000000000);
+    vts_metrics_watch_measured(m, "ok");
     vts_metrics_set_connected(m, true);
 
     if (vts_metrics_write(m, argv[1], &err) < 0) {
