@@ -19,6 +19,9 @@
 
 #include "vmtimesync/vts_ctl.h"
 
+#define VTS_CONF_ALLOW_PRIV
+#include "vts_conf_priv.h"
+
 _Static_assert(VTS_CONF_SOCKET_PATH_MAX <= sizeof(((struct sockaddr_un *)0)->sun_path),
                "control_socket must fit in sun_path");
 _Static_assert(sizeof(VTS_CTL_DEFAULT_PATH) <= VTS_CONF_SOCKET_PATH_MAX,
@@ -60,6 +63,9 @@ _Static_assert(sizeof(VTS_CTL_DEFAULT_PATH) <= VTS_CONF_SOCKET_PATH_MAX,
  * recognise it, short enough that the message still fits. */
 #define VTS_CONF_QUOTE_MAX 64
 
+/* Room for the list of known keys in the unknown-key message. */
+#define VTS_CONF_KNOWN_MAX 400
+
 /* Fractional digits kept in a duration: below a nanosecond for seconds. */
 #define VTS_CONF_FRAC_DIGITS 9
 
@@ -83,85 +89,35 @@ static const struct {
     {"h", VTS_NS_PER_HOUR},
 };
 
-/* The numeric settings (see vts_conf.h) and where each goes in a vts_conf:
- * an int64_t for durations, an int otherwise. */
-static const struct {
-    vts_conf_bounds b;
-    size_t offset;
-} vts_conf_numbers[VTS_CONF__NUMBERS] = {
-    [VTS_CONF_THRESHOLD] = {{"threshold", "--threshold", VTS_CONF_DURATION, 0,
-                             VTS_NS_PER_HOUR},
-                            offsetof(vts_conf, threshold_ns)},
-    [VTS_CONF_TOLERANCE] = {{"tolerance", NULL, VTS_CONF_DURATION, 0, VTS_NS_PER_HOUR},
-                            offsetof(vts_conf, tolerance_ns)},
-    [VTS_CONF_SAMPLES] = {{"samples", "--samples", VTS_CONF_COUNT, 1,
-                           VTS_SYNC_MAX_SAMPLES},
-                          offsetof(vts_conf, samples)},
-    [VTS_CONF_AGENT_TIMEOUT] = {{"agent_timeout", "--timeout", VTS_CONF_WHOLE_SECONDS,
-                                 VTS_NS_PER_SEC, VTS_NS_PER_HOUR},
-                                offsetof(vts_conf, agent_timeout_s)},
-    [VTS_CONF_AGENT_WAIT] = {{"agent_wait", "--wait", VTS_CONF_DURATION, VTS_NS_PER_SEC,
-                              24 * VTS_NS_PER_HOUR},
-                             offsetof(vts_conf, agent_wait_ns)},
-    [VTS_CONF_RETRY_MAX] = {{"retry_max", NULL, VTS_CONF_COUNT, 0, 100},
-                            offsetof(vts_conf, retry_max)},
-    [VTS_CONF_BACKOFF_INITIAL] = {{"backoff_initial", NULL, VTS_CONF_DURATION,
-                                   VTS_NS_PER_MS, VTS_NS_PER_HOUR},
-                                  offsetof(vts_conf, backoff_initial_ns)},
-    [VTS_CONF_BACKOFF_MAX] = {{"backoff_max", NULL, VTS_CONF_DURATION, VTS_NS_PER_MS,
-                               24 * VTS_NS_PER_HOUR},
-                              offsetof(vts_conf, backoff_max_ns)},
-    [VTS_CONF_RECHECK_MAX] = {{"recheck_max", NULL, VTS_CONF_COUNT, 0, 10},
-                              offsetof(vts_conf, recheck_max)},
-    [VTS_CONF_RECHECK_DELAY] = {{"recheck_delay", NULL, VTS_CONF_DURATION,
-                                 10 * VTS_NS_PER_MS, 10 * VTS_NS_PER_MIN},
-                                offsetof(vts_conf, recheck_delay_ns)},
-    [VTS_CONF_WORKERS] = {{"workers", NULL, VTS_CONF_COUNT, 1, 64},
-                          offsetof(vts_conf, workers)},
-    /* 100 years: any more is no bound at all (0 is "no limit"). */
-    [VTS_CONF_MAX_STEP] = {{"max_step", "--max-step", VTS_CONF_DURATION, 0,
-                            100 * 365 * 24 * VTS_NS_PER_HOUR},
-                           offsetof(vts_conf, max_step_ns)},
-    [VTS_CONF_MAX_BACKWARD] = {{"max_backward", "--max-backward", VTS_CONF_DURATION, 0,
-                                100 * 365 * 24 * VTS_NS_PER_HOUR},
-                               offsetof(vts_conf, max_backward_ns)},
-};
+struct vts_conf_key;
 
-const vts_conf_bounds *
-vts_conf_bounds_of(vts_conf_number n)
-{
-    return &vts_conf_numbers[n].b;
-}
+/* Read @value, the value of the key @k, into its field of @conf. */
+typedef int (*vts_conf_parse_fn)(const vts_conf_ctx *ctx, const struct vts_conf_key *k,
+                                 const char *value, vts_conf *conf);
 
-#define VTS_CONF_KEYS                                                                    \
-    "uri, threshold, tolerance, samples, agent_timeout, agent_wait, retry_max, "         \
-    "backoff_initial, backoff_max, recheck_max, recheck_delay, workers, include, "       \
-    "exclude, log_level, control_socket, metrics_file, host_unsynced, max_step, "        \
-    "max_backward, set_time_fallback, watch_interval, watch_fix_above"
+/* One key of the file: everything about it is said here, once (the table
+ * is vts_conf_keys below). */
+typedef struct vts_conf_key {
+    vts_conf_bounds b;       /* name, vmtimesync's option, kind and bounds */
+    int number;              /* its vts_conf_number, or -1 */
+    vts_conf_parse_fn parse; /* reads a value from the file */
+    /* The default: @def_text, in the file's syntax, read with @parse; else,
+     * for a key without @unset, @def, as vts_conf_parse_arg gives it; else
+     * none (the field stays zero) and @unset is the word the documentation
+     * uses for that ("none"). */
+    int64_t def;
+    const char *def_text;
+    const char *unset;
+    const char *word;      /* watch keys: the word besides durations ("off") */
+    int64_t word_value;    /* ... and the value it stands for */
+    const char *examples;  /* ... and what error messages suggest */
+    const char *doc;       /* what it does, in one line */
+    size_t offset;         /* its field in vts_conf */
+    size_t size;           /* ... of this size */
+    ptrdiff_t opts_offset; /* its field in vts_sync_opts (same size), or -1 */
+} vts_conf_key;
 
-void
-vts_conf_init(vts_conf *conf)
-{
-    memset(conf, 0, sizeof(*conf));
-    conf->threshold_ns = VTS_SYNC_DEFAULT_THRESHOLD_NS;
-    conf->tolerance_ns = VTS_SYNC_DEFAULT_TOLERANCE_NS;
-    conf->samples = VTS_SYNC_DEFAULT_SAMPLES;
-    conf->agent_timeout_s = VTS_SYNC_DEFAULT_TIMEOUT_S;
-    conf->agent_wait_ns = VTS_CONF_DEFAULT_AGENT_WAIT_NS;
-    conf->retry_max = VTS_CONF_DEFAULT_RETRY_MAX;
-    conf->backoff_initial_ns = VTS_CONF_DEFAULT_BACKOFF_INITIAL_NS;
-    conf->backoff_max_ns = VTS_CONF_DEFAULT_BACKOFF_MAX_NS;
-    conf->recheck_max = VTS_CONF_DEFAULT_RECHECK_MAX;
-    conf->recheck_delay_ns = VTS_CONF_DEFAULT_RECHECK_DELAY_NS;
-    conf->workers = VTS_CONF_DEFAULT_WORKERS;
-    conf->log_level = VTS_LOG_INFO;
-    conf->max_step_ns = VTS_SYNC_DEFAULT_MAX_STEP_NS;
-    conf->max_backward_ns = VTS_SYNC_DEFAULT_MAX_BACKWARD_NS;
-    conf->watch_interval_ns = VTS_CONF_DEFAULT_WATCH_INTERVAL_NS;
-    conf->watch_fix_above_ns = VTS_CONF_DEFAULT_WATCH_FIX_ABOVE_NS;
-    memcpy(conf->control_socket, VTS_CTL_DEFAULT_PATH, sizeof(VTS_CTL_DEFAULT_PATH));
-}
-
+static const vts_conf_key *vts_conf_number_key(vts_conf_number n);
 static void
 vts_conf_free_list(char **list, size_t count)
 {
@@ -372,15 +328,13 @@ vts_conf_int(const vts_conf_ctx *ctx, const char *value, int min, int max, int *
     return 0;
 }
 
-/* Quotes would end up in the URI or the pattern and never match: say so
- * rather than fail later, far from the cause. */
-/* The value of the numeric setting @n, into its field of @conf. */
+/* The value of the numeric key @k, into its field of @conf. */
 static int
-vts_conf_number_value(const vts_conf_ctx *ctx, const char *value, vts_conf_number n,
+vts_conf_number_value(const vts_conf_ctx *ctx, const vts_conf_key *k, const char *value,
                       vts_conf *conf)
 {
-    const vts_conf_bounds *b = &vts_conf_numbers[n].b;
-    char *field = (char *)conf + vts_conf_numbers[n].offset;
+    const vts_conf_bounds *b = &k->b;
+    char *field = (char *)conf + k->offset;
 
     switch (b->kind) {
     case VTS_CONF_DURATION:
@@ -397,7 +351,7 @@ vts_conf_number_value(const vts_conf_ctx *ctx, const char *value, vts_conf_numbe
 int
 vts_conf_parse_arg(vts_conf_number n, const char *arg, int64_t *out, vts_error *err)
 {
-    const vts_conf_bounds *b = &vts_conf_numbers[n].b;
+    const vts_conf_bounds *b = &vts_conf_number_key(n)->b;
     char lo[32], hi[32];
     int64_t v = 0;
     const char *p = NULL;
@@ -432,9 +386,10 @@ vts_conf_parse_arg(vts_conf_number n, const char *arg, int64_t *out, vts_error *
 int64_t
 vts_conf_number_get(const vts_conf *conf, vts_conf_number n)
 {
-    const char *field = (const char *)conf + vts_conf_numbers[n].offset;
+    const vts_conf_key *k = vts_conf_number_key(n);
+    const char *field = (const char *)conf + k->offset;
 
-    switch (vts_conf_numbers[n].b.kind) {
+    switch (k->b.kind) {
     case VTS_CONF_DURATION:
         return *(const int64_t *)(const void *)field;
     case VTS_CONF_WHOLE_SECONDS:
@@ -448,12 +403,14 @@ vts_conf_number_get(const vts_conf *conf, vts_conf_number n)
 void
 vts_conf_format_arg(vts_conf_number n, int64_t value, char *buf, size_t len)
 {
-    if (vts_conf_numbers[n].b.kind == VTS_CONF_COUNT)
+    if (vts_conf_number_key(n)->b.kind == VTS_CONF_COUNT)
         snprintf(buf, len, "%lld", (long long)value);
     else
         vts_conf_format_duration(buf, len, value);
 }
 
+/* Quotes would end up in the URI or the pattern and never match: say so
+ * rather than fail later, far from the cause. */
 static int
 vts_conf_no_quotes(const vts_conf_ctx *ctx, const char *value, size_t n)
 {
@@ -630,11 +587,394 @@ vts_conf_duration_or(const vts_conf_ctx *ctx, const char *value, const char *wor
     return 0;
 }
 
+/* ---- the keys: how each is read ---- */
+
+static int
+vts_conf_key_uri(const vts_conf_ctx *ctx, const vts_conf_key *k, const char *value,
+                 vts_conf *conf)
+{
+    (void)k;
+    return vts_conf_string(ctx, value, &conf->uri);
+}
+
+static int
+vts_conf_key_include(const vts_conf_ctx *ctx, const vts_conf_key *k, const char *value,
+                     vts_conf *conf)
+{
+    (void)k;
+    return vts_conf_patterns(ctx, value, &conf->include, &conf->include_count);
+}
+
+static int
+vts_conf_key_exclude(const vts_conf_ctx *ctx, const vts_conf_key *k, const char *value,
+                     vts_conf *conf)
+{
+    (void)k;
+    return vts_conf_patterns(ctx, value, &conf->exclude, &conf->exclude_count);
+}
+
+static int
+vts_conf_key_log_level(const vts_conf_ctx *ctx, const vts_conf_key *k, const char *value,
+                       vts_conf *conf)
+{
+    (void)k;
+    return vts_conf_log_level(ctx, value, &conf->log_level);
+}
+
+static int
+vts_conf_key_socket(const vts_conf_ctx *ctx, const vts_conf_key *k, const char *value,
+                    vts_conf *conf)
+{
+    (void)k;
+    return vts_conf_socket_path(ctx, value, conf->control_socket,
+                                sizeof(conf->control_socket));
+}
+
+static int
+vts_conf_key_metrics(const vts_conf_ctx *ctx, const vts_conf_key *k, const char *value,
+                     vts_conf *conf)
+{
+    (void)k;
+    if (*value && vts_conf_check_path(ctx, value) < 0)
+        return -1;
+    return vts_conf_string(ctx, value, &conf->metrics_file);
+}
+
+static int
+vts_conf_key_host_unsynced(const vts_conf_ctx *ctx, const vts_conf_key *k,
+                           const char *value, vts_conf *conf)
+{
+    char q[VTS_CONF_QUOTE_MAX + 4];
+
+    (void)k;
+    if (strcmp(value, "refuse") == 0 || strcmp(value, "allow") == 0) {
+        conf->allow_unsynced_host = strcmp(value, "allow") == 0;
+        return 0;
+    }
+    return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is neither 'refuse' nor 'allow'",
+                         vts_conf_quote(q, sizeof(q), value));
+}
+
+static int
+vts_conf_key_fallback(const vts_conf_ctx *ctx, const vts_conf_key *k, const char *value,
+                      vts_conf *conf)
+{
+    char q[VTS_CONF_QUOTE_MAX + 4];
+
+    (void)k;
+    if (vts_fallback_parse(value, &conf->set_time_fallback) == 0)
+        return 0;
+    return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is neither 'none' nor 'guest-exec'",
+                         vts_conf_quote(q, sizeof(q), value));
+}
+
+/* watch_interval and watch_fix_above: a duration, or the key's word. */
+static int
+vts_conf_key_watch(const vts_conf_ctx *ctx, const vts_conf_key *k, const char *value,
+                   vts_conf *conf)
+{
+    return vts_conf_duration_or(ctx, value, k->word, k->word_value, k->b.min, k->b.max,
+                                k->examples,
+                                (int64_t *)(void *)((char *)conf + k->offset));
+}
+
+/* ---- the table ---- */
+
+#define VTS_CONF_FIELD(f)                                                                \
+    .offset = offsetof(vts_conf, f), .size = sizeof(((vts_conf *)0)->f)
+/* A field copied to and from vts_sync_opts: the sizes must match (else
+ * the array size below is negative and the build fails). */
+#define VTS_CONF_OPTS(f, o)                                                              \
+    .opts_offset =                                                                       \
+        (ptrdiff_t)offsetof(vts_sync_opts, o) +                                          \
+        0 * (ptrdiff_t)sizeof(                                                           \
+                char[sizeof(((vts_conf *)0)->f) == sizeof(((vts_sync_opts *)0)->o)       \
+                         ? 1                                                             \
+                         : -1])
+#define VTS_CONF_NO_OPTS .opts_offset = -1
+/* 100 years: any more is no bound at all (0 is "no limit"). */
+#define VTS_CONF_CENTURY_NS (100 * 365 * 24 * VTS_NS_PER_HOUR)
+
+/* Every key, in the order the unknown-key message lists them. The
+ * defaults of the sync options are vts_sync.h's (VTS_SYNC_DEFAULT_*);
+ * the others are defined above. man/vmtimesync.conf.5.scd and
+ * packaging/vmtimesync.conf document each key with the same default
+ * (tests/unit/test_conf.c checks). */
+static const vts_conf_key vts_conf_keys[] = {
+    {.b = {"uri", NULL, VTS_CONF_COUNT, 0, 0},
+     .number = -1,
+     .parse = vts_conf_key_uri,
+     .unset = "$LIBVIRT_DEFAULT_URI",
+     .doc = "libvirt URI [unset: $LIBVIRT_DEFAULT_URI, else qemu:///system]",
+     VTS_CONF_FIELD(uri),
+     VTS_CONF_NO_OPTS},
+    {.b = {"threshold", "--threshold", VTS_CONF_DURATION, 0, VTS_NS_PER_HOUR},
+     .number = VTS_CONF_THRESHOLD,
+     .parse = vts_conf_number_value,
+     .def = VTS_SYNC_DEFAULT_THRESHOLD_NS,
+     .doc = "no step below this offset",
+     VTS_CONF_FIELD(threshold_ns),
+     VTS_CONF_OPTS(threshold_ns, threshold_ns)},
+    {.b = {"tolerance", NULL, VTS_CONF_DURATION, 0, VTS_NS_PER_HOUR},
+     .number = VTS_CONF_TOLERANCE,
+     .parse = vts_conf_number_value,
+     .def = VTS_SYNC_DEFAULT_TOLERANCE_NS,
+     .doc = "residual that triggers a correction",
+     VTS_CONF_FIELD(tolerance_ns),
+     VTS_CONF_OPTS(tolerance_ns, tolerance_ns)},
+    {.b = {"samples", "--samples", VTS_CONF_COUNT, 1, VTS_SYNC_MAX_SAMPLES},
+     .number = VTS_CONF_SAMPLES,
+     .parse = vts_conf_number_value,
+     .def = VTS_SYNC_DEFAULT_SAMPLES,
+     .doc = "guest-get-time calls per measurement",
+     VTS_CONF_FIELD(samples),
+     VTS_CONF_OPTS(samples, samples)},
+    {.b = {"agent_timeout", "--timeout", VTS_CONF_WHOLE_SECONDS, VTS_NS_PER_SEC,
+           VTS_NS_PER_HOUR},
+     .number = VTS_CONF_AGENT_TIMEOUT,
+     .parse = vts_conf_number_value,
+     .def = VTS_SYNC_DEFAULT_TIMEOUT_S * VTS_NS_PER_SEC,
+     .doc = "per guest agent call",
+     VTS_CONF_FIELD(agent_timeout_s),
+     VTS_CONF_OPTS(agent_timeout_s, timeout_s)},
+    {.b = {"agent_wait", "--wait", VTS_CONF_DURATION, VTS_NS_PER_SEC,
+           24 * VTS_NS_PER_HOUR},
+     .number = VTS_CONF_AGENT_WAIT,
+     .parse = vts_conf_number_value,
+     .def = VTS_CONF_DEFAULT_AGENT_WAIT_NS,
+     .doc = "how long a trigger waits for the guest agent to connect",
+     VTS_CONF_FIELD(agent_wait_ns),
+     VTS_CONF_NO_OPTS},
+    {.b = {"retry_max", NULL, VTS_CONF_COUNT, 0, 100},
+     .number = VTS_CONF_RETRY_MAX,
+     .parse = vts_conf_number_value,
+     .def = VTS_CONF_DEFAULT_RETRY_MAX,
+     .doc = "attempts after an unresponsive agent",
+     VTS_CONF_FIELD(retry_max),
+     VTS_CONF_NO_OPTS},
+    {.b = {"backoff_initial", NULL, VTS_CONF_DURATION, VTS_NS_PER_MS, VTS_NS_PER_HOUR},
+     .number = VTS_CONF_BACKOFF_INITIAL,
+     .parse = vts_conf_number_value,
+     .def = VTS_CONF_DEFAULT_BACKOFF_INITIAL_NS,
+     .doc = "first retry delay, then doubled",
+     VTS_CONF_FIELD(backoff_initial_ns),
+     VTS_CONF_NO_OPTS},
+    {.b = {"backoff_max", NULL, VTS_CONF_DURATION, VTS_NS_PER_MS, 24 * VTS_NS_PER_HOUR},
+     .number = VTS_CONF_BACKOFF_MAX,
+     .parse = vts_conf_number_value,
+     .def = VTS_CONF_DEFAULT_BACKOFF_MAX_NS,
+     .doc = "longest retry delay, not below backoff_initial",
+     VTS_CONF_FIELD(backoff_max_ns),
+     VTS_CONF_NO_OPTS},
+    {.b = {"recheck_max", NULL, VTS_CONF_COUNT, 0, 10},
+     .number = VTS_CONF_RECHECK_MAX,
+     .parse = vts_conf_number_value,
+     .def = VTS_CONF_DEFAULT_RECHECK_MAX,
+     .doc = "re-checks after a sync that left the guest beyond the tolerance",
+     VTS_CONF_FIELD(recheck_max),
+     VTS_CONF_NO_OPTS},
+    {.b = {"recheck_delay", NULL, VTS_CONF_DURATION, 10 * VTS_NS_PER_MS,
+           10 * VTS_NS_PER_MIN},
+     .number = VTS_CONF_RECHECK_DELAY,
+     .parse = vts_conf_number_value,
+     .def = VTS_CONF_DEFAULT_RECHECK_DELAY_NS,
+     .doc = "before the first re-check, then doubled",
+     VTS_CONF_FIELD(recheck_delay_ns),
+     VTS_CONF_NO_OPTS},
+    {.b = {"workers", NULL, VTS_CONF_COUNT, 1, 64},
+     .number = VTS_CONF_WORKERS,
+     .parse = vts_conf_number_value,
+     .def = VTS_CONF_DEFAULT_WORKERS,
+     .doc = "domains synced at the same time",
+     VTS_CONF_FIELD(workers),
+     VTS_CONF_NO_OPTS},
+    {.b = {"include", NULL, VTS_CONF_COUNT, 0, 0},
+     .number = -1,
+     .parse = vts_conf_key_include,
+     .unset = "none",
+     .doc = "domain name patterns [none: every domain]",
+     VTS_CONF_FIELD(include),
+     VTS_CONF_NO_OPTS},
+    {.b = {"exclude", NULL, VTS_CONF_COUNT, 0, 0},
+     .number = -1,
+     .parse = vts_conf_key_exclude,
+     .unset = "none",
+     .doc = "domain name patterns left out",
+     VTS_CONF_FIELD(exclude),
+     VTS_CONF_NO_OPTS},
+    {.b = {"log_level", NULL, VTS_CONF_COUNT, 0, 0},
+     .number = -1,
+     .parse = vts_conf_key_log_level,
+     .def_text = "info",
+     .doc = "err, warning, info or debug",
+     VTS_CONF_FIELD(log_level),
+     VTS_CONF_NO_OPTS},
+    {.b = {"control_socket", NULL, VTS_CONF_COUNT, 0, 0},
+     .number = -1,
+     .parse = vts_conf_key_socket,
+     .def_text = VTS_CTL_DEFAULT_PATH,
+     .doc = "absolute path of the control socket",
+     VTS_CONF_FIELD(control_socket),
+     VTS_CONF_NO_OPTS},
+    {.b = {"metrics_file", NULL, VTS_CONF_COUNT, 0, 0},
+     .number = -1,
+     .parse = vts_conf_key_metrics,
+     .unset = "empty",
+     .doc = "absolute path of the Prometheus textfile, or empty for none",
+     VTS_CONF_FIELD(metrics_file),
+     VTS_CONF_NO_OPTS},
+    {.b = {"host_unsynced", NULL, VTS_CONF_COUNT, 0, 0},
+     .number = -1,
+     .parse = vts_conf_key_host_unsynced,
+     .def_text = "refuse",
+     .doc = "refuse or allow steps while the host's clock is not synchronized",
+     VTS_CONF_FIELD(allow_unsynced_host),
+     VTS_CONF_OPTS(allow_unsynced_host, allow_unsynced_host)},
+    {.b = {"max_step", "--max-step", VTS_CONF_DURATION, 0, VTS_CONF_CENTURY_NS},
+     .number = VTS_CONF_MAX_STEP,
+     .parse = vts_conf_number_value,
+     .def = VTS_SYNC_DEFAULT_MAX_STEP_NS,
+     .doc = "larger steps are not applied (0: no limit)",
+     VTS_CONF_FIELD(max_step_ns),
+     VTS_CONF_OPTS(max_step_ns, max_step_ns)},
+    {.b = {"max_backward", "--max-backward", VTS_CONF_DURATION, 0, VTS_CONF_CENTURY_NS},
+     .number = VTS_CONF_MAX_BACKWARD,
+     .parse = vts_conf_number_value,
+     .def = VTS_SYNC_DEFAULT_MAX_BACKWARD_NS,
+     .doc = "guests ahead by more are not stepped back",
+     VTS_CONF_FIELD(max_backward_ns),
+     VTS_CONF_OPTS(max_backward_ns, max_backward_ns)},
+    {.b = {"set_time_fallback", NULL, VTS_CONF_COUNT, 0, 0},
+     .number = -1,
+     .parse = vts_conf_key_fallback,
+     .def_text = "none",
+     .doc = "none or guest-exec, when the agent refuses guest-set-time",
+     VTS_CONF_FIELD(set_time_fallback),
+     VTS_CONF_OPTS(set_time_fallback, set_time_fallback)},
+    {.b = {"watch_interval", NULL, VTS_CONF_DURATION, VTS_CONF_WATCH_INTERVAL_MIN_NS,
+           VTS_CONF_WATCH_INTERVAL_MAX_NS},
+     .number = -1,
+     .parse = vts_conf_key_watch,
+     .def = VTS_CONF_DEFAULT_WATCH_INTERVAL_NS,
+     .word = "off",
+     .word_value = 0,
+     .examples = "60s, 5min",
+     .doc = "off, or how often each guest is measured (vts_watch.h)",
+     VTS_CONF_FIELD(watch_interval_ns),
+     VTS_CONF_NO_OPTS},
+    {.b = {"watch_fix_above", NULL, VTS_CONF_DURATION, 0, VTS_CONF_WATCH_INTERVAL_MAX_NS},
+     .number = -1,
+     .parse = vts_conf_key_watch,
+     .def = VTS_CONF_DEFAULT_WATCH_FIX_ABOVE_NS,
+     .word = "never",
+     .word_value = -1,
+     .examples = "1s, 500ms",
+     .doc = "never, or the watched offset beyond which a sync follows",
+     VTS_CONF_FIELD(watch_fix_above_ns),
+     VTS_CONF_NO_OPTS},
+};
+
+#define VTS_CONF_NKEYS (sizeof(vts_conf_keys) / sizeof(vts_conf_keys[0]))
+
+/* The entry of the numeric key @n. */
+static const vts_conf_key *
+vts_conf_number_key(vts_conf_number n)
+{
+    size_t i;
+
+    for (i = 0; i < VTS_CONF_NKEYS; i++)
+        if (vts_conf_keys[i].number == (int)n)
+            break;
+    return &vts_conf_keys[i < VTS_CONF_NKEYS ? i : 0];
+}
+
+const vts_conf_bounds *
+vts_conf_bounds_of(vts_conf_number n)
+{
+    return &vts_conf_number_key(n)->b;
+}
+
+/* Store @v, as vts_conf_parse_arg gives it, in @k's field of @conf. */
+static void
+vts_conf_store(vts_conf *conf, const vts_conf_key *k, int64_t v)
+{
+    char *field = (char *)conf + k->offset;
+
+    switch (k->b.kind) {
+    case VTS_CONF_DURATION:
+        *(int64_t *)(void *)field = v;
+        return;
+    case VTS_CONF_WHOLE_SECONDS:
+        *(int *)(void *)field = (int)(v / VTS_NS_PER_SEC);
+        return;
+    case VTS_CONF_COUNT:
+        break;
+    }
+    *(int *)(void *)field = (int)v;
+}
+
+void
+vts_conf_init(vts_conf *conf)
+{
+    vts_error err;
+    vts_conf_ctx ctx = {.source = "<defaults>", .line = 0, .err = &err};
+    const vts_conf_key *k = NULL;
+
+    memset(conf, 0, sizeof(*conf));
+    for (k = vts_conf_keys; k < vts_conf_keys + VTS_CONF_NKEYS; k++) {
+        ctx.key = k->b.key;
+        /* The default texts are constants of this table, none of which
+         * allocates; test_conf checks that each reads back. */
+        if (k->def_text)
+            (void)k->parse(&ctx, k, k->def_text, conf);
+        else if (!k->unset)
+            vts_conf_store(conf, k, k->def);
+    }
+}
+
+size_t
+vts_conf_key_count(void)
+{
+    return VTS_CONF_NKEYS;
+}
+
+const char *
+vts_conf_key_name(size_t i)
+{
+    return vts_conf_keys[i].b.key;
+}
+
+const char *
+vts_conf_key_doc(size_t i)
+{
+    return vts_conf_keys[i].doc;
+}
+
+bool
+vts_conf_key_default(size_t i, char *buf, size_t len)
+{
+    const vts_conf_key *k = &vts_conf_keys[i];
+
+    if (k->def_text)
+        snprintf(buf, len, "%s", k->def_text);
+    else if (k->unset)
+        snprintf(buf, len, "%s", k->unset);
+    else if (k->word && k->def == k->word_value)
+        snprintf(buf, len, "%s", k->word);
+    else if (k->b.kind == VTS_CONF_COUNT)
+        snprintf(buf, len, "%lld", (long long)k->def);
+    else
+        vts_conf_format_duration(buf, len, k->def);
+    return !k->unset;
+}
+
 /* One `key = value` line (comment already cut, blanks trimmed). */
 static int
 vts_conf_directive(vts_conf *conf, vts_conf_ctx *ctx, char *line, unsigned *backoff_lines)
 {
-    char q[VTS_CONF_QUOTE_MAX + 4];
+    char q[VTS_CONF_QUOTE_MAX + 4], known[VTS_CONF_KNOWN_MAX];
+    const vts_conf_key *k = NULL;
+    size_t used = 0;
     char *eq = strchr(line, '=');
     char *key = NULL;
     char *value = NULL;
@@ -649,59 +989,25 @@ vts_conf_directive(vts_conf *conf, vts_conf_ctx *ctx, char *line, unsigned *back
         return vts_conf_fail(ctx, VTS_ERR_CONFIG, "a key is missing before '='");
     ctx->key = key;
 
-    if (strcmp(key, "uri") == 0)
-        return vts_conf_string(ctx, value, &conf->uri);
-    for (int n = 0; n < VTS_CONF__NUMBERS; n++) {
-        if (strcmp(key, vts_conf_numbers[n].b.key) != 0)
+    for (k = vts_conf_keys; k < vts_conf_keys + VTS_CONF_NKEYS; k++) {
+        if (strcmp(key, k->b.key) != 0)
             continue;
-        if (n == VTS_CONF_BACKOFF_INITIAL)
+        if (k->number == VTS_CONF_BACKOFF_INITIAL)
             backoff_lines[0] = ctx->line;
-        else if (n == VTS_CONF_BACKOFF_MAX)
+        else if (k->number == VTS_CONF_BACKOFF_MAX)
             backoff_lines[1] = ctx->line;
-        return vts_conf_number_value(ctx, value, (vts_conf_number)n, conf);
-    }
-    if (strcmp(key, "include") == 0)
-        return vts_conf_patterns(ctx, value, &conf->include, &conf->include_count);
-    if (strcmp(key, "exclude") == 0)
-        return vts_conf_patterns(ctx, value, &conf->exclude, &conf->exclude_count);
-    if (strcmp(key, "log_level") == 0)
-        return vts_conf_log_level(ctx, value, &conf->log_level);
-    if (strcmp(key, "control_socket") == 0)
-        return vts_conf_socket_path(ctx, value, conf->control_socket,
-                                    sizeof(conf->control_socket));
-    if (strcmp(key, "host_unsynced") == 0) {
-        if (strcmp(value, "refuse") == 0 || strcmp(value, "allow") == 0) {
-            conf->allow_unsynced_host = strcmp(value, "allow") == 0;
-            return 0;
-        }
-        return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is neither 'refuse' nor 'allow'",
-                             vts_conf_quote(q, sizeof(q), value));
-    }
-    if (strcmp(key, "set_time_fallback") == 0) {
-        if (vts_fallback_parse(value, &conf->set_time_fallback) == 0)
-            return 0;
-        return vts_conf_fail(ctx, VTS_ERR_CONFIG,
-                             "'%s' is neither 'none' nor 'guest-exec'",
-                             vts_conf_quote(q, sizeof(q), value));
-    }
-    if (strcmp(key, "watch_interval") == 0)
-        return vts_conf_duration_or(ctx, value, "off", 0, VTS_CONF_WATCH_INTERVAL_MIN_NS,
-                                    VTS_CONF_WATCH_INTERVAL_MAX_NS, "60s, 5min",
-                                    &conf->watch_interval_ns);
-    if (strcmp(key, "watch_fix_above") == 0)
-        return vts_conf_duration_or(ctx, value, "never", -1, 0,
-                                    VTS_CONF_WATCH_INTERVAL_MAX_NS, "1s, 500ms",
-                                    &conf->watch_fix_above_ns);
-    if (strcmp(key, "metrics_file") == 0) {
-        if (*value && vts_conf_check_path(ctx, value) < 0)
-            return -1;
-        return vts_conf_string(ctx, value, &conf->metrics_file);
+        return k->parse(ctx, k, value, conf);
     }
 
+    for (k = vts_conf_keys; k < vts_conf_keys + VTS_CONF_NKEYS; k++) {
+        used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
+                                 k == vts_conf_keys ? "" : ", ", k->b.key);
+        if (used >= sizeof(known))
+            break;
+    }
     ctx->key = NULL;
-    return vts_conf_fail(ctx, VTS_ERR_CONFIG,
-                         "unknown key '%s' (known keys: " VTS_CONF_KEYS ")",
-                         vts_conf_quote(q, sizeof(q), key));
+    return vts_conf_fail(ctx, VTS_ERR_CONFIG, "unknown key '%s' (known keys: %s)",
+                         vts_conf_quote(q, sizeof(q), key), known);
 }
 
 /* Checks that involve two keys, once the whole file is read. The error
@@ -914,14 +1220,23 @@ vts_conf_uri(const vts_conf *conf)
 void
 vts_conf_to_sync_opts(const vts_conf *conf, vts_sync_opts *opts)
 {
-    opts->threshold_ns = conf->threshold_ns;
-    opts->tolerance_ns = conf->tolerance_ns;
-    opts->samples = conf->samples;
-    opts->timeout_s = conf->agent_timeout_s;
-    opts->allow_unsynced_host = conf->allow_unsynced_host;
-    opts->max_step_ns = conf->max_step_ns;
-    opts->max_backward_ns = conf->max_backward_ns;
-    opts->set_time_fallback = conf->set_time_fallback;
+    const vts_conf_key *k = NULL;
+
+    for (k = vts_conf_keys; k < vts_conf_keys + VTS_CONF_NKEYS; k++)
+        if (k->opts_offset >= 0)
+            memcpy((char *)opts + k->opts_offset, (const char *)conf + k->offset,
+                   k->size);
+}
+
+void
+vts_conf_from_sync_opts(vts_conf *conf, const vts_sync_opts *opts)
+{
+    const vts_conf_key *k = NULL;
+
+    for (k = vts_conf_keys; k < vts_conf_keys + VTS_CONF_NKEYS; k++)
+        if (k->opts_offset >= 0)
+            memcpy((char *)conf + k->offset, (const char *)opts + k->opts_offset,
+                   k->size);
 }
 
 void
@@ -935,4 +1250,15 @@ vts_conf_to_sched_conf(const vts_conf *conf, vts_sched_conf *sc)
     sc->recheck_delay_ns = conf->recheck_delay_ns;
     sc->tolerance_ns = conf->tolerance_ns;
     sc->unresponsive_max = conf->workers > 1 ? conf->workers / 2 : 1;
+}
+
+void
+vts_conf_to_watch_conf(const vts_conf *conf, int workers, vts_watch_conf *wc)
+{
+    if (workers <= 0)
+        workers = conf->workers;
+    memset(wc, 0, sizeof(*wc));
+    wc->interval_ns = conf->watch_interval_ns;
+    wc->fix_above_ns = conf->watch_fix_above_ns;
+    wc->max_running = workers / 2 > 0 ? workers / 2 : 1;
 }

@@ -6,39 +6,10 @@
  * are accepted. A line is split at its first '=', so values may contain '='
  * (a URI's "?socket=/path"). Values are not quoted.
  *
- * Keys (defaults in brackets):
- *   uri              libvirt URI [unset: $LIBVIRT_DEFAULT_URI, else qemu:///system]
- *   threshold        duration, 0..1h [5ms]: no step below this offset
- *   tolerance        duration, 0..1h [1ms]: residual that triggers a correction
- *   samples          1..64 [5]: guest-get-time calls per measurement
- *   agent_timeout    whole seconds, 1s..1h [5s]: per guest agent call
- *   agent_wait       duration, 1s..24h [10min]: how long a trigger waits for
- *                    the guest agent to connect
- *   retry_max        0..100 [8]: attempts after an unresponsive agent
- *   backoff_initial  duration, 1ms..1h [1s]: first retry delay, then doubled
- *   backoff_max      duration, 1ms..24h [60s], not below backoff_initial
- *   recheck_max      0..10 [3]: re-checks after a sync that left the guest
- *                    more than the tolerance off (0: none)
- *   recheck_delay    duration, 10ms..10min [1s]: before the first re-check,
- *                    then doubled
- *   workers          1..64 [4]: domains synced at the same time
- *   include          domain name patterns [none = every domain]
- *   exclude          domain name patterns [none]
- *   log_level        err, warning, info or debug [info]
- *   control_socket   absolute path [/run/vmtimesync/control.sock]
- *   metrics_file     absolute path, or empty for none [empty]
- *   host_unsynced    refuse or allow [refuse]: step guests even when the host's
- *                    own clock is not synchronized (adjtimex)
- *   max_step         duration [24h]; 0 = no limit: larger steps are not applied
- *   max_backward     duration [1s]: guests ahead by more are not stepped back
- *   set_time_fallback  none or guest-exec [none]: when the guest agent refuses
- *                    guest-set-time as unsupported, step with the guest's
- *                    GNU date through guest-exec (if the agent allows it)
- *   watch_interval   off, or a duration from 1s to 24h [60s]: measure every
- *                    running domain with a connected agent once per interval
- *                    (vts_watch.h)
- *   watch_fix_above  never, or a duration from 0 to 24h [1s]: a watched offset
- *                    beyond this triggers a sync (trigger "watch")
+ * The keys, with their names, defaults, bounds and a line of documentation
+ * each, are one table in vts_conf.c (vts_conf_keys); man/vmtimesync.conf.5
+ * and packaging/vmtimesync.conf describe them at length, with the same
+ * defaults (tests/unit/test_conf.c checks).
  *
  * A duration is a number, which may have a fraction, and a unit: ns, us, ms,
  * s, min or h ("5ms", "1.5 s", "2min"); a bare number is seconds.
@@ -61,6 +32,7 @@
 #include "vmtimesync/vts_error.h"
 #include "vmtimesync/vts_sched.h"
 #include "vmtimesync/vts_sync.h"
+#include "vmtimesync/vts_watch.h"
 
 #define VTS_CONF_DEFAULT_PATH "/etc/vmtimesync/vmtimesync.conf"
 
@@ -188,16 +160,28 @@ bool vts_conf_domain_wanted(const vts_conf *conf, const char *domain);
  * either. */
 const char *vts_conf_uri(const vts_conf *conf);
 
-/* Copy threshold, tolerance, samples, agent_timeout, host_unsynced,
- * max_step, max_backward and set_time_fallback from @conf into @opts. The
- * other fields of @opts (check_only, force, log) are left alone: call
- * vts_sync_opts_init() first. */
+/* Copy the keys that are sync options (threshold, tolerance, samples,
+ * agent_timeout, host_unsynced, max_step, max_backward and
+ * set_time_fallback; the key table in vts_conf.c says which) from @conf
+ * into @opts. The other fields of @opts (check_only, force, log) are left
+ * alone: call vts_sync_opts_init() first. */
 void vts_conf_to_sync_opts(const vts_conf *conf, vts_sync_opts *opts);
+
+/* The reverse of vts_conf_to_sync_opts: copy the same fields from @opts
+ * into @conf, leaving the others alone. Nothing is allocated or freed. */
+void vts_conf_from_sync_opts(vts_conf *conf, const vts_sync_opts *opts);
 
 /* Fill @sc, all of it, with the scheduler's settings from @conf: waits,
  * retries, backoff, re-checks, the tolerance, and at most half the workers
  * (at least one) on domains whose agent last timed out, so that the other
  * half stays free for guests that answer. */
 void vts_conf_to_sched_conf(const vts_conf *conf, vts_sched_conf *sc);
+
+/* Fill @wc, all of it but the seed (0, for the caller to set), with the
+ * watch's settings from @conf: the interval, the bound, and at most half
+ * of @workers (at least one) measuring at once, so that syncs always find
+ * room. @workers is the pool's count (a reload's workers take effect at
+ * restart); 0 or less: conf->workers. */
+void vts_conf_to_watch_conf(const vts_conf *conf, int workers, vts_watch_conf *wc);
 
 #endif /* VTS_CONF_H */
