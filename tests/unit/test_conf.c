@@ -15,6 +15,9 @@
 
 #include "vmtimesync/vts_conf.h"
 
+#define VTS_CONF_ALLOW_PRIV
+#include "vts_conf_priv.h"
+
 #define MS (1000000LL)
 #define SEC (1000000000LL)
 
@@ -867,6 +870,234 @@ typedef struct {
     char path[128];
 } load_fixture;
 
+/* ---- the key table against the documentation ---- */
+
+/* The whole of @path (relative to the repository root, where make
+ * check-unit runs the tests), NUL-terminated; the caller frees it. */
+static char *
+read_doc(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text = NULL;
+    size_t len = 0;
+
+    if (!f)
+        fail_msg("cannot open %s (run the tests from the repository root)", path);
+    text = malloc(1024 * 1024);
+    assert_non_null(text);
+    len = fread(text, 1, 1024 * 1024 - 1, f);
+    text[len] = '\0';
+    fclose(f);
+    return text;
+}
+
+/* The table's index of @key, or -1. */
+static int
+table_index(const char *key, size_t len)
+{
+    for (size_t i = 0; i < vts_conf_key_count(); i++)
+        if (strlen(vts_conf_key_name(i)) == len &&
+            strncmp(vts_conf_key_name(i), key, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The man page's entry for @key ("*key* = ..." at the start of a line, up
+ * to the next line that starts neither with a tab nor empty), with every
+ * run of blanks made one space; the caller frees it. NULL: no entry. */
+static char *
+man_entry(const char *man, const char *key)
+{
+    char head[64];
+    const char *start = NULL, *end = NULL;
+    char *out = NULL, *o = NULL;
+
+    snprintf(head, sizeof(head), "\n*%s* =", key);
+    if (!(start = strstr(man, head)))
+        return NULL;
+    start++;
+    for (end = strchr(start, '\n'); end && (end[1] == '\t' || end[1] == '\n');
+         end = strchr(end + 1, '\n'))
+        ;
+    if (!end)
+        end = start + strlen(start);
+    out = o = malloc((size_t)(end - start) + 1);
+    assert_non_null(out);
+    for (const char *p = start; p < end; p++) {
+        if (*p == ' ' || *p == '\t' || *p == '\n') {
+            if (o > out && o[-1] != ' ')
+                *o++ = ' ';
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Into @out of @len bytes, the value that @entry's first "default" (any
+ * case, an optional ':') goes on with: bold (*5ms*), or a plain word up to
+ * ',', '.' or ';' ("none,"). False when there is none. */
+static bool
+man_default(const char *entry, char *out, size_t len)
+{
+    const char *p = strcasestr(entry, "default");
+    size_t n;
+
+    if (!p)
+        return false;
+    p += strlen("default");
+    if (*p == ':')
+        p++;
+    if (*p++ != ' ')
+        return false;
+    if (*p == '*')
+        n = strcspn(++p, "*");
+    else
+        n = strcspn(p, ",.; ");
+    if (n == 0 || n >= len)
+        return false;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* Do @a and @b hold the same settings? */
+static bool
+same_conf(const vts_conf *a, const vts_conf *b)
+{
+    for (int n = 0; n < VTS_CONF__NUMBERS; n++)
+        if (vts_conf_number_get(a, (vts_conf_number)n) !=
+            vts_conf_number_get(b, (vts_conf_number)n))
+            return false;
+    return (a->uri == NULL) == (b->uri == NULL) &&
+           (!a->uri || strcmp(a->uri, b->uri) == 0) &&
+           a->include_count == b->include_count && a->exclude_count == b->exclude_count &&
+           a->log_level == b->log_level &&
+           strcmp(a->control_socket, b->control_socket) == 0 &&
+           (a->metrics_file == NULL) == (b->metrics_file == NULL) &&
+           (!a->metrics_file || strcmp(a->metrics_file, b->metrics_file) == 0) &&
+           a->allow_unsynced_host == b->allow_unsynced_host &&
+           a->set_time_fallback == b->set_time_fallback &&
+           a->watch_interval_ns == b->watch_interval_ns &&
+           a->watch_fix_above_ns == b->watch_fix_above_ns;
+}
+
+/* Is @value, written for key @i in a file, key @i's default? A key
+ * without one: is @value the word the table has for that ("none")? The
+ * values are compared, not their spelling: 60s is 1min. */
+static bool
+is_default(size_t i, const char *value)
+{
+    char text[256], def[128];
+    vts_conf conf, defaults;
+    vts_error err;
+    bool same;
+
+    if (!vts_conf_key_default(i, def, sizeof(def)))
+        return strcmp(value, def) == 0;
+    snprintf(text, sizeof(text), "%s = %s\n", vts_conf_key_name(i), value);
+    if (vts_conf_parse_string(&conf, text, "doc", &err) < 0)
+        return false;
+    vts_conf_init(&defaults);
+    same = same_conf(&conf, &defaults);
+    vts_conf_clear(&conf);
+    return same;
+}
+
+/* Every key of the table has an entry in vmtimesync.conf(5) that gives the
+ * table's default, and every entry there is a key of the table. */
+static void
+test_conf_table_matches_man_page(void **state)
+{
+    char *man = read_doc("man/vmtimesync.conf.5.scd");
+    char def[128], value[128];
+    const char *p = NULL, *end = NULL;
+    size_t n;
+
+    (void)state;
+    for (size_t i = 0; i < vts_conf_key_count(); i++) {
+        char *entry = man_entry(man, vts_conf_key_name(i));
+
+        vts_conf_key_default(i, def, sizeof(def));
+        if (!entry)
+            fail_msg("%s is not in man/vmtimesync.conf.5.scd", vts_conf_key_name(i));
+        if (!man_default(entry, value, sizeof(value)) || !is_default(i, value))
+            fail_msg("man/vmtimesync.conf.5.scd: %s: the default is not '%s': %s",
+                     vts_conf_key_name(i), def, entry);
+        free(entry);
+    }
+    /* The KEYS section ends where the next "# " heading starts. */
+    assert_non_null(p = strstr(man, "\n# KEYS\n"));
+    p += strlen("\n# KEYS");
+    assert_non_null(end = strstr(p, "\n# "));
+    for (; (p = strstr(p, "\n*")) && p < end; p++) {
+        n = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz_");
+        if (n == 0 || strncmp(p + 2 + n, "* =", 3) != 0)
+            continue;
+        if (table_index(p + 2, n) < 0)
+            fail_msg("man/vmtimesync.conf.5.scd documents '%.*s', which is no key",
+                     (int)n, p + 2);
+    }
+    free(man);
+}
+
+/* packaging/vmtimesync.conf shows every key of the table commented out
+ * with the table's default ("#threshold = 5ms"; an example for the keys
+ * without one), and names no other key. */
+static void
+test_conf_table_matches_packaged_file(void **state)
+{
+    char *file = read_doc("packaging/vmtimesync.conf");
+    char line[256], def[128], value[128];
+    const char *p = NULL;
+    bool has_def;
+    size_t n;
+
+    (void)state;
+    for (size_t i = 0; i < vts_conf_key_count(); i++) {
+        has_def = vts_conf_key_default(i, def, sizeof(def));
+        snprintf(line, sizeof(line), "\n#%s = ", vts_conf_key_name(i));
+        if (!(p = strstr(file, line)))
+            fail_msg("packaging/vmtimesync.conf lacks '%s'", line + 1);
+        p += strlen(line);
+        n = strcspn(p, "\n");
+        snprintf(value, sizeof(value), "%.*s", (int)n, p);
+        if (has_def && !is_default(i, value))
+            fail_msg("packaging/vmtimesync.conf: %s = %s, the default is %s",
+                     vts_conf_key_name(i), value, def);
+    }
+    for (p = file; (p = strstr(p, "\n#")); p++) {
+        n = strspn(p + 2, "abcdefghijklmnopqrstuvwxyz_");
+        if (n == 0 || strncmp(p + 2 + n, " = ", 3) != 0)
+            continue;
+        if (table_index(p + 2, n) < 0)
+            fail_msg("packaging/vmtimesync.conf shows '%.*s', which is no key", (int)n,
+                     p + 2);
+    }
+    free(file);
+}
+
+/* Each default as the documentation writes it reads back as the default
+ * itself, and each key has a line of documentation. */
+static void
+test_conf_table_defaults_read_back(void **state)
+{
+    char text[256], def[128];
+    vts_conf conf;
+
+    (void)state;
+    for (size_t i = 0; i < vts_conf_key_count(); i++) {
+        assert_true(strlen(vts_conf_key_doc(i)) > 0);
+        if (!vts_conf_key_default(i, def, sizeof(def)))
+            continue;
+        snprintf(text, sizeof(text), "%s = %s\n", vts_conf_key_name(i), def);
+        parse_ok(&conf, text);
+        assert_defaults(&conf);
+        vts_conf_clear(&conf);
+    }
+}
+
 static int
 load_setup(void **state)
 {
@@ -1107,6 +1338,9 @@ main(void)
         cmocka_unit_test(test_conf_to_sync_opts),
         cmocka_unit_test(test_conf_to_sched_conf),
         cmocka_unit_test(test_conf_watch),
+        cmocka_unit_test(test_conf_table_matches_man_page),
+        cmocka_unit_test(test_conf_table_matches_packaged_file),
+        cmocka_unit_test(test_conf_table_defaults_read_back),
         cmocka_unit_test_setup_teardown(test_conf_load_file, load_setup, load_teardown),
         cmocka_unit_test_setup_teardown(test_conf_load_missing, load_setup,
                                         load_teardown),
