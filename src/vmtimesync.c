@@ -391,14 +391,7 @@ vts_cli_after_hook(const vts_cli *cli, const char *domain)
     vts_log_open("vmtimesync-hook", false, VTS_LOG_INFO);
     vts_conf_init(&conf);
     conf.uri = strdup(cli->uri);
-    conf.threshold_ns = cli->sync.threshold_ns;
-    conf.tolerance_ns = cli->sync.tolerance_ns;
-    conf.samples = cli->sync.samples;
-    conf.agent_timeout_s = cli->sync.timeout_s;
-    conf.allow_unsynced_host = cli->sync.allow_unsynced_host;
-    conf.max_step_ns = cli->sync.max_step_ns;
-    conf.max_backward_ns = cli->sync.max_backward_ns;
-    conf.set_time_fallback = cli->sync.set_time_fallback;
+    vts_conf_from_sync_opts(&conf, &cli->sync);
     if (cli->wait_ns > 0)
         conf.agent_wait_ns = cli->wait_ns;
     rc = vts_hook_waiter_run(&vts_hv_libvirt_ops, &conf, domain, cli->after_hook);

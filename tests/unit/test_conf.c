@@ -837,6 +837,84 @@ test_conf_to_sync_opts(void **state)
     vts_conf_clear(&conf);
 }
 
+/* vmtimesync's waiter (--after-hook) turns its options back into a
+ * configuration: every sync option goes, and nothing else changes. */
+static void
+test_conf_from_sync_opts(void **state)
+{
+    vts_sync_opts opts, back;
+    vts_conf conf;
+
+    (void)state;
+    vts_sync_opts_init(&opts);
+    opts.threshold_ns = 20 * MS;
+    opts.tolerance_ns = 2 * MS;
+    opts.samples = 11;
+    opts.timeout_s = 9;
+    opts.allow_unsynced_host = true;
+    opts.max_step_ns = 3600 * SEC;
+    opts.max_backward_ns = 0;
+    opts.set_time_fallback = VTS_FALLBACK_GUEST_EXEC;
+    opts.check_only = true;
+    vts_conf_init(&conf);
+    vts_conf_from_sync_opts(&conf, &opts);
+    assert_int_equal(conf.threshold_ns, 20 * MS);
+    assert_int_equal(conf.tolerance_ns, 2 * MS);
+    assert_int_equal(conf.samples, 11);
+    assert_int_equal(conf.agent_timeout_s, 9);
+    assert_true(conf.allow_unsynced_host);
+    assert_int_equal(conf.max_step_ns, 3600 * SEC);
+    assert_int_equal(conf.max_backward_ns, 0);
+    assert_int_equal(conf.set_time_fallback, VTS_FALLBACK_GUEST_EXEC);
+    /* The rest is still the defaults. */
+    assert_int_equal(conf.agent_wait_ns, 600 * SEC);
+    assert_int_equal(conf.workers, 8);
+    assert_string_equal(conf.control_socket, "/run/vmtimesync/control.sock");
+    /* And back: the same options. */
+    vts_sync_opts_init(&back);
+    vts_conf_to_sync_opts(&conf, &back);
+    assert_int_equal(back.threshold_ns, opts.threshold_ns);
+    assert_int_equal(back.tolerance_ns, opts.tolerance_ns);
+    assert_int_equal(back.samples, opts.samples);
+    assert_int_equal(back.timeout_s, opts.timeout_s);
+    assert_true(back.allow_unsynced_host);
+    assert_int_equal(back.max_step_ns, opts.max_step_ns);
+    assert_int_equal(back.max_backward_ns, opts.max_backward_ns);
+    assert_int_equal(back.set_time_fallback, VTS_FALLBACK_GUEST_EXEC);
+    assert_false(back.check_only);
+    vts_conf_clear(&conf);
+}
+
+/* The watch's settings: interval and bound from the file, at most half
+ * the pool's workers (at least one) measuring at once. */
+static void
+test_conf_to_watch_conf(void **state)
+{
+    vts_watch_conf wc;
+    vts_conf conf;
+
+    (void)state;
+    parse_ok(&conf, "watch_interval = 5min\nwatch_fix_above = never\nworkers = 6\n");
+    vts_conf_to_watch_conf(&conf, 0, &wc);
+    assert_true(wc.interval_ns == 300 * SEC);
+    assert_true(wc.fix_above_ns < 0);
+    assert_int_equal(wc.max_running, 3);
+    assert_true(wc.seed == 0);
+    /* The pool's count wins over the file's (a reload's workers wait for
+     * a restart). */
+    vts_conf_to_watch_conf(&conf, 10, &wc);
+    assert_int_equal(wc.max_running, 5);
+    vts_conf_to_watch_conf(&conf, 1, &wc);
+    assert_int_equal(wc.max_running, 1);
+    vts_conf_clear(&conf);
+    parse_ok(&conf, "watch_interval = off\n");
+    vts_conf_to_watch_conf(&conf, 0, &wc);
+    assert_true(wc.interval_ns == 0);
+    assert_true(wc.fix_above_ns == 1 * SEC);
+    assert_int_equal(wc.max_running, 4);
+    vts_conf_clear(&conf);
+}
+
 static void
 test_conf_to_sched_conf(void **state)
 {
@@ -1336,6 +1414,8 @@ main(void)
         cmocka_unit_test(test_conf_error_resets),
         cmocka_unit_test(test_conf_long_lines),
         cmocka_unit_test(test_conf_to_sync_opts),
+        cmocka_unit_test(test_conf_from_sync_opts),
+        cmocka_unit_test(test_conf_to_watch_conf),
         cmocka_unit_test(test_conf_to_sched_conf),
         cmocka_unit_test(test_conf_watch),
         cmocka_unit_test(test_conf_table_matches_man_page),
