@@ -98,7 +98,10 @@ typedef int (*vts_conf_parse_fn)(const vts_conf_ctx *ctx, const struct vts_conf_
 /* One key of the file: everything about it is said here, once (the table
  * is vts_conf_keys below). */
 typedef struct vts_conf_key {
-    vts_conf_bounds b;       /* name, vmtimesync's option, kind and bounds */
+    /* The name; for numbers (and the watch keys' durations) also
+     * vmtimesync's option, kind and bounds. Other keys have kind COUNT and
+     * no bounds: their parse function says what they take. */
+    vts_conf_bounds b;
     int number;              /* its vts_conf_number, or -1 */
     vts_conf_parse_fn parse; /* reads a value from the file */
     /* The default: @def_text, in the file's syntax, read with @parse; else,
