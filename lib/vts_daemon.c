@@ -50,7 +50,7 @@
 /* ... and the loop's is abandoned after this long, then tried again. A
  * worker waits this long for its own connection. */
 #define VTS_DAEMON_CONNECT_GIVE_UP_NS (60 * VTS_NS_PER_SEC)
-#define VTS_DAEMON_WCONN_TIMEOUT_NS (10 * VTS_NS_PER_SEC)
+#define VTS_DAEMON_WORKER_CONNECT_TIMEOUT_NS (10 * VTS_NS_PER_SEC)
 /* A control client gets this long to send its request. */
 #define VTS_DAEMON_CLIENT_TIMEOUT_NS (2 * VTS_NS_PER_SEC)
 /* ... and this long to read our reply (a big status, read slowly). */
@@ -58,12 +58,12 @@
 #define VTS_DAEMON_MAX_CLIENTS 32
 /* Worker connections kept open for reuse: one per worker at most. */
 #define VTS_DAEMON_MAX_IDLE 64
-/* The pool item that stands for "sweep every running domain": libvirt
- * domain names are never empty. */
-#define VTS_DAEMON_SWEEP ""
-/* Pool items that stand for "measure this domain for the watch" are its
- * name after this mark: libvirt refuses a newline in a domain's name. */
-#define VTS_DAEMON_WATCH_MARK '\n'
+/* A pool item is a domain's name (sync it) or starts with a newline,
+ * which libvirt refuses in a domain's name: "sweep every running domain",
+ * or "measure this domain for the watch" followed by its name. */
+#define VTS_DAEMON_ITEM_SWEEP "\nsweep"
+#define VTS_DAEMON_ITEM_WATCH "\nwatch "
+#define VTS_DAEMON_ITEM_WATCH_LEN (sizeof(VTS_DAEMON_ITEM_WATCH) - 1)
 
 struct vts_daemon;
 
@@ -88,7 +88,7 @@ struct vts_daemon {
     vts_watch *watch;
     /* The loop's connection: events, close callback. Set and cleared by
      * the loop thread under lock; workers only test it and have their own
-     * (vts_daemon_wconn_get). */
+     * (vts_daemon_worker_conn_get). */
     vts_hv_conn *conn;
     /* The loop's connection once libvirt closed it, until the next connect
      * closes it (not from libvirt's close callback, which runs inside
@@ -111,7 +111,7 @@ struct vts_daemon {
     vts_pool *pool;
     int pool_workers; /* its threads: conf.workers at start */
     vts_metrics *metrics;
-    int tick_timer;
+    int timer;
     bool conn_lost;
     int64_t reconnect_at; /* monotonic; 0: none planned */
     int64_t reconnect_delay;
@@ -151,12 +151,12 @@ vts_daemon_uri(const vts_daemon *d)
     return vts_conf_uri(&d->conf);
 }
 
-/* Arm the tick timer to run as soon as possible (any thread). */
+/* Make the loop's timer fire as soon as possible (any thread). */
 static void
-vts_daemon_kick(vts_daemon *d)
+vts_daemon_wake_loop(vts_daemon *d)
 {
-    if (d->tick_timer >= 0)
-        d->ops->loop_update_timer(d->tick_timer, 0);
+    if (d->timer >= 0)
+        d->ops->loop_update_timer(d->timer, 0);
 }
 
 /* The watch's settings from d->conf: half the pool's workers at most
@@ -196,7 +196,7 @@ vts_daemon_watch_add(vts_daemon *d, const char *name, bool event)
  * idle one of the current generation, else opens one. NULL with @err set
  * when the daemon is not connected or the open fails. */
 static vts_hv_conn *
-vts_daemon_wconn_get(vts_daemon *d, unsigned *gen, vts_error *err)
+vts_daemon_worker_conn_get(vts_daemon *d, unsigned *gen, vts_error *err)
 {
     vts_hv_conn *hv = NULL;
     char *uri = NULL;
@@ -219,7 +219,7 @@ vts_daemon_wconn_get(vts_daemon *d, unsigned *gen, vts_error *err)
         vts_connect *c = vts_connect_start(d->ops, &spec, err);
 
         /* libvirtd may accept and never answer: wait a bounded time. */
-        if (!c || vts_connect_wait(c, VTS_DAEMON_WCONN_TIMEOUT_NS, &hv, err) < 0)
+        if (!c || vts_connect_wait(c, VTS_DAEMON_WORKER_CONNECT_TIMEOUT_NS, &hv, err) < 0)
             hv = NULL;
     }
     free(uri);
@@ -229,7 +229,7 @@ vts_daemon_wconn_get(vts_daemon *d, unsigned *gen, vts_error *err)
 /* Worker thread: done with @hv (may be NULL). Kept for the next job unless
  * the daemon reconnected since (@gen is old) or the job saw it @broken. */
 static void
-vts_daemon_wconn_put(vts_daemon *d, vts_hv_conn *hv, unsigned gen, bool broken)
+vts_daemon_worker_conn_put(vts_daemon *d, vts_hv_conn *hv, unsigned gen, bool broken)
 {
     pthread_mutex_lock(&d->lock);
     if (hv && !broken && d->conn && gen == d->conn_gen && d->nidle < VTS_DAEMON_MAX_IDLE) {
@@ -243,7 +243,7 @@ vts_daemon_wconn_put(vts_daemon *d, vts_hv_conn *hv, unsigned gen, bool broken)
 /* Loop thread: close the idle worker connections and make those in use
  * close when they come back (a reconnect, or the end). */
 static void
-vts_daemon_wconn_drop_all(vts_daemon *d)
+vts_daemon_worker_conns_drop(vts_daemon *d)
 {
     vts_hv_conn *idle[VTS_DAEMON_MAX_IDLE];
     size_t n;
@@ -433,22 +433,21 @@ vts_daemon_sync_pending(const char *name, void *opaque)
 
 /* Loop thread: hand the watch measurements that are due to the workers,
  * unless a sync waits for one (syncs go first). Returns when the next one
- * is due (-1: none, or when a measurement or sync ends: they kick). */
+ * is due (-1: none, or when a measurement or sync ends: they wake the loop). */
 static int64_t
 vts_daemon_watch_dispatch(vts_daemon *d, int64_t now)
 {
     vts_watch_entry job;
     size_t skipped = 0;
     int64_t due = -1;
-    char item[1 + 256];
+    char item[VTS_DAEMON_ITEM_WATCH_LEN + 256];
 
     pthread_mutex_lock(&d->lock);
     if (d->conn && vts_sched_queued(d->sched) == 0) {
         while (vts_watch_begin_next(d->watch, now, false, vts_daemon_sync_pending,
                                     d->sched, &job, &skipped)) {
-            item[0] = VTS_DAEMON_WATCH_MARK;
-            snprintf(item + 1, sizeof(item) - 1, "%s", job.name);
-            if (strlen(job.name) >= sizeof(item) - 1 ||
+            snprintf(item, sizeof(item), "%s%s", VTS_DAEMON_ITEM_WATCH, job.name);
+            if (strlen(job.name) >= sizeof(item) - VTS_DAEMON_ITEM_WATCH_LEN ||
                 vts_pool_push(d->pool, item) < 0) {
                 vts_watch_yield(d->watch, job.name); /* out of memory: later */
                 break;
@@ -536,12 +535,12 @@ vts_daemon_watch_job(vts_daemon *d, const char *name)
     opts.log = vts_log_sync_cb;
 
     memset(&res, 0, sizeof(res));
-    hv = vts_daemon_wconn_get(d, &gen, &res.err);
+    hv = vts_daemon_worker_conn_get(d, &gen, &res.err);
     if (!hv)
         res.action = VTS_ACTION_ERROR;
     else
         vts_watch_measure(&vts_daemon_sync_ops, hv, name, &wc, &opts, &res);
-    vts_daemon_wconn_put(
+    vts_daemon_worker_conn_put(
         d, hv, gen, res.action == VTS_ACTION_ERROR && res.err.code == VTS_ERR_CONNECT);
     wall = d->ops->now_ns();
 
@@ -570,7 +569,7 @@ vts_daemon_watch_job(vts_daemon *d, const char *name)
         vts_metrics_watch_measured(d->metrics, vts_watch_verdict_name(v));
         vts_daemon_write_metrics(d);
     }
-    vts_daemon_kick(d);
+    vts_daemon_wake_loop(d);
 }
 
 /* Worker thread: one job from the pool. */
@@ -590,17 +589,17 @@ vts_daemon_job(const char *item, void *opaque)
     unsigned gen;
     int64_t now, next_ns;
 
-    if (strcmp(item, VTS_DAEMON_SWEEP) == 0) {
-        hv = vts_daemon_wconn_get(d, &gen, &cerr);
+    if (strcmp(item, VTS_DAEMON_ITEM_SWEEP) == 0) {
+        hv = vts_daemon_worker_conn_get(d, &gen, &cerr);
         if (hv)
             vts_daemon_sweep(d, hv);
         else
             vts_log(VTS_LOG_WARNING, "sweep: %s", cerr.message);
-        vts_daemon_wconn_put(d, hv, gen, false);
+        vts_daemon_worker_conn_put(d, hv, gen, false);
         return;
     }
-    if (item[0] == VTS_DAEMON_WATCH_MARK) {
-        vts_daemon_watch_job(d, item + 1);
+    if (strncmp(item, VTS_DAEMON_ITEM_WATCH, VTS_DAEMON_ITEM_WATCH_LEN) == 0) {
+        vts_daemon_watch_job(d, item + VTS_DAEMON_ITEM_WATCH_LEN);
         return;
     }
     pthread_mutex_lock(&d->lock);
@@ -618,7 +617,7 @@ vts_daemon_job(const char *item, void *opaque)
         vts_error_set(&res.err, VTS_ERR_INTERNAL, "out of memory");
         vts_sched_finish(d->sched, job.name, &res, vts_mono_ns());
         pthread_mutex_unlock(&d->lock);
-        vts_daemon_kick(d);
+        vts_daemon_wake_loop(d);
         return;
     }
     job.name = name;
@@ -635,13 +634,13 @@ vts_daemon_job(const char *item, void *opaque)
     opts.delay_hint_ns = vts_sched_step_delay(&job);
 
     memset(&res, 0, sizeof(res));
-    hv = vts_daemon_wconn_get(d, &gen, &res.err);
+    hv = vts_daemon_worker_conn_get(d, &gen, &res.err);
     if (!hv)
         res.action = VTS_ACTION_ERROR;
     else
         vts_sync_domain(&vts_daemon_sync_ops, hv, name, &opts, &res);
-    vts_daemon_wconn_put(d, hv, gen,
-                         res.action == VTS_ACTION_ERROR && res.err.code == VTS_ERR_CONNECT);
+    vts_daemon_worker_conn_put(
+        d, hv, gen, res.action == VTS_ACTION_ERROR && res.err.code == VTS_ERR_CONNECT);
 
     now = vts_mono_ns();
     pthread_mutex_lock(&d->lock);
@@ -674,7 +673,7 @@ vts_daemon_job(const char *item, void *opaque)
         vts_daemon_write_metrics(d);
     }
     /* Also when the watch waits for the syncs to drain. */
-    vts_daemon_kick(d);
+    vts_daemon_wake_loop(d);
     free(name);
 }
 
@@ -740,7 +739,7 @@ vts_daemon_on_event(const vts_hv_event *ev, void *opaque)
     pthread_mutex_unlock(&d->lock);
 }
 
-/* Loop thread: libvirtd went away. Reconnect from the tick, not here. */
+/* Loop thread: libvirtd went away. Reconnect from the timer, not here. */
 static void
 vts_daemon_on_close(void *opaque)
 {
@@ -762,10 +761,10 @@ vts_daemon_on_close(void *opaque)
     d->reconnect_delay = 2 * VTS_DAEMON_RECONNECT_AFTER_CLOSE_NS;
     d->reconnect_at = vts_mono_ns() + VTS_DAEMON_RECONNECT_AFTER_CLOSE_NS;
     /* The workers' connections went with it, most likely. */
-    vts_daemon_wconn_drop_all(d);
+    vts_daemon_worker_conns_drop(d);
     vts_metrics_set_connected(d->metrics, false);
     vts_daemon_write_metrics(d);
-    vts_daemon_kick(d);
+    vts_daemon_wake_loop(d);
 }
 
 /* Loop thread: a connect failed; try again after the current delay. */
@@ -780,11 +779,11 @@ vts_daemon_connect_failed(vts_daemon *d, const char *why)
         d->reconnect_delay = VTS_DAEMON_RECONNECT_MAX_NS;
 }
 
-/* Any thread: the loop's connect is done; the tick takes the result. */
+/* Any thread: the loop's connect is done; the timer takes the result. */
 static void
 vts_daemon_connect_done(void *opaque)
 {
-    vts_daemon_kick(opaque);
+    vts_daemon_wake_loop(opaque);
 }
 
 /* Loop thread: (re)connect and register for events on a thread of its
@@ -812,7 +811,7 @@ vts_daemon_connect_start(vts_daemon *d)
         spec.to_close = d->conn_closed;
         d->conn_closed = NULL;
     }
-    vts_daemon_wconn_drop_all(d);
+    vts_daemon_worker_conns_drop(d);
 
     d->connecting = vts_connect_start(d->ops, &spec, &err);
     if (!d->connecting) {
@@ -877,11 +876,11 @@ vts_daemon_connect_check(vts_daemon *d, int64_t now)
     pthread_mutex_lock(&d->lock);
     d->conn = hv;
     /* Catch what happened while we were not listening. */
-    vts_daemon_push(d, VTS_DAEMON_SWEEP);
+    vts_daemon_push(d, VTS_DAEMON_ITEM_SWEEP);
     pthread_mutex_unlock(&d->lock);
 }
 
-/* What one pass of vts_sched_expire did, for vts_daemon_tick. */
+/* What one pass of vts_sched_expire did, for vts_daemon_on_timer. */
 typedef struct {
     vts_daemon *d;
     size_t failed; /* waits that ended as failures, counted in the metrics */
@@ -922,7 +921,7 @@ static void vts_daemon_client_close(vts_daemon *d, vts_dclient *cl);
 /* Loop thread: the one timer. Reconnects, moves due domains on, drops slow
  * control clients, and re-arms itself for the next due time. */
 static void
-vts_daemon_tick(int timer, void *opaque)
+vts_daemon_on_timer(int timer, void *opaque)
 {
     vts_daemon *d = opaque;
     vts_daemon_expiry expiry = {d, 0};
@@ -980,7 +979,7 @@ vts_daemon_tick(int timer, void *opaque)
         if (ms > INT_MAX / 2)
             ms = INT_MAX / 2;
     }
-    d->ops->loop_update_timer(d->tick_timer, (int)ms);
+    d->ops->loop_update_timer(d->timer, (int)ms);
 }
 
 /* What the status is built from, for its callbacks. */
@@ -1164,7 +1163,7 @@ vts_daemon_answer(vts_daemon *d, vts_dclient *cl, const vts_ctl_request *req)
         }
         pthread_mutex_unlock(&d->lock);
         vts_log(VTS_LOG_INFO, "%s: the libvirt hook announced %s", esc, req->reason);
-        vts_daemon_kick(d);
+        vts_daemon_wake_loop(d);
         reply = strdup("{\"ok\":true}");
         break;
     }
@@ -1269,7 +1268,7 @@ vts_daemon_on_accept(int watch, int fd, int events, void *opaque)
             continue;
         }
         cl->used = true;
-        vts_daemon_kick(d); /* arm the client's time limit */
+        vts_daemon_wake_loop(d); /* arm the client's time limit */
     }
 }
 
@@ -1337,8 +1336,8 @@ vts_daemon_reload(vts_daemon *d)
     pthread_mutex_unlock(&d->lock);
     vts_log_set_level(vts_daemon_log_level(d));
     vts_log(VTS_LOG_INFO, "reloaded %s", d->conf_path);
-    /* The watch may have been turned on or re-spaced: the tick dispatches. */
-    vts_daemon_kick(d);
+    /* The watch may have been turned on or re-spaced: the timer dispatches. */
+    vts_daemon_wake_loop(d);
     if (d->conf.workers != old_workers)
         vts_log(VTS_LOG_WARNING, "workers changed from %d to %d: takes effect at restart",
                 old_workers, d->conf.workers);
@@ -1352,7 +1351,7 @@ vts_daemon_reload(vts_daemon *d)
         d->conn_lost = true;
         d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
         d->reconnect_at = vts_mono_ns();
-        vts_daemon_kick(d);
+        vts_daemon_wake_loop(d);
     }
     free(old_uri);
 }
@@ -1412,7 +1411,7 @@ vts_daemon_new(const vts_hv_ops *ops, const char *conf_path, const char *uri, vt
         return NULL;
     }
     d->ops = ops;
-    d->tick_timer = -1;
+    d->timer = -1;
     d->ctl_fd = -1;
     d->ctl_watch = -1;
     d->sig_watch = -1;
@@ -1507,8 +1506,8 @@ vts_daemon_run(vts_daemon *d, vts_error *err)
 
     d->sig_watch = d->ops->loop_add_handle(d->sig_pipe[0], VTS_HV_READABLE,
                                            vts_daemon_on_signal, d);
-    d->tick_timer = d->ops->loop_add_timer(-1, vts_daemon_tick, d);
-    if (d->sig_watch < 0 || d->tick_timer < 0)
+    d->timer = d->ops->loop_add_timer(-1, vts_daemon_on_timer, d);
+    if (d->sig_watch < 0 || d->timer < 0)
         return vts_error_set(err, VTS_ERR_INTERNAL, "cannot set up the event loop");
 
     d->ctl_fd = vts_ctl_listen(d->conf.control_socket, err);
@@ -1530,8 +1529,8 @@ vts_daemon_run(vts_daemon *d, vts_error *err)
             (double)d->conf.threshold_ns / VTS_NS_PER_MS, d->conf.control_socket);
     d->reconnect_delay = VTS_DAEMON_RECONNECT_MIN_NS;
     d->conn_lost = true;
-    d->reconnect_at = vts_mono_ns(); /* the first tick connects */
-    vts_daemon_kick(d);
+    d->reconnect_at = vts_mono_ns(); /* the first timer connects */
+    vts_daemon_wake_loop(d);
     vts_daemon_sd_notify("READY=1");
 
     while (!d->quit) {
@@ -1594,8 +1593,8 @@ vts_daemon_free(vts_daemon *d)
     vts_daemon_ctl_close(d);
     if (d->sig_watch >= 0)
         d->ops->loop_remove_handle(d->sig_watch);
-    if (d->tick_timer >= 0)
-        d->ops->loop_remove_timer(d->tick_timer);
+    if (d->timer >= 0)
+        d->ops->loop_remove_timer(d->timer);
     vts_daemon_sig_fd = -1;
     if (d->sig_pipe[0] >= 0)
         close(d->sig_pipe[0]);
@@ -1604,7 +1603,7 @@ vts_daemon_free(vts_daemon *d)
     /* A connect still under way is left to its thread, which closes what
      * it opens. */
     vts_connect_abandon(d->connecting);
-    vts_daemon_wconn_drop_all(d);
+    vts_daemon_worker_conns_drop(d);
     d->ops->disconnect(d->conn);
     d->ops->disconnect(d->conn_closed);
     vts_sched_free(d->sched);
