@@ -28,6 +28,7 @@
 #include "vmtimesync/vts_conf.h"
 #include "vmtimesync/vts_connect.h"
 #include "vmtimesync/vts_ctl.h"
+#include "vmtimesync/vts_ctl_server.h"
 #include "vmtimesync/vts_domxml.h"
 #include "vmtimesync/vts_log.h"
 #include "vmtimesync/vts_metrics.h"
@@ -51,11 +52,6 @@
  * worker waits this long for its own connection. */
 #define VTS_DAEMON_CONNECT_GIVE_UP_NS (60 * VTS_NS_PER_SEC)
 #define VTS_DAEMON_WORKER_CONNECT_TIMEOUT_NS (10 * VTS_NS_PER_SEC)
-/* A control client gets this long to send its request. */
-#define VTS_DAEMON_CLIENT_TIMEOUT_NS (2 * VTS_NS_PER_SEC)
-/* ... and this long to read our reply (a big status, read slowly). */
-#define VTS_DAEMON_REPLY_TIMEOUT_NS (10 * VTS_NS_PER_SEC)
-#define VTS_DAEMON_MAX_CLIENTS 32
 /* Worker connections kept open for reuse: one per worker at most. */
 #define VTS_DAEMON_MAX_IDLE 64
 /* A pool item is a domain's name (sync it) or starts with a newline,
@@ -64,17 +60,6 @@
 #define VTS_DAEMON_ITEM_SWEEP "\nsweep"
 #define VTS_DAEMON_ITEM_WATCH "\nwatch "
 #define VTS_DAEMON_ITEM_WATCH_LEN (sizeof(VTS_DAEMON_ITEM_WATCH) - 1)
-
-struct vts_daemon;
-
-typedef struct {
-    vts_ctl_client c;
-    int watch;
-    bool used;
-    struct vts_daemon *d;
-    char *out; /* the reply being written, when writing */
-    size_t out_len, out_off;
-} vts_dclient;
 
 struct vts_daemon {
     const vts_hv_ops *ops;
@@ -115,9 +100,7 @@ struct vts_daemon {
     bool conn_lost;
     int64_t reconnect_at; /* monotonic; 0: none planned */
     int64_t reconnect_delay;
-    int ctl_fd;
-    int ctl_watch;
-    vts_dclient clients[VTS_DAEMON_MAX_CLIENTS];
+    vts_ctl_server *ctl; /* loop thread only */
     int sig_pipe[2];
     int sig_watch;
     bool quit;
@@ -157,6 +140,13 @@ vts_daemon_wake_loop(vts_daemon *d)
 {
     if (d->timer >= 0)
         d->ops->loop_update_timer(d->timer, 0);
+}
+
+/* vts_ctl_wake_fn: a control client's time limit to arm. */
+static void
+vts_daemon_ctl_wake(void *opaque)
+{
+    vts_daemon_wake_loop(opaque);
 }
 
 /* The watch's settings from d->conf: half the pool's workers at most
@@ -916,8 +906,6 @@ vts_daemon_expired(const char *name, vts_sched_expiry what, void *opaque)
     }
 }
 
-static void vts_daemon_client_close(vts_daemon *d, vts_dclient *cl);
-
 /* Loop thread: the one timer. Reconnects, moves due domains on, drops slow
  * control clients, and re-arms itself for the next due time. */
 static void
@@ -947,19 +935,11 @@ vts_daemon_on_timer(int timer, void *opaque)
             due = watch_due;
     }
 
-    for (int i = 0; i < VTS_DAEMON_MAX_CLIENTS; i++) {
-        vts_dclient *cl = &d->clients[i];
+    if (d->ctl) {
+        int64_t ctl_due = vts_ctl_server_expire(d->ctl, now);
 
-        if (!cl->used)
-            continue;
-        int64_t limit = cl->out ? VTS_DAEMON_REPLY_TIMEOUT_NS : VTS_DAEMON_CLIENT_TIMEOUT_NS;
-
-        if (now - cl->c.started_ns > limit) {
-            vts_log(VTS_LOG_DEBUG, "control: dropping a client that sent no request in time");
-            vts_daemon_client_close(d, cl);
-        } else if (due < 0 || cl->c.started_ns + limit < due) {
-            due = cl->c.started_ns + limit + 1;
-        }
+        if (ctl_due >= 0 && (due < 0 || ctl_due < due))
+            due = ctl_due;
     }
     if (d->conn_lost && !d->connecting && d->reconnect_at > 0 &&
         (due < 0 || d->reconnect_at < due))
@@ -1077,63 +1057,11 @@ vts_daemon_status_json(vts_daemon *d)
     return out;
 }
 
-static void
-vts_daemon_client_close(vts_daemon *d, vts_dclient *cl)
+/* vts_ctl_answer_fn: answer one complete control request. */
+static char *
+vts_daemon_answer(const vts_ctl_request *req, void *opaque)
 {
-    d->ops->loop_remove_handle(cl->watch);
-    close(cl->c.fd);
-    free(cl->out);
-    cl->out = NULL;
-    cl->used = false;
-}
-
-/* Loop thread: write what the socket takes of the reply; close when done
- * or when the client went away. */
-static void
-vts_daemon_on_client_write(int watch, int fd, int events, void *opaque)
-{
-    vts_dclient *cl = opaque;
-
-    (void)watch;
-    (void)events;
-    while (cl->out_off < cl->out_len) {
-        ssize_t n = send(fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
-                         MSG_DONTWAIT | MSG_NOSIGNAL);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return; /* the loop calls again when the socket drains */
-        if (n <= 0)
-            break;
-        cl->out_off += (size_t)n;
-    }
-    vts_daemon_client_close(cl->d, cl);
-}
-
-/* Hand @reply (taken over) to @cl: written as the client reads it, never
- * blocking the loop, however large. */
-static void
-vts_daemon_reply(vts_daemon *d, vts_dclient *cl, char *reply)
-{
-    d->ops->loop_remove_handle(cl->watch);
-    cl->out = reply;
-    cl->out_len = strlen(reply);
-    cl->out_off = 0;
-    cl->c.started_ns = vts_mono_ns();
-    cl->watch = d->ops->loop_add_handle(cl->c.fd, VTS_HV_WRITABLE, vts_daemon_on_client_write, cl);
-    if (cl->watch < 0) {
-        close(cl->c.fd);
-        free(cl->out);
-        cl->out = NULL;
-        cl->used = false;
-    }
-}
-
-/* Answer one complete request. */
-static void
-vts_daemon_answer(vts_daemon *d, vts_dclient *cl, const vts_ctl_request *req)
-{
+    vts_daemon *d = opaque;
     char *reply = NULL;
     char esc[256];
 
@@ -1168,108 +1096,7 @@ vts_daemon_answer(vts_daemon *d, vts_dclient *cl, const vts_ctl_request *req)
         break;
     }
     }
-    if (reply) {
-        size_t len = strlen(reply);
-        char *line = realloc(reply, len + 2);
-
-        if (line) {
-            reply = line;
-            memcpy(reply + len, "\n", 2);
-        }
-        vts_daemon_reply(d, cl, reply);
-        return;
-    }
-    vts_daemon_client_close(d, cl);
-}
-
-/* Loop thread: a control client sent bytes. */
-static void
-vts_daemon_on_client(int watch, int fd, int events, void *opaque)
-{
-    vts_dclient *cl = opaque;
-    vts_daemon *d = cl->d;
-    vts_ctl_request req;
-    vts_error err;
-    int rc;
-
-    (void)watch;
-    (void)fd;
-    (void)events;
-    rc = vts_ctl_client_read(&cl->c, &req, &err);
-    if (rc == 0)
-        return;
-    if (rc > 0) {
-        vts_daemon_answer(d, cl, &req); /* replies, or closes */
-        return;
-    } else {
-        char *reply = NULL;
-        json_object *o = json_object_new_object();
-
-        json_object_object_add(o, "error", json_object_new_string(err.message));
-        if (asprintf(&reply, "%s\n", json_object_to_json_string(o)) > 0)
-            vts_ctl_send_reply(cl->c.fd, reply);
-        free(reply);
-        json_object_put(o);
-        vts_log(VTS_LOG_DEBUG, "control: bad request: %s", err.message);
-    }
-    vts_daemon_client_close(d, cl);
-}
-
-/* Refuse a connection with a one-line reason. Read what the client has
- * sent first: closing a socket with unread data resets the connection,
- * and the client would read ECONNRESET instead of the reason. */
-static void
-vts_daemon_refuse(int cfd, const char *reply)
-{
-    char sink[VTS_CTL_MAX_REQUEST];
-
-    vts_ctl_send_reply(cfd, reply);
-    shutdown(cfd, SHUT_WR);
-    while (recv(cfd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
-        ;
-    close(cfd);
-}
-
-/* Loop thread: the control socket has connections to accept. */
-static void
-vts_daemon_on_accept(int watch, int fd, int events, void *opaque)
-{
-    vts_daemon *d = opaque;
-
-    (void)watch;
-    (void)events;
-    for (;;) {
-        vts_dclient *cl = NULL;
-        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-        if (cfd < 0)
-            return; /* EAGAIN, or a client that gave up */
-        if (!vts_ctl_peer_is_root(cfd)) {
-            vts_daemon_refuse(cfd, "{\"error\":\"permission denied: only root may use "
-                                   "vmtimesyncd's control socket\"}\n");
-            vts_log(VTS_LOG_WARNING, "control: refused a client that is not root");
-            continue;
-        }
-        for (int i = 0; i < VTS_DAEMON_MAX_CLIENTS; i++) {
-            if (!d->clients[i].used) {
-                cl = &d->clients[i];
-                break;
-            }
-        }
-        if (!cl) {
-            vts_daemon_refuse(cfd, "{\"error\":\"busy: too many clients\"}\n");
-            continue;
-        }
-        vts_ctl_client_init(&cl->c, cfd, vts_mono_ns());
-        cl->d = d;
-        cl->watch = d->ops->loop_add_handle(cfd, VTS_HV_READABLE, vts_daemon_on_client, cl);
-        if (cl->watch < 0) {
-            close(cfd);
-            continue;
-        }
-        cl->used = true;
-        vts_daemon_wake_loop(d); /* arm the client's time limit */
-    }
+    return reply;
 }
 
 static void
@@ -1285,20 +1112,6 @@ vts_daemon_on_signal_write(int signo)
 }
 
 static vts_log_level vts_daemon_log_level(const vts_daemon *d);
-
-/* Stop listening on the control socket and remove its file (loop thread). */
-static void
-vts_daemon_ctl_close(vts_daemon *d)
-{
-    if (d->ctl_watch >= 0)
-        d->ops->loop_remove_handle(d->ctl_watch);
-    d->ctl_watch = -1;
-    if (d->ctl_fd >= 0) {
-        close(d->ctl_fd);
-        unlink(d->conf.control_socket);
-    }
-    d->ctl_fd = -1;
-}
 
 static void
 vts_daemon_reload(vts_daemon *d)
@@ -1412,8 +1225,6 @@ vts_daemon_new(const vts_hv_ops *ops, const char *conf_path, const char *uri, vt
     }
     d->ops = ops;
     d->timer = -1;
-    d->ctl_fd = -1;
-    d->ctl_watch = -1;
     d->sig_watch = -1;
     d->sig_pipe[0] = d->sig_pipe[1] = -1;
     pthread_mutex_init(&d->lock, NULL);
@@ -1510,12 +1321,10 @@ vts_daemon_run(vts_daemon *d, vts_error *err)
     if (d->sig_watch < 0 || d->timer < 0)
         return vts_error_set(err, VTS_ERR_INTERNAL, "cannot set up the event loop");
 
-    d->ctl_fd = vts_ctl_listen(d->conf.control_socket, err);
-    if (d->ctl_fd < 0)
+    d->ctl = vts_ctl_server_new(d->ops, d->conf.control_socket, vts_daemon_answer,
+                                vts_daemon_ctl_wake, d, err);
+    if (!d->ctl)
         return -1;
-    d->ctl_watch = d->ops->loop_add_handle(d->ctl_fd, VTS_HV_READABLE, vts_daemon_on_accept, d);
-    if (d->ctl_watch < 0)
-        return vts_error_set(err, VTS_ERR_INTERNAL, "cannot watch the control socket");
 
     d->pool = vts_pool_new(d->conf.workers, vts_daemon_job, d, err);
     if (!d->pool)
@@ -1541,7 +1350,7 @@ vts_daemon_run(vts_daemon *d, vts_error *err)
     vts_daemon_sd_notify("STOPPING=1");
     /* No new clients, and no socket file left behind even if a hung sync
      * makes us exit without freeing. */
-    vts_daemon_ctl_close(d);
+    vts_ctl_server_close(d->ctl);
     left = vts_daemon_stop_workers(d, &grace_ms);
     if (left > 0)
         vts_log(VTS_LOG_WARNING,
@@ -1586,11 +1395,7 @@ vts_daemon_free(vts_daemon *d)
         vts_pool_free(d->pool);
     else if (d->pool)
         return; /* workers still use d: leave it to the exiting process */
-    for (int i = 0; i < VTS_DAEMON_MAX_CLIENTS; i++) {
-        if (d->clients[i].used)
-            vts_daemon_client_close(d, &d->clients[i]);
-    }
-    vts_daemon_ctl_close(d);
+    vts_ctl_server_free(d->ctl);
     if (d->sig_watch >= 0)
         d->ops->loop_remove_handle(d->sig_watch);
     if (d->timer >= 0)
