@@ -7,6 +7,9 @@
  */
 #include "vmtimesync/vts_daemon.h"
 
+#define VTS_DAEMON_ALLOW_PRIV
+#include "vts_daemon_priv.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -52,61 +55,6 @@
  * worker waits this long for its own connection. */
 #define VTS_DAEMON_CONNECT_GIVE_UP_NS (60 * VTS_NS_PER_SEC)
 #define VTS_DAEMON_WORKER_CONNECT_TIMEOUT_NS (10 * VTS_NS_PER_SEC)
-/* Worker connections kept open for reuse: one per worker at most. */
-#define VTS_DAEMON_MAX_IDLE 64
-/* A pool item is a domain's name (sync it) or starts with a newline,
- * which libvirt refuses in a domain's name: "sweep every running domain",
- * or "measure this domain for the watch" followed by its name. */
-#define VTS_DAEMON_ITEM_SWEEP "\nsweep"
-#define VTS_DAEMON_ITEM_WATCH "\nwatch "
-#define VTS_DAEMON_ITEM_WATCH_LEN (sizeof(VTS_DAEMON_ITEM_WATCH) - 1)
-
-struct vts_daemon {
-    const vts_hv_ops *ops;
-    char *conf_path;
-    bool conf_missing_ok;
-    char *uri_override;
-
-    pthread_mutex_t lock;
-    vts_conf conf;
-    vts_sched *sched;
-    vts_watch *watch;
-    /* The loop's connection: events, close callback. Set and cleared by
-     * the loop thread under lock; workers only test it and have their own
-     * (vts_daemon_worker_conn_get). */
-    vts_hv_conn *conn;
-    /* The loop's connection once libvirt closed it, until the next connect
-     * closes it (not from libvirt's close callback, which runs inside
-     * libvirt). Loop thread only. */
-    vts_hv_conn *conn_closed;
-    /* The loop's connect under way on a thread of its own (NULL: none),
-     * when it started, whether it was reported slow, and whether a close
-     * came for it before the loop took it. Loop thread only. */
-    vts_connect *connecting;
-    int64_t connect_started;
-    bool connect_warned;
-    bool connect_closed;
-    /* Workers' connections not in use, all of generation conn_gen (bumped
-     * at every reconnect; older ones are closed, not reused). */
-    vts_hv_conn *idle[VTS_DAEMON_MAX_IDLE];
-    size_t nidle;
-    unsigned conn_gen;
-    const char *uri; /* in conf or uri_override */
-
-    vts_pool *pool;
-    int pool_workers; /* its threads: conf.workers at start */
-    vts_metrics *metrics;
-    int timer;
-    bool conn_lost;
-    int64_t reconnect_at; /* monotonic; 0: none planned */
-    int64_t reconnect_delay;
-    vts_ctl_server *ctl; /* loop thread only */
-    int sig_pipe[2];
-    int sig_watch;
-    bool quit;
-    bool force_debug;
-};
-
 static int vts_daemon_sig_fd = -1;
 /* The running daemon's agent calls (one daemon runs per process, as for
  * vts_daemon_sig_fd): workers sync through vts_daemon_sync_ops, which

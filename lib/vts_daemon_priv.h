@@ -1,0 +1,86 @@
+/* vts_daemon_priv.h: what the files of vmtimesyncd's daemon share: the
+ * daemon's state, the pool's items, and the functions one file calls in
+ * another. For lib/vts_daemon*.c only.
+ *
+ * Threads: the event loop thread runs libvirt's default event loop and
+ * every function marked "loop thread"; worker threads run vts_daemon_job().
+ * d->lock guards the scheduler, the watch, the configuration and the
+ * connection; the fields below say which thread owns the others.
+ */
+#ifndef VTS_DAEMON_ALLOW_PRIV
+#error "vts_daemon_priv.h is for lib/vts_daemon*.c only"
+#endif
+#ifndef VTS_DAEMON_PRIV_H
+#define VTS_DAEMON_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmtimesync/vts_conf.h"
+#include "vmtimesync/vts_connect.h"
+#include "vmtimesync/vts_ctl_server.h"
+#include "vmtimesync/vts_daemon.h"
+#include "vmtimesync/vts_hv.h"
+#include "vmtimesync/vts_metrics.h"
+#include "vmtimesync/vts_pool.h"
+#include "vmtimesync/vts_sched.h"
+#include "vmtimesync/vts_watch.h"
+
+/* Worker connections kept open for reuse: one per worker at most. */
+#define VTS_DAEMON_MAX_IDLE 64
+/* A pool item is a domain's name (sync it) or starts with a newline,
+ * which libvirt refuses in a domain's name: "sweep every running domain",
+ * or "measure this domain for the watch" followed by its name. */
+#define VTS_DAEMON_ITEM_SWEEP "\nsweep"
+#define VTS_DAEMON_ITEM_WATCH "\nwatch "
+#define VTS_DAEMON_ITEM_WATCH_LEN (sizeof(VTS_DAEMON_ITEM_WATCH) - 1)
+
+struct vts_daemon {
+    const vts_hv_ops *ops;
+    char *conf_path;
+    bool conf_missing_ok;
+    char *uri_override;
+
+    pthread_mutex_t lock;
+    vts_conf conf;
+    vts_sched *sched;
+    vts_watch *watch;
+    /* The loop's connection: events, close callback. Set and cleared by
+     * the loop thread under lock; workers only test it and have their own
+     * (vts_daemon_worker_conn_get). */
+    vts_hv_conn *conn;
+    /* The loop's connection once libvirt closed it, until the next connect
+     * closes it (not from libvirt's close callback, which runs inside
+     * libvirt). Loop thread only. */
+    vts_hv_conn *conn_closed;
+    /* The loop's connect under way on a thread of its own (NULL: none),
+     * when it started, whether it was reported slow, and whether a close
+     * came for it before the loop took it. Loop thread only. */
+    vts_connect *connecting;
+    int64_t connect_started;
+    bool connect_warned;
+    bool connect_closed;
+    /* Workers' connections not in use, all of generation conn_gen (bumped
+     * at every reconnect; older ones are closed, not reused). */
+    vts_hv_conn *idle[VTS_DAEMON_MAX_IDLE];
+    size_t nidle;
+    unsigned conn_gen;
+    const char *uri; /* in conf or uri_override */
+
+    vts_pool *pool;
+    int pool_workers; /* its threads: conf.workers at start */
+    vts_metrics *metrics;
+    int timer;
+    bool conn_lost;
+    int64_t reconnect_at; /* monotonic; 0: none planned */
+    int64_t reconnect_delay;
+    vts_ctl_server *ctl; /* loop thread only */
+    int sig_pipe[2];
+    int sig_watch;
+    bool quit;
+    bool force_debug;
+};
+
+#endif /* VTS_DAEMON_PRIV_H */
