@@ -83,4 +83,52 @@ struct vts_daemon {
     bool force_debug;
 };
 
+/* vts_daemon_conn.c */
+
+/* The URI the daemon connects to: the override given to vts_daemon_new(),
+ * else the configuration's. With d->lock held, or on the loop thread. */
+const char *vts_daemon_uri(const vts_daemon *d);
+
+/* Worker thread: a libvirt connection of its own for one job, and its
+ * generation in *@gen for vts_daemon_worker_conn_put(). NULL with @err set
+ * when the daemon is not connected or the open fails. */
+vts_hv_conn *vts_daemon_worker_conn_get(vts_daemon *d, unsigned *gen, vts_error *err);
+
+/* Worker thread: done with @hv (may be NULL) of generation @gen; kept for
+ * the next job unless the daemon reconnected since or the job saw it
+ * @broken. */
+void vts_daemon_worker_conn_put(vts_daemon *d, vts_hv_conn *hv, unsigned gen,
+                                bool broken);
+
+/* Loop thread: close the idle worker connections and make those in use
+ * close when they come back (a reconnect, or the end). */
+void vts_daemon_worker_conns_drop(vts_daemon *d);
+
+/* Loop thread, from the timer at monotonic @now: start the connect that is
+ * due, take the result of the one under way, report it when slow, abandon
+ * it when hung. */
+void vts_daemon_connect_on_timer(vts_daemon *d, int64_t now);
+
+/* Loop thread: when the timer must next run for the connection
+ * (monotonic ns), or -1 when it need not. */
+int64_t vts_daemon_connect_next_due(const vts_daemon *d);
+
+/* Loop thread: drop any connect under way and connect again at once, from
+ * the timer (at start, and when a reload changed the URI). */
+void vts_daemon_reconnect_now(vts_daemon *d);
+
+/* vts_daemon.c, for now */
+
+/* Make the loop's timer fire as soon as possible (any thread). */
+void vts_daemon_wake_loop(vts_daemon *d);
+
+/* Queue @name (or a VTS_DAEMON_ITEM_*) for a worker; with d->lock held. */
+void vts_daemon_push(vts_daemon *d, const char *name);
+
+/* Write the metrics file, if one is configured (any thread). */
+void vts_daemon_write_metrics(vts_daemon *d);
+
+/* Loop thread: a domain event (vts_hv_event_fn). */
+void vts_daemon_on_event(const vts_hv_event *ev, void *opaque);
+
 #endif /* VTS_DAEMON_PRIV_H */
