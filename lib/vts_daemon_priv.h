@@ -117,7 +117,27 @@ int64_t vts_daemon_connect_next_due(const vts_daemon *d);
  * the timer (at start, and when a reload changed the URI). */
 void vts_daemon_reconnect_now(vts_daemon *d);
 
+/* vts_daemon_jobs.c */
+
+/* Worker thread: run the pool item @item (vts_pool_fn; @opaque is the
+ * daemon): sync the domain that should go first, or sweep, or measure for
+ * the watch (VTS_DAEMON_ITEM_*). */
+void vts_daemon_job(const char *item, void *opaque);
+
 /* vts_daemon.c, for now */
+
+/* The daemon's operations for the workers' syncs: those given to
+ * vts_daemon_new(), counting the agent calls that returned (SIGTERM's wait
+ * tells syncs that go on from syncs stuck on libvirtd). */
+const vts_hv_ops *vts_daemon_counted_ops(void);
+
+/* With d->lock held: watch @name from now on, if we look after it. An
+ * event that syncs it (@event) makes a later drift the watch's to fix
+ * again. */
+void vts_daemon_watch_add(vts_daemon *d, const char *name, bool event);
+
+/* Worker thread: measure @name for the watch. */
+void vts_daemon_watch_job(vts_daemon *d, const char *name);
 
 /* Make the loop's timer fire as soon as possible (any thread). */
 void vts_daemon_wake_loop(vts_daemon *d);
