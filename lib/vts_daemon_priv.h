@@ -124,12 +124,11 @@ void vts_daemon_reconnect_now(vts_daemon *d);
  * the watch (VTS_DAEMON_ITEM_*). */
 void vts_daemon_job(const char *item, void *opaque);
 
-/* vts_daemon.c, for now */
+/* vts_daemon_watch.c */
 
-/* The daemon's operations for the workers' syncs: those given to
- * vts_daemon_new(), counting the agent calls that returned (SIGTERM's wait
- * tells syncs that go on from syncs stuck on libvirtd). */
-const vts_hv_ops *vts_daemon_counted_ops(void);
+/* The watch's settings from d->conf (half the pool's workers measure at
+ * once at most). With d->lock held, or before the loop runs. */
+void vts_daemon_watch_conf(const vts_daemon *d, vts_watch_conf *wc);
 
 /* With d->lock held: watch @name from now on, if we look after it. An
  * event that syncs it (@event) makes a later drift the watch's to fix
@@ -138,6 +137,19 @@ void vts_daemon_watch_add(vts_daemon *d, const char *name, bool event);
 
 /* Worker thread: measure @name for the watch. */
 void vts_daemon_watch_job(vts_daemon *d, const char *name);
+
+/* Loop thread: hand the watch measurements that are due to the workers,
+ * unless a sync waits for one. Returns when the next one is due
+ * (monotonic ns), or -1. */
+int64_t vts_daemon_watch_dispatch(vts_daemon *d, int64_t now);
+
+/* vts_daemon.c, for now */
+
+/* The daemon's operations for the workers' syncs: those given to
+ * vts_daemon_new(), counting the agent calls that returned (SIGTERM's wait
+ * tells syncs that go on from syncs stuck on libvirtd). */
+const vts_hv_ops *vts_daemon_counted_ops(void);
+
 
 /* Make the loop's timer fire as soon as possible (any thread). */
 void vts_daemon_wake_loop(vts_daemon *d);
