@@ -143,6 +143,16 @@ void vts_daemon_watch_job(vts_daemon *d, const char *name);
  * (monotonic ns), or -1. */
 int64_t vts_daemon_watch_dispatch(vts_daemon *d, int64_t now);
 
+/* vts_daemon_ctl.c */
+
+/* vts_ctl_answer_fn (@opaque is the daemon): the reply to a control
+ * request, or NULL. Loop thread. */
+char *vts_daemon_answer(const vts_ctl_request *req, void *opaque);
+
+/* vts_ctl_wake_fn (@opaque is the daemon): a control client's time limit
+ * to arm. */
+void vts_daemon_ctl_wake(void *opaque);
+
 /* vts_daemon.c, for now */
 
 /* The daemon's operations for the workers' syncs: those given to
