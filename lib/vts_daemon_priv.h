@@ -124,6 +124,12 @@ void vts_daemon_reconnect_now(vts_daemon *d);
  * the watch (VTS_DAEMON_ITEM_*). */
 void vts_daemon_job(const char *item, void *opaque);
 
+/* Queue @name (or a VTS_DAEMON_ITEM_*) for a worker; with d->lock held. */
+void vts_daemon_push(vts_daemon *d, const char *name);
+
+/* Write the metrics file, if one is configured (any thread). */
+void vts_daemon_write_metrics(vts_daemon *d);
+
 /* vts_daemon_watch.c */
 
 /* The watch's settings from d->conf (half the pool's workers measure at
@@ -153,24 +159,22 @@ char *vts_daemon_answer(const vts_ctl_request *req, void *opaque);
  * to arm. */
 void vts_daemon_ctl_wake(void *opaque);
 
-/* vts_daemon.c, for now */
+/* vts_daemon_loop.c */
+
+/* Make the loop's timer fire as soon as possible (any thread). */
+void vts_daemon_wake_loop(vts_daemon *d);
+
+/* Loop thread: a domain event (vts_hv_event_fn; @opaque is the daemon). */
+void vts_daemon_on_event(const vts_hv_event *ev, void *opaque);
+
+/* Loop thread: the one timer (vts_hv_timer_fn; @opaque is the daemon). */
+void vts_daemon_on_timer(int timer, void *opaque);
+
+/* vts_daemon.c */
 
 /* The daemon's operations for the workers' syncs: those given to
  * vts_daemon_new(), counting the agent calls that returned (SIGTERM's wait
  * tells syncs that go on from syncs stuck on libvirtd). */
 const vts_hv_ops *vts_daemon_counted_ops(void);
-
-
-/* Make the loop's timer fire as soon as possible (any thread). */
-void vts_daemon_wake_loop(vts_daemon *d);
-
-/* Queue @name (or a VTS_DAEMON_ITEM_*) for a worker; with d->lock held. */
-void vts_daemon_push(vts_daemon *d, const char *name);
-
-/* Write the metrics file, if one is configured (any thread). */
-void vts_daemon_write_metrics(vts_daemon *d);
-
-/* Loop thread: a domain event (vts_hv_event_fn). */
-void vts_daemon_on_event(const vts_hv_event *ev, void *opaque);
 
 #endif /* VTS_DAEMON_PRIV_H */
