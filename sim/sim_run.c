@@ -1,10 +1,11 @@
 /* sim_run.c: one simulated run (see sim_run.h).
  *
- * The glue between the scheduler, the pool and the sync mirrors
- * lib/vts_daemon.c (vts_daemon_job, the tick's vts_sched_expire): it is
- * the daemon's logic with libvirt's event loop replaced by the driver
- * below, which sleeps on the virtual clock until the scheduler's next
- * deadline or until a job kicks it.
+ * The glue between the scheduler, the pool and the sync mirrors the
+ * daemon's (vts_daemon_job in lib/vts_daemon_jobs.c, the timer's
+ * vts_sched_expire in lib/vts_daemon_loop.c): it is the daemon's logic
+ * with libvirt's event loop replaced by the driver below, which sleeps on
+ * the virtual clock until the scheduler's next deadline or until a job
+ * kicks it.
  */
 #include "sim_run.h"
 

@@ -2,9 +2,10 @@
  *
  * One libvirt connection with libvirt's default event loop. Lifecycle and
  * agent events feed the per-domain state machine (vts_sched.h); a pool of
- * worker threads (vts_pool.h) does the guest agent calls; a control socket
- * serves `vmtimesync --status` and the libvirt hook. src/vmtimesyncd.c is a
- * thin main over this.
+ * worker threads (vts_pool.h) does the guest agent calls, each on a
+ * connection of its own; a control socket serves `vmtimesync --status` and
+ * the libvirt hook. src/vmtimesyncd.c is a thin main over this. Written in
+ * lib/vts_daemon*.c: lib/vts_daemon.c says which file holds what.
  */
 #ifndef VTS_DAEMON_H
 #define VTS_DAEMON_H
