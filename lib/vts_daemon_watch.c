@@ -17,20 +17,14 @@
 #include "vmtimesync/vts_report.h"
 #include "vmtimesync/vts_sync.h"
 
-/* The watch's settings from d->conf: half the pool's workers at most
- * measure at once (at least one), so that syncs always find room. A
- * reload's workers take effect at restart: the pool's count, not the
- * configuration's. With d->lock held (or before the loop runs). */
+/* The watch's settings from d->conf (vts_conf_to_watch_conf: half the
+ * workers measure at once at most, so that syncs always find room) and a
+ * fresh seed. A reload's workers take effect at restart: the pool's count,
+ * not the configuration's. With d->lock held (or before the loop runs). */
 void
 vts_daemon_watch_conf(const vts_daemon *d, vts_watch_conf *wc)
 {
-    const vts_conf *conf = &d->conf;
-    int workers = d->pool_workers > 0 ? d->pool_workers : conf->workers;
-
-    memset(wc, 0, sizeof(*wc));
-    wc->interval_ns = conf->watch_interval_ns;
-    wc->fix_above_ns = conf->watch_fix_above_ns;
-    wc->max_running = workers / 2 > 0 ? workers / 2 : 1;
+    vts_conf_to_watch_conf(&d->conf, d->pool_workers, wc);
     wc->seed = (uint64_t)vts_mono_ns() ^ ((uint64_t)getpid() << 32);
 }
 
