@@ -16,7 +16,7 @@
 
 #include "vmtimesync/vts_conf.h"
 #include "vmtimesync/vts_ctl.h"
-#include "vmtimesync/vts_hook.h"
+#include "vmtimesync/vts_waiter.h"
 #include "vmtimesync/vts_log.h"
 #include "vmtimesync/vts_domxml.h"
 #include "vmtimesync/vts_hv.h"
@@ -401,7 +401,7 @@ vts_cli_after_hook(const vts_cli *cli, const char *domain)
     conf.set_time_fallback = cli->sync.set_time_fallback;
     if (cli->wait_ns > 0)
         conf.agent_wait_ns = cli->wait_ns;
-    rc = vts_hook_waiter_run(&vts_hv_libvirt_ops, &conf, domain, cli->after_hook);
+    rc = vts_waiter_run(&vts_hv_libvirt_ops, &conf, domain, cli->after_hook);
     vts_conf_clear(&conf);
     return rc == 0 ? VTS_EXIT_OK : VTS_EXIT_DOMAIN_FAILED;
 }

@@ -1,4 +1,5 @@
-/* vts_hook.h: the libvirt hook's decisions and its detached waiter.
+/* vts_hook.h: the libvirt hook's decisions, and how it starts its detached
+ * waiter (the waiter itself is vts_waiter.h).
  *
  * libvirtd runs every executable in /etc/libvirt/hooks/qemu.d/ with argv
  * "DOMAIN OPERATION SUBOP EXTRA" and the domain XML on stdin, and waits for
@@ -16,7 +17,6 @@
 
 #include "vmtimesync/vts_conf.h"
 #include "vmtimesync/vts_ctl.h"
-#include "vmtimesync/vts_hv.h"
 
 /* The operations that announce a guest which will need a sync:
  * "migrate begin" (incoming migration), "restore begin", and
@@ -85,15 +85,5 @@ void vts_hook_waiter_cmd_fill(vts_hook_waiter_cmd *cmd, const vts_conf *conf,
  * the waiter's exit status, 128 + the signal that killed it, or -1 when it
  * could not be started at all (logged). */
 int vts_hook_waiter_supervise(char *const *argv, const char *name);
-
-/* The waiter, run in a detached process after the hook returned: start
- * @ops' event loop, connect (retrying while libvirtd starts up), wait until
- * @domain runs with its guest agent connected (looking once, then again
- * only when libvirt sends an event about it: started, resumed, agent
- * connected...; at most conf->agent_wait; give up when the domain never
- * shows up, goes away, or the connection is lost), sync it once and log
- * the result. Returns 0 when the guest is fine, -1 otherwise (logged). */
-int vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *domain,
-                        const char *reason);
 
 #endif /* VTS_HOOK_H */
