@@ -12,6 +12,9 @@
 #include "vmtimesync/vts_domxml.h"
 #include "vmtimesync/vts_report.h"
 
+#define VTS_FALLBACK_ALLOW_PRIV
+#include "vts_fallback_priv.h"
+
 /* A measurement under way: the best sample so far and how many were taken. */
 typedef struct {
     vts_sample best;
@@ -36,17 +39,6 @@ typedef struct {
  * than its uncertainty (a better round trip may tell). */
 /* The delays a sync's steps met, kept for the median. */
 #define VTS_SYNC_MAX_MET VTS_SYNC_MAX_STEPS
-/* Polling a date run through guest-exec: the first pause, doubling up to
- * the last. GNU date exits within milliseconds even on an emulated guest,
- * so most steps take one or two polls. */
-#define VTS_SYNC_EXEC_POLL_MIN_NS (10 * VTS_NS_PER_MS)
-#define VTS_SYNC_EXEC_POLL_MAX_NS (50 * VTS_NS_PER_MS)
-
-/* Where a Debian guest has GNU date: /bin/date (merged /usr or not), else
- * /usr/bin/date. Run without a shell, so no PATH lookup is relied on. */
-static const char *const vts_sync_date_paths[] = {"/bin/date", "/usr/bin/date"};
-#define VTS_SYNC_DATE_PATHS (sizeof(vts_sync_date_paths) / sizeof(vts_sync_date_paths[0]))
-
 void
 vts_sync_opts_init(vts_sync_opts *opts)
 {
@@ -74,24 +66,6 @@ vts_action_name(vts_action action)
         break;
     }
     return "error";
-}
-
-const char *
-vts_fallback_name(vts_fallback fallback)
-{
-    return fallback == VTS_FALLBACK_GUEST_EXEC ? "guest-exec" : "none";
-}
-
-int
-vts_fallback_parse(const char *name, vts_fallback *out)
-{
-    if (strcmp(name, "none") == 0)
-        *out = VTS_FALLBACK_NONE;
-    else if (strcmp(name, "guest-exec") == 0)
-        *out = VTS_FALLBACK_GUEST_EXEC;
-    else
-        return -1;
-    return 0;
 }
 
 static void vts_sync_log(const vts_sync_opts *opts, vts_log_level level, const char *domain,
@@ -390,162 +364,6 @@ vts_sync_step(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
     return 0;
 }
 
-static void
-vts_sync_sleep(const vts_hv_ops *ops, int64_t ns)
-{
-    struct timespec ts = {ns / VTS_NS_PER_SEC, ns % VTS_NS_PER_SEC};
-
-    if (ops->sleep_ns)
-        ops->sleep_ns(ns);
-    else
-        nanosleep(&ts, NULL);
-}
-
-/* Does the guest agent let us run the guest's date? Both guest-exec and
- * guest-exec-status must be enabled (qemu-ga's --block-rpcs or allow-rpcs
- * may leave out either). */
-static int
-vts_sync_exec_allowed(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
-                      int *calls, vts_error *err)
-{
-    static const char *const needed[] = {"guest-exec", "guest-exec-status"};
-    const char *disabled = NULL;
-    char *reply = NULL;
-    int rc;
-
-    rc = ops->agent_command(dom, VTS_AGENT_CMD_INFO, opts->timeout_s, &reply, err);
-    ++*calls;
-    if (rc == 0)
-        rc = vts_agent_parse_info(reply, needed, 2, &disabled, err);
-    free(reply);
-    if (rc < 0)
-        return -1;
-    if (disabled)
-        return vts_error_set(
-            err, VTS_ERR_SET_TIME_UNSUPPORTED,
-            "the guest agent does not allow %s; install util-linux-extra "
-            "in the guest (Debian 12), or enable guest-exec and "
-            "guest-exec-status in qemu-ga's configuration (remove them "
-            "from block-rpcs/--block-rpcs, or add them to "
-            "allow-rpcs/--allow-rpcs)",
-            disabled);
-    return 0;
-}
-
-/* Poll guest-exec-status for @pid until the process exited, for at most
- * the agent timeout (and a bounded number of polls, should the host's clock
- * stand still), the pause between polls doubling from 10 to 50 ms. */
-static int
-vts_sync_exec_wait(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
-                   const char *path, int64_t pid, vts_agent_exec_status *st, int *calls,
-                   vts_error *err)
-{
-    int64_t start = ops->now_ns();
-    int64_t pause = VTS_SYNC_EXEC_POLL_MIN_NS;
-    int64_t polls =
-        (int64_t)opts->timeout_s * VTS_NS_PER_SEC / VTS_SYNC_EXEC_POLL_MAX_NS + 16;
-    char *cmd = NULL;
-    int rc = -1;
-
-    if (!(cmd = vts_agent_build_exec_status(pid, err)))
-        return -1;
-    vts_sync_sleep(ops, pause);
-    for (; polls > 0; polls--) {
-        char *reply = NULL;
-        int r = ops->agent_command(dom, cmd, opts->timeout_s, &reply, err);
-
-        ++*calls;
-
-        if (r == 0)
-            r = vts_agent_parse_exec_status(reply, st, err);
-        free(reply);
-        if (r < 0)
-            goto cleanup;
-        if (st->exited) {
-            rc = 0;
-            goto cleanup;
-        }
-        if (ops->now_ns() - start > (int64_t)opts->timeout_s * VTS_NS_PER_SEC)
-            break;
-        vts_sync_sleep(ops, pause);
-        pause =
-            pause * 2 < VTS_SYNC_EXEC_POLL_MAX_NS ? pause * 2 : VTS_SYNC_EXEC_POLL_MAX_NS;
-    }
-    vts_error_set(err, VTS_ERR_SET_TIME_UNSUPPORTED,
-                  "the guest's %s (pid %" PRId64 ") did not exit within %d s", path, pid,
-                  opts->timeout_s);
-cleanup:
-    free(cmd);
-    return rc;
-}
-
-/* Move the guest's clock by @by_ns with its own date: guest-exec of "date
- * -u -s 'now +S.N seconds'". GNU date reads the guest's clock when it
- * parses that and sets it a little later (8-10 ms on an emulated guest:
- * the caller adds that delay to @by_ns, as it adds the agent's to
- * guest-set-time), so neither starting the process nor the agent's delay
- * counts. Tries each of vts_sync_date_paths from *@path on, keeps the one
- * that ran, then waits for it to exit 0. */
-static int
-vts_sync_step_exec(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
-                   int64_t by_ns, size_t *path, vts_sync_result *res)
-{
-    char when[64], why[VTS_AGENT_EXEC_ERR_MAX + 8];
-    const char *argv[] = {"-u", "-s", when};
-    vts_agent_exec_status st;
-    char *cmd = NULL, *reply = NULL;
-    int64_t pid = 0, mag = by_ns < 0 ? -by_ns : by_ns;
-    size_t n;
-    int rc;
-
-    snprintf(when, sizeof(when), "now %c%" PRId64 ".%09" PRId64 " seconds",
-             by_ns < 0 ? '-' : '+', (int64_t)(mag / VTS_NS_PER_SEC),
-             (int64_t)(mag % VTS_NS_PER_SEC));
-    for (;;) {
-        if (!(cmd = vts_agent_build_exec(vts_sync_date_paths[*path], argv, 3, &res->err)))
-            return -1;
-        rc = ops->agent_command(dom, cmd, opts->timeout_s, &reply, &res->err);
-        res->round_trips++;
-        if (rc == 0)
-            rc = vts_agent_parse_exec(reply, &pid, &res->err);
-        free(cmd);
-        free(reply);
-        reply = NULL;
-        if (rc == 0)
-            break;
-        /* The agent could not start it (no such file): the next path. */
-        if (res->err.code != VTS_ERR_AGENT_ERROR)
-            return -1;
-        if (*path + 1 >= VTS_SYNC_DATE_PATHS)
-            return vts_error_set(
-                &res->err, VTS_ERR_SET_TIME_UNSUPPORTED,
-                "cannot run /bin/date or /usr/bin/date in the guest (%s)",
-                res->err.message);
-        ++*path;
-    }
-    if (vts_sync_exec_wait(ops, dom, opts, vts_sync_date_paths[*path], pid, &st,
-                           &res->round_trips, &res->err) < 0)
-        return -1;
-    if (st.has_exitcode && st.exitcode == 0) {
-        res->steps++;
-        return 0;
-    }
-    /* Quote the start of its stderr, without the newline. */
-    n = strcspn(st.err_data, "\n");
-    snprintf(why, sizeof(why), "%s%.*s", n ? ": " : "", (int)n, st.err_data);
-    if (st.has_signal)
-        return vts_error_set(&res->err, VTS_ERR_SET_TIME_UNSUPPORTED,
-                             "the guest's %s was killed by signal %d%s",
-                             vts_sync_date_paths[*path], st.signal, why);
-    return vts_error_set(
-        &res->err, VTS_ERR_SET_TIME_UNSUPPORTED,
-        "the guest's %s -u -s '%s' exited with %d%s; it may be busybox's "
-        "date, which does not take a relative time, or not GNU date: install "
-        "util-linux-extra in the guest (Debian 12) so that guest-set-time "
-        "works",
-        vts_sync_date_paths[*path], when, st.exitcode, why);
-}
-
 /* One step: guest-set-time to the host's time plus @delay_ns; once that is
  * refused as unsupported and the fallback is on, the guest's date through
  * guest-exec moving its clock by -@offset_ns, the offset just measured,
@@ -556,7 +374,7 @@ vts_sync_step_any(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
                   size_t *path, vts_sync_result *res)
 {
     if (res->via_exec)
-        return vts_sync_step_exec(ops, dom, opts, delay_ns - offset_ns, path, res);
+        return vts_fallback_step(ops, dom, opts, delay_ns - offset_ns, path, res);
     if (vts_sync_step(ops, dom, opts, delay_ns, res) == 0)
         return 0;
     if (res->err.code != VTS_ERR_SET_TIME_UNSUPPORTED ||
@@ -568,9 +386,9 @@ vts_sync_step_any(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         res->err.message);
     res->via_exec = true;
     vts_error_clear(&res->err);
-    if (vts_sync_exec_allowed(ops, dom, opts, &res->round_trips, &res->err) < 0)
+    if (vts_fallback_allowed(ops, dom, opts, &res->round_trips, &res->err) < 0)
         return -1;
-    return vts_sync_step_exec(ops, dom, opts, delay_ns - offset_ns, path, res);
+    return vts_fallback_step(ops, dom, opts, delay_ns - offset_ns, path, res);
 }
 
 /* Sample @dom into @m (which may hold samples already) until its best

@@ -22,13 +22,7 @@
  *    better than the step before stops the sync with that diagnosis (the
  *    guest's clock does not hold what it is given). The host's own clock is
  *    checked (adjtimex) before any agent call.
- *  - Fallback (optional, off by default): when the agent refuses
- *    guest-set-time as unsupported (no /sbin/hwclock in the guest), step
- *    with the guest's own GNU date through guest-exec ("date -u -s 'now
- *    +S.N seconds'", no shell), if the agent allows guest-exec: date moves
- *    the clock relative to its own reading, so starting the process does
- *    not count and the step is as precise as the measurement. The same
- *    verify and at most two steps.
+ *  - Fallback (optional, off by default): see vts_fallback.h.
  */
 #ifndef VTS_SYNC_H
 #define VTS_SYNC_H
@@ -37,6 +31,7 @@
 #include <stdint.h>
 
 #include "vmtimesync/vts_error.h"
+#include "vmtimesync/vts_fallback.h"
 #include "vmtimesync/vts_hv.h"
 #include "vmtimesync/vts_log.h"
 
@@ -83,12 +78,6 @@
 #define VTS_SYNC_MAX_AGENT_CALLS(samples, exec)                                          \
     ((exec) ? (samples) + 2 + VTS_SYNC_MAX_STEPS * (2 + 1 + VTS_SYNC_VERIFY_MAX(samples)) + 1 \
             : (samples) + VTS_SYNC_MAX_STEPS * (1 + VTS_SYNC_VERIFY_MAX(samples)) + 1)
-
-/* What to do when the guest agent refuses guest-set-time as unsupported. */
-typedef enum {
-    VTS_FALLBACK_NONE,       /* fail with set-time-unsupported */
-    VTS_FALLBACK_GUEST_EXEC, /* step with the guest's date via guest-exec */
-} vts_fallback;
 
 typedef struct {
     int64_t threshold_ns;
@@ -161,14 +150,6 @@ void vts_sync_opts_init(vts_sync_opts *opts);
 /* The name of @action as used in output and JSON: "none", "checked",
  * "stepped", "error". */
 const char *vts_action_name(vts_action action);
-
-/* The name of @fallback as used in the configuration and on the command
- * line: "none", "guest-exec". */
-const char *vts_fallback_name(vts_fallback fallback);
-
-/* Parse a fallback name ("none" or "guest-exec") into @out. Returns 0, or
- * -1 for anything else (@out untouched). */
-int vts_fallback_parse(const char *name, vts_fallback *out);
 
 /* Take opts->samples bracketed guest-get-time samples of @dom and keep the
  * one with the smallest round trip in @best. Stops at the first failing
