@@ -10,7 +10,6 @@
 
 #include "vmtimesync/vts_agent.h"
 #include "vmtimesync/vts_domxml.h"
-#include "vmtimesync/vts_report.h"
 
 #define VTS_FALLBACK_ALLOW_PRIV
 #include "vts_fallback_priv.h"
@@ -290,14 +289,14 @@ vts_sync_check_step(const vts_sync_opts *opts, int64_t offset_ns, vts_error *err
 
     if (opts->force)
         return 0;
-    vts_report_offset(off, sizeof(off), offset_ns);
+    vts_clock_format_offset(off, sizeof(off), offset_ns);
     if (opts->max_step_ns > 0 && vts_abs64(offset_ns) > opts->max_step_ns) {
-        vts_report_offset(bound, sizeof(bound), opts->max_step_ns);
+        vts_clock_format_offset(bound, sizeof(bound), opts->max_step_ns);
         return vts_error_set(err, VTS_ERR_STEP_TOO_LARGE,
                              "the guest is %s off, beyond max_step (%s)", off, bound + 1);
     }
     if (opts->max_backward_ns >= 0 && offset_ns > opts->max_backward_ns) {
-        vts_report_offset(bound, sizeof(bound), opts->max_backward_ns);
+        vts_clock_format_offset(bound, sizeof(bound), opts->max_backward_ns);
         return vts_error_set(err, VTS_ERR_BACKWARD_REFUSED,
                              "the guest is %s ahead of the host, beyond max_backward (%s)",
                              off, bound + 1);

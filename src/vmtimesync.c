@@ -355,11 +355,11 @@ vts_cli_status_line(json_object *dom)
         if (json_object_object_get_ex(last, "action", &v))
             printf(": %s", json_object_get_string(v));
         if (json_object_object_get_ex(last, "offset_ns", &v) && v) {
-            vts_report_offset(off, sizeof(off), json_object_get_int64(v));
+            vts_clock_format_offset(off, sizeof(off), json_object_get_int64(v));
             printf(", offset %s", off);
         }
         if (json_object_object_get_ex(last, "residual_ns", &v) && v) {
-            vts_report_offset(resid, sizeof(resid), json_object_get_int64(v));
+            vts_clock_format_offset(resid, sizeof(resid), json_object_get_int64(v));
             printf(", residual %s", resid);
         }
         if (json_object_object_get_ex(last, "error", &v) && v &&
@@ -369,7 +369,7 @@ vts_cli_status_line(json_object *dom)
     if (json_object_object_get_ex(dom, "watch", &last) && last) {
         char off[32];
 
-        vts_report_offset(off, sizeof(off),
+        vts_clock_format_offset(off, sizeof(off),
                           json_object_object_get_ex(last, "offset_ns", &v)
                               ? json_object_get_int64(v)
                               : 0);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmtimesync/vts_clock.h"
 #include "vmtimesync/vts_sync.h"
 
 /* Copy @in into @buf of @len bytes with control characters and backslashes
@@ -17,9 +18,13 @@
  * always NUL-terminates. */
 void vts_report_escape(char *buf, size_t len, const char *in);
 
-/* Format an offset for people: "+5.003 s" from 1 s up, "-12.4 ms" from
- * 10 ms up, "+0.21 ms" below. */
-void vts_report_offset(char *buf, size_t len, int64_t ns);
+/* The name vts_clock_format_offset had, kept for callers not yet renamed
+ * (lib/vts_daemon.c). */
+static inline void
+vts_report_offset(char *buf, size_t len, int64_t ns)
+{
+    vts_clock_format_offset(buf, len, ns);
+}
 
 /* One line without newline, e.g.
  * "web-1: offset -5.003 s -> stepped -> residual +0.20 ms (rtt 2.70 ms)";

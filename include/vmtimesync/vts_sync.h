@@ -30,13 +30,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmtimesync/vts_clock.h"
 #include "vmtimesync/vts_error.h"
 #include "vmtimesync/vts_fallback.h"
 #include "vmtimesync/vts_hv.h"
 #include "vmtimesync/vts_log.h"
-
-#define VTS_NS_PER_SEC 1000000000LL
-#define VTS_NS_PER_MS 1000000LL
 
 /* No step when the measured offset is smaller than this: 5 ms is twice the
  * worst measurement noise seen on an emulated (TCG) guest, far below the
