@@ -127,7 +127,7 @@ vts_hook_waiter_cmd_fill(vts_hook_waiter_cmd *cmd, const vts_conf *conf, const c
     int n = 0;
 
     cmd->argv[n++] = (char *)cli;
-    cmd->argv[n++] = (char *)"--after-hook";
+    cmd->argv[n++] = (char *)"--hook-waiter";
     cmd->argv[n++] = (char *)reason;
     cmd->argv[n++] = (char *)"--connect";
     cmd->argv[n++] = (char *)vts_conf_uri(conf);

@@ -1,5 +1,5 @@
 /* vts_waiter.c: the hook's detached waiter, run by the CLI (vmtimesync
- * --after-hook): wait, woken by libvirt's events, until a migrated or
+ * --hook-waiter): wait, woken by libvirt's events, until a migrated or
  * restored guest runs with its agent connected, then sync it once. */
 #include "vmtimesync/vts_waiter.h"
 

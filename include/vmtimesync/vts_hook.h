@@ -58,7 +58,7 @@ void vts_hook_decide_conf(const vts_conf *conf, vts_hook_decision *d);
  * Writes the path into @buf of @len bytes. */
 void vts_hook_conf_path(const char *argv0, char *buf, size_t len);
 
-/* The waiter's command line (vmtimesync --after-hook), with room for
+/* The waiter's command line (vmtimesync --hook-waiter), with room for
  * every argument. */
 #define VTS_HOOK_WAITER_ARGS 32
 
@@ -67,7 +67,7 @@ typedef struct {
     char values[VTS_CONF__NUMBERS][32];
 } vts_hook_waiter_cmd;
 
-/* Fill @cmd with "@cli --after-hook @reason --connect URI", then for every
+/* Fill @cmd with "@cli --hook-waiter @reason --connect URI", then for every
  * numeric setting vmtimesync has an option for (vts_conf_bounds_of) that
  * option and @conf's value as vts_conf_format_arg writes it, then the
  * flags (--allow-unsynced-host, --set-time-fallback=guest-exec), "--" and

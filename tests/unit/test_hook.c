@@ -264,7 +264,7 @@ check_waiter_cmd_round_trips(const vts_conf *conf)
 
     vts_hook_waiter_cmd_fill(&cmd, conf, "/usr/sbin/vmtimesync", "web-1", "migrate");
     assert_string_equal(cmd.argv[0], "/usr/sbin/vmtimesync");
-    assert_string_equal(cmd.argv[1], "--after-hook");
+    assert_string_equal(cmd.argv[1], "--hook-waiter");
     assert_string_equal(cmd.argv[2], "migrate");
     while (cmd.argv[last])
         last++;
@@ -357,7 +357,7 @@ test_waiter_that_cannot_start_says_so(void **state)
         (char *)"echo \"vmtimesync: --max-step takes seconds >= 0, not '2592000'\""
                 " >&2; exit 2",
         NULL};
-    char *missing[] = {(char *)"/nonexistent/vmtimesync", (char *)"--after-hook", NULL};
+    char *missing[] = {(char *)"/nonexistent/vmtimesync", (char *)"--hook-waiter", NULL};
     char *killed[] = {(char *)"/bin/sh", (char *)"-c", (char *)"kill -9 $$", NULL};
     char *fine[] = {(char *)"/bin/sh", (char *)"-c", (char *)"exit 0", NULL};
     char log[4096];
