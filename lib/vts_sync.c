@@ -36,8 +36,8 @@ typedef struct {
 /* VTS_SYNC_VERIFY_SAMPLES (vts_sync.h): a verify takes one sample, or more
  * while the residual is beyond the tolerance as measured but not by more
  * than its uncertainty (a better round trip may tell). */
-/* The delays a sync's steps met, kept for the median. */
-#define VTS_SYNC_MAX_MET VTS_SYNC_MAX_STEPS
+/* The delays a sync's steps landed with, kept for the median. */
+#define VTS_SYNC_MAX_LANDED VTS_SYNC_MAX_STEPS
 void
 vts_sync_opts_init(vts_sync_opts *opts)
 {
@@ -441,13 +441,13 @@ vts_sync_check_host(const vts_hv_ops *ops, const vts_sync_opts *opts, vts_error 
     return 0;
 }
 
-/* The guest-set-time delay to use next: @met holds the delays the steps of
- * this sync met (@n of them), @hint the one learned from earlier syncs (< 0:
- * none), @first the estimate from the first measurement. */
+/* The guest-set-time delay to use next: @landed holds the delays the steps
+ * of this sync landed with (@n of them), @hint the one learned from earlier
+ * syncs (< 0: none), @first the estimate from the first measurement. */
 static int64_t
-vts_sync_next_delay(const int64_t *met, size_t n, int64_t hint, int64_t first)
+vts_sync_next_delay(const int64_t *landed, size_t n, int64_t hint, int64_t first)
 {
-    int64_t delay = n > 0 ? vts_sync_median(met, n) : hint >= 0 ? hint : first;
+    int64_t delay = n > 0 ? vts_sync_median(landed, n) : hint >= 0 ? hint : first;
 
     if (delay < 0)
         delay = 0;
@@ -464,11 +464,11 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     vts_sync_meas after = {{0, -1}, false, 0};
     int64_t bound = opts->recheck ? opts->tolerance_ns : opts->threshold_ns;
     int64_t delay, prev_residual = 0;
-    int64_t met[VTS_SYNC_MAX_MET];
+    int64_t landed[VTS_SYNC_MAX_LANDED];
     int64_t offset = 0;
     size_t date_path = 0;
     bool worse = false, host_ok = true, late = false, moved = false;
-    size_t nmet = 0;
+    size_t nlanded = 0;
     vts_error host_err;
     int i;
 
@@ -522,7 +522,7 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
      * with the fallback's several steps, so a spike is outvoted rather than
      * followed). A verify that cannot tell the residual from the tolerance
      * counts as within: stepping again would step on noise. */
-    delay = vts_sync_next_delay(met, 0, opts->delay_hint_ns, first.best.rtt_ns / 2);
+    delay = vts_sync_next_delay(landed, 0, opts->delay_hint_ns, first.best.rtt_ns / 2);
     for (i = 0;; i++) {
         vts_sync_log(opts, VTS_LOG_DEBUG, domain, "step %d: one-way delay %" PRId64 " ns",
                      i + 1, delay);
@@ -565,12 +565,12 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         }
         moved = vts_abs64(after.best.offset_ns) > VTS_SYNC_MAX_DELAY_NS;
         if (!moved) {
-            met[nmet] = delay - after.best.offset_ns;
+            landed[nlanded] = delay - after.best.offset_ns;
             if (!res->via_exec) {
-                res->have_delay_met = true;
-                res->delay_met_ns = met[nmet];
+                res->have_landed_delay = true;
+                res->landed_delay_ns = landed[nlanded];
             }
-            nmet++;
+            nlanded++;
         }
         if (!vts_sync_clearly_beyond(&after.best, opts->tolerance_ns))
             break;
@@ -591,7 +591,7 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
                          "paused meanwhile?): stepping again with the same delay",
                          (double)after.best.offset_ns / VTS_NS_PER_MS);
         } else {
-            delay = vts_sync_next_delay(met, nmet, -1, 0);
+            delay = vts_sync_next_delay(landed, nlanded, -1, 0);
         }
         prev_residual = after.best.offset_ns;
     }

@@ -126,9 +126,10 @@ typedef struct {
     int64_t residual_ns; /* after the last step */
     int steps;           /* steps made (guest-set-time calls or dates run) */
     int round_trips;     /* agent calls made */
-    bool have_delay_met;
-    int64_t delay_met_ns; /* the one-way delay the last guest-set-time met:
-                           * for the caller to learn (opts->delay_hint_ns) */
+    bool have_landed_delay;
+    int64_t landed_delay_ns; /* the one-way delay the last guest-set-time
+                              * landed with (the estimate minus the residual):
+                              * for the caller to learn (opts->delay_hint_ns) */
     bool via_exec;       /* guest-set-time was refused: stepped (or tried to)
                           * with the guest's date through guest-exec */
     vts_error err;

@@ -235,8 +235,8 @@ test_sync_asymmetric_set_time_delay_needs_one_corrective_step(void **state)
     assert_true(set_time_call(0)->time_ns - set_time_call(0)->sent_ns == 1 * MS);
     assert_true(set_time_call(1)->time_ns - set_time_call(1)->sent_ns == 4 * MS);
     /* It reports the delay it met, for the daemon to start from. */
-    assert_true(f->res.have_delay_met);
-    assert_true(f->res.delay_met_ns == 4 * MS);
+    assert_true(f->res.have_landed_delay);
+    assert_true(f->res.landed_delay_ns == 4 * MS);
 }
 
 static void
@@ -490,7 +490,7 @@ test_sync_stale_learned_delay_costs_one_correction(void **state)
     expect_ok(f, VTS_ACTION_STEPPED);
     assert_int_equal(f->res.steps, 2);
     assert_near(fake_hv_guest_offset(), 0, 2);
-    assert_true(f->res.delay_met_ns == 4 * MS);
+    assert_true(f->res.landed_delay_ns == 4 * MS);
 }
 
 static void
@@ -512,8 +512,8 @@ test_sync_delay_spike_on_first_step_does_not_make_the_correction_overshoot(void 
     assert_int_equal(f->res.steps, 2);
     assert_near(f->res.residual_ns, 9 * MS, 2);
     assert_true(set_time_call(1)->time_ns - set_time_call(1)->sent_ns == 10 * MS);
-    assert_true(f->res.have_delay_met);
-    assert_near(f->res.delay_met_ns, 1 * MS, 2);
+    assert_true(f->res.have_landed_delay);
+    assert_near(f->res.landed_delay_ns, 1 * MS, 2);
 }
 
 static void
@@ -709,7 +709,7 @@ test_sync_residual_of_seconds_is_not_taken_for_a_delay(void **state)
     sync_domain(f);
     second = set_time_call(1);
     assert_true(second->time_ns - second->sent_ns == 1 * MS);
-    assert_false(f->res.have_delay_met);
+    assert_false(f->res.have_landed_delay);
 }
 
 static void
