@@ -11,7 +11,7 @@
  *    with a guest agent channel, it tells vmtimesyncd over its control
  *    socket that the domain will need a sync;
  *  - when the daemon is not there (or does not answer in time) it leaves a
- *    detached waiter behind (`vmtimesync --after-hook`, see vts_hook.h),
+ *    detached waiter behind (`vmtimesync --hook-waiter`, see vts_waiter.h),
  *    which connects to libvirt only after this process has exited, waits
  *    for the guest to run with its agent connected, syncs it once and logs
  *    to syslog; a process of ours stays beside it to log what it says on
@@ -101,7 +101,7 @@ vts_hook_read_stdin(size_t *len, bool *complete)
 }
 
 /* The detached waiter, in the child: wait for the hook to have returned to
- * libvirtd, then run `vmtimesync --after-hook` and relay what it says on
+ * libvirtd, then run `vmtimesync --hook-waiter` and relay what it says on
  * stderr to the log. The hook itself does not link libvirt (loading it
  * alone costs tens of ms); the CLI does. Never returns. */
 static void

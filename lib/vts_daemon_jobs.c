@@ -38,7 +38,7 @@ vts_daemon_log_result(const vts_sched_entry *job, const vts_sync_result *res,
     if (job->pause_ns >= 0) {
         char off[32];
 
-        vts_report_offset(off, sizeof(off), job->pause_ns);
+        vts_clock_format_offset(off, sizeof(off), job->pause_ns);
         snprintf(pause, sizeof(pause), ", paused %s%s", off + 1,
                  strcmp(job->pause_reason, "ioerror") == 0 ? " on an I/O error" : "");
     }

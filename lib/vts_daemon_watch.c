@@ -90,8 +90,8 @@ vts_daemon_watch_log(const char *name, const vts_watch_conf *wc,
     char esc[256], off[32], bound[32];
 
     vts_report_escape(esc, sizeof(esc), name);
-    vts_report_offset(off, sizeof(off), res->offset_ns);
-    vts_report_offset(bound, sizeof(bound), wc->fix_above_ns);
+    vts_clock_format_offset(off, sizeof(off), res->offset_ns);
+    vts_clock_format_offset(bound, sizeof(bound), wc->fix_above_ns);
     switch (v) {
     case VTS_WATCH_OK:
         vts_log(VTS_LOG_DEBUG, "%s: watch: offset %s (rtt %.2f ms)", esc, off,

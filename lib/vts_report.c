@@ -31,19 +31,6 @@ vts_report_escape(char *buf, size_t len, const char *in)
 }
 
 void
-vts_report_offset(char *buf, size_t len, int64_t ns)
-{
-    uint64_t mag = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
-
-    if (mag >= (uint64_t)VTS_NS_PER_SEC)
-        snprintf(buf, len, "%+.3f s", (double)ns / VTS_NS_PER_SEC);
-    else if (mag >= (uint64_t)(10 * VTS_NS_PER_MS))
-        snprintf(buf, len, "%+.1f ms", (double)ns / VTS_NS_PER_MS);
-    else
-        snprintf(buf, len, "%+.2f ms", (double)ns / VTS_NS_PER_MS);
-}
-
-void
 vts_report_text(char *buf, size_t len, const char *domain, const vts_sync_result *res)
 {
     char name[256], off[32], resid[32], rtt[32];
@@ -53,8 +40,8 @@ vts_report_text(char *buf, size_t len, const char *domain, const vts_sync_result
     /* The message may quote the guest agent: a guest must not be able to
      * forge log lines or send terminal escapes. */
     vts_report_escape(msg, sizeof(msg), res->err.message);
-    vts_report_offset(off, sizeof(off), res->offset_ns);
-    vts_report_offset(resid, sizeof(resid), res->residual_ns);
+    vts_clock_format_offset(off, sizeof(off), res->offset_ns);
+    vts_clock_format_offset(resid, sizeof(resid), res->residual_ns);
     snprintf(rtt, sizeof(rtt), "%.2f ms", (double)res->rtt_ns / VTS_NS_PER_MS);
 
     switch (res->action) {

@@ -431,8 +431,8 @@ vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res, int
     e->last_latency_ns = now - e->trigger_ns;
     e->last_pause_ns = e->pause_ns;
     e->last = *res;
-    if (res->have_delay_met) {
-        e->delays[e->ndelays % VTS_SCHED_DELAYS] = res->delay_met_ns;
+    if (res->have_landed_delay) {
+        e->delays[e->ndelays % VTS_SCHED_DELAYS] = res->landed_delay_ns;
         e->ndelays++;
     }
 

@@ -10,7 +10,11 @@
 
 #include "vmtimesync/vts_agent.h"
 #include "vmtimesync/vts_domxml.h"
-#include "vmtimesync/vts_report.h"
+
+#define VTS_FALLBACK_ALLOW_PRIV
+#include "vts_fallback_priv.h"
+#define VTS_SYNC_MSG_ALLOW_PRIV
+#include "vts_sync_msg_priv.h"
 
 /* A measurement under way: the best sample so far and how many were taken. */
 typedef struct {
@@ -34,19 +38,8 @@ typedef struct {
 /* VTS_SYNC_VERIFY_SAMPLES (vts_sync.h): a verify takes one sample, or more
  * while the residual is beyond the tolerance as measured but not by more
  * than its uncertainty (a better round trip may tell). */
-/* The delays a sync's steps met, kept for the median. */
-#define VTS_SYNC_MAX_MET VTS_SYNC_MAX_STEPS
-/* Polling a date run through guest-exec: the first pause, doubling up to
- * the last. GNU date exits within milliseconds even on an emulated guest,
- * so most steps take one or two polls. */
-#define VTS_SYNC_EXEC_POLL_MIN_NS (10 * VTS_NS_PER_MS)
-#define VTS_SYNC_EXEC_POLL_MAX_NS (50 * VTS_NS_PER_MS)
-
-/* Where a Debian guest has GNU date: /bin/date (merged /usr or not), else
- * /usr/bin/date. Run without a shell, so no PATH lookup is relied on. */
-static const char *const vts_sync_date_paths[] = {"/bin/date", "/usr/bin/date"};
-#define VTS_SYNC_DATE_PATHS (sizeof(vts_sync_date_paths) / sizeof(vts_sync_date_paths[0]))
-
+/* The delays a sync's steps landed with, kept for the median. */
+#define VTS_SYNC_MAX_LANDED VTS_SYNC_MAX_STEPS
 void
 vts_sync_opts_init(vts_sync_opts *opts)
 {
@@ -76,24 +69,6 @@ vts_action_name(vts_action action)
     return "error";
 }
 
-const char *
-vts_fallback_name(vts_fallback fallback)
-{
-    return fallback == VTS_FALLBACK_GUEST_EXEC ? "guest-exec" : "none";
-}
-
-int
-vts_fallback_parse(const char *name, vts_fallback *out)
-{
-    if (strcmp(name, "none") == 0)
-        *out = VTS_FALLBACK_NONE;
-    else if (strcmp(name, "guest-exec") == 0)
-        *out = VTS_FALLBACK_GUEST_EXEC;
-    else
-        return -1;
-    return 0;
-}
-
 static void vts_sync_log(const vts_sync_opts *opts, vts_log_level level, const char *domain,
                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -116,88 +91,6 @@ static int64_t
 vts_abs64(int64_t v)
 {
     return v < 0 ? -v : v;
-}
-
-/* Replace the bare message of a failed step with one that says what went
- * wrong and what to do about it. The original text is kept as detail. */
-static void
-vts_sync_explain(vts_error *err, const vts_sync_opts *opts)
-{
-    char detail[VTS_ERROR_MSG_MAX];
-
-    memcpy(detail, err->message, sizeof(detail));
-    switch (err->code) {
-    case VTS_ERR_NOT_FOUND:
-        vts_error_set(err, err->code, "domain not found: check the name with 'virsh list --all'");
-        break;
-    case VTS_ERR_NOT_RUNNING:
-        vts_error_set(err, err->code, "domain is not running: start it first");
-        break;
-    case VTS_ERR_PAUSED:
-        vts_error_set(err, err->code,
-                      "domain is paused, so its guest agent cannot answer: resume it "
-                      "('virsh resume') and sync again (vmtimesyncd does this on resume)");
-        break;
-    case VTS_ERR_NO_AGENT_CHANNEL:
-        vts_error_set(err, err->code,
-                      "no guest agent channel: add <channel type='unix'><target "
-                      "type='virtio' name='org.qemu.guest_agent.0'/></channel> to the "
-                      "domain's <devices> ('virsh edit'), restart it, and run "
-                      "qemu-guest-agent in the guest");
-        break;
-    case VTS_ERR_AGENT_NOT_CONNECTED:
-        vts_error_set(err, err->code,
-                      "guest agent is not connected: install and start qemu-guest-agent "
-                      "in the guest (or wait until the guest has booted)");
-        break;
-    case VTS_ERR_AGENT_TIMEOUT:
-        vts_error_set(err, err->code,
-                      "guest agent did not answer within %d s: the guest may be overloaded "
-                      "or its agent hung; restart qemu-guest-agent in the guest (%s)",
-                      opts->timeout_s, detail);
-        break;
-    case VTS_ERR_SET_TIME_UNSUPPORTED:
-        /* With the fallback on, this code means the fallback failed too;
-         * its message says why and what to do. */
-        if (opts->set_time_fallback == VTS_FALLBACK_GUEST_EXEC) {
-            vts_error_set(err, err->code,
-                          "guest agent refuses guest-set-time (no /sbin/hwclock in the "
-                          "guest?) and the guest-exec fallback failed: %s",
-                          detail);
-            break;
-        }
-        vts_error_set(err, err->code,
-                      "guest agent refuses guest-set-time: the guest lacks /sbin/hwclock "
-                      "(Debian 12: install util-linux-extra in the guest) or the command "
-                      "is blocked in qemu-ga's configuration (%s)",
-                      detail);
-        break;
-    case VTS_ERR_BAD_REPLY:
-        vts_error_set(err, err->code, "%s: is a genuine qemu-guest-agent answering?", detail);
-        break;
-    case VTS_ERR_HOST_UNSYNCED:
-        vts_error_set(err, err->code,
-                      "the host's own clock is not synchronized (%s): not copying it into "
-                      "the guest; fix the host's NTP ('chronyc tracking'), or allow it "
-                      "(--allow-unsynced-host, host_unsynced = allow)",
-                      detail);
-        break;
-    case VTS_ERR_STEP_TOO_LARGE:
-        vts_error_set(err, err->code,
-                      "%s: not applied; check the host's and the guest's clocks, then "
-                      "'vmtimesync --force' (or raise max_step)",
-                      detail);
-        break;
-    case VTS_ERR_BACKWARD_REFUSED:
-        vts_error_set(err, err->code,
-                      "%s: stepping a guest back that far can break software that expects "
-                      "time to go forward; not applied ('vmtimesync --force', or raise "
-                      "max_backward)",
-                      detail);
-        break;
-    default:
-        break;
-    }
 }
 
 /* One bracketed guest-get-time into @m (kept when its round trip is the
@@ -316,14 +209,14 @@ vts_sync_check_step(const vts_sync_opts *opts, int64_t offset_ns, vts_error *err
 
     if (opts->force)
         return 0;
-    vts_report_offset(off, sizeof(off), offset_ns);
+    vts_clock_format_offset(off, sizeof(off), offset_ns);
     if (opts->max_step_ns > 0 && vts_abs64(offset_ns) > opts->max_step_ns) {
-        vts_report_offset(bound, sizeof(bound), opts->max_step_ns);
+        vts_clock_format_offset(bound, sizeof(bound), opts->max_step_ns);
         return vts_error_set(err, VTS_ERR_STEP_TOO_LARGE,
                              "the guest is %s off, beyond max_step (%s)", off, bound + 1);
     }
     if (opts->max_backward_ns >= 0 && offset_ns > opts->max_backward_ns) {
-        vts_report_offset(bound, sizeof(bound), opts->max_backward_ns);
+        vts_clock_format_offset(bound, sizeof(bound), opts->max_backward_ns);
         return vts_error_set(err, VTS_ERR_BACKWARD_REFUSED,
                              "the guest is %s ahead of the host, beyond max_backward (%s)",
                              off, bound + 1);
@@ -390,162 +283,6 @@ vts_sync_step(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
     return 0;
 }
 
-static void
-vts_sync_sleep(const vts_hv_ops *ops, int64_t ns)
-{
-    struct timespec ts = {ns / VTS_NS_PER_SEC, ns % VTS_NS_PER_SEC};
-
-    if (ops->sleep_ns)
-        ops->sleep_ns(ns);
-    else
-        nanosleep(&ts, NULL);
-}
-
-/* Does the guest agent let us run the guest's date? Both guest-exec and
- * guest-exec-status must be enabled (qemu-ga's --block-rpcs or allow-rpcs
- * may leave out either). */
-static int
-vts_sync_exec_allowed(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
-                      int *calls, vts_error *err)
-{
-    static const char *const needed[] = {"guest-exec", "guest-exec-status"};
-    const char *disabled = NULL;
-    char *reply = NULL;
-    int rc;
-
-    rc = ops->agent_command(dom, VTS_AGENT_CMD_INFO, opts->timeout_s, &reply, err);
-    ++*calls;
-    if (rc == 0)
-        rc = vts_agent_parse_info(reply, needed, 2, &disabled, err);
-    free(reply);
-    if (rc < 0)
-        return -1;
-    if (disabled)
-        return vts_error_set(
-            err, VTS_ERR_SET_TIME_UNSUPPORTED,
-            "the guest agent does not allow %s; install util-linux-extra "
-            "in the guest (Debian 12), or enable guest-exec and "
-            "guest-exec-status in qemu-ga's configuration (remove them "
-            "from block-rpcs/--block-rpcs, or add them to "
-            "allow-rpcs/--allow-rpcs)",
-            disabled);
-    return 0;
-}
-
-/* Poll guest-exec-status for @pid until the process exited, for at most
- * the agent timeout (and a bounded number of polls, should the host's clock
- * stand still), the pause between polls doubling from 10 to 50 ms. */
-static int
-vts_sync_exec_wait(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
-                   const char *path, int64_t pid, vts_agent_exec_status *st, int *calls,
-                   vts_error *err)
-{
-    int64_t start = ops->now_ns();
-    int64_t pause = VTS_SYNC_EXEC_POLL_MIN_NS;
-    int64_t polls =
-        (int64_t)opts->timeout_s * VTS_NS_PER_SEC / VTS_SYNC_EXEC_POLL_MAX_NS + 16;
-    char *cmd = NULL;
-    int rc = -1;
-
-    if (!(cmd = vts_agent_build_exec_status(pid, err)))
-        return -1;
-    vts_sync_sleep(ops, pause);
-    for (; polls > 0; polls--) {
-        char *reply = NULL;
-        int r = ops->agent_command(dom, cmd, opts->timeout_s, &reply, err);
-
-        ++*calls;
-
-        if (r == 0)
-            r = vts_agent_parse_exec_status(reply, st, err);
-        free(reply);
-        if (r < 0)
-            goto cleanup;
-        if (st->exited) {
-            rc = 0;
-            goto cleanup;
-        }
-        if (ops->now_ns() - start > (int64_t)opts->timeout_s * VTS_NS_PER_SEC)
-            break;
-        vts_sync_sleep(ops, pause);
-        pause =
-            pause * 2 < VTS_SYNC_EXEC_POLL_MAX_NS ? pause * 2 : VTS_SYNC_EXEC_POLL_MAX_NS;
-    }
-    vts_error_set(err, VTS_ERR_SET_TIME_UNSUPPORTED,
-                  "the guest's %s (pid %" PRId64 ") did not exit within %d s", path, pid,
-                  opts->timeout_s);
-cleanup:
-    free(cmd);
-    return rc;
-}
-
-/* Move the guest's clock by @by_ns with its own date: guest-exec of "date
- * -u -s 'now +S.N seconds'". GNU date reads the guest's clock when it
- * parses that and sets it a little later (8-10 ms on an emulated guest:
- * the caller adds that delay to @by_ns, as it adds the agent's to
- * guest-set-time), so neither starting the process nor the agent's delay
- * counts. Tries each of vts_sync_date_paths from *@path on, keeps the one
- * that ran, then waits for it to exit 0. */
-static int
-vts_sync_step_exec(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
-                   int64_t by_ns, size_t *path, vts_sync_result *res)
-{
-    char when[64], why[VTS_AGENT_EXEC_ERR_MAX + 8];
-    const char *argv[] = {"-u", "-s", when};
-    vts_agent_exec_status st;
-    char *cmd = NULL, *reply = NULL;
-    int64_t pid = 0, mag = by_ns < 0 ? -by_ns : by_ns;
-    size_t n;
-    int rc;
-
-    snprintf(when, sizeof(when), "now %c%" PRId64 ".%09" PRId64 " seconds",
-             by_ns < 0 ? '-' : '+', (int64_t)(mag / VTS_NS_PER_SEC),
-             (int64_t)(mag % VTS_NS_PER_SEC));
-    for (;;) {
-        if (!(cmd = vts_agent_build_exec(vts_sync_date_paths[*path], argv, 3, &res->err)))
-            return -1;
-        rc = ops->agent_command(dom, cmd, opts->timeout_s, &reply, &res->err);
-        res->round_trips++;
-        if (rc == 0)
-            rc = vts_agent_parse_exec(reply, &pid, &res->err);
-        free(cmd);
-        free(reply);
-        reply = NULL;
-        if (rc == 0)
-            break;
-        /* The agent could not start it (no such file): the next path. */
-        if (res->err.code != VTS_ERR_AGENT_ERROR)
-            return -1;
-        if (*path + 1 >= VTS_SYNC_DATE_PATHS)
-            return vts_error_set(
-                &res->err, VTS_ERR_SET_TIME_UNSUPPORTED,
-                "cannot run /bin/date or /usr/bin/date in the guest (%s)",
-                res->err.message);
-        ++*path;
-    }
-    if (vts_sync_exec_wait(ops, dom, opts, vts_sync_date_paths[*path], pid, &st,
-                           &res->round_trips, &res->err) < 0)
-        return -1;
-    if (st.has_exitcode && st.exitcode == 0) {
-        res->steps++;
-        return 0;
-    }
-    /* Quote the start of its stderr, without the newline. */
-    n = strcspn(st.err_data, "\n");
-    snprintf(why, sizeof(why), "%s%.*s", n ? ": " : "", (int)n, st.err_data);
-    if (st.has_signal)
-        return vts_error_set(&res->err, VTS_ERR_SET_TIME_UNSUPPORTED,
-                             "the guest's %s was killed by signal %d%s",
-                             vts_sync_date_paths[*path], st.signal, why);
-    return vts_error_set(
-        &res->err, VTS_ERR_SET_TIME_UNSUPPORTED,
-        "the guest's %s -u -s '%s' exited with %d%s; it may be busybox's "
-        "date, which does not take a relative time, or not GNU date: install "
-        "util-linux-extra in the guest (Debian 12) so that guest-set-time "
-        "works",
-        vts_sync_date_paths[*path], when, st.exitcode, why);
-}
-
 /* One step: guest-set-time to the host's time plus @delay_ns; once that is
  * refused as unsupported and the fallback is on, the guest's date through
  * guest-exec moving its clock by -@offset_ns, the offset just measured,
@@ -556,7 +293,7 @@ vts_sync_step_any(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
                   size_t *path, vts_sync_result *res)
 {
     if (res->via_exec)
-        return vts_sync_step_exec(ops, dom, opts, delay_ns - offset_ns, path, res);
+        return vts_fallback_step(ops, dom, opts, delay_ns - offset_ns, path, res);
     if (vts_sync_step(ops, dom, opts, delay_ns, res) == 0)
         return 0;
     if (res->err.code != VTS_ERR_SET_TIME_UNSUPPORTED ||
@@ -568,9 +305,9 @@ vts_sync_step_any(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         res->err.message);
     res->via_exec = true;
     vts_error_clear(&res->err);
-    if (vts_sync_exec_allowed(ops, dom, opts, &res->round_trips, &res->err) < 0)
+    if (vts_fallback_allowed(ops, dom, opts, &res->round_trips, &res->err) < 0)
         return -1;
-    return vts_sync_step_exec(ops, dom, opts, delay_ns - offset_ns, path, res);
+    return vts_fallback_step(ops, dom, opts, delay_ns - offset_ns, path, res);
 }
 
 /* Sample @dom into @m (which may hold samples already) until its best
@@ -624,13 +361,13 @@ vts_sync_check_host(const vts_hv_ops *ops, const vts_sync_opts *opts, vts_error 
     return 0;
 }
 
-/* The guest-set-time delay to use next: @met holds the delays the steps of
- * this sync met (@n of them), @hint the one learned from earlier syncs (< 0:
- * none), @first the estimate from the first measurement. */
+/* The guest-set-time delay to use next: @landed holds the delays the steps
+ * of this sync landed with (@n of them), @hint the one learned from earlier
+ * syncs (< 0: none), @first the estimate from the first measurement. */
 static int64_t
-vts_sync_next_delay(const int64_t *met, size_t n, int64_t hint, int64_t first)
+vts_sync_next_delay(const int64_t *landed, size_t n, int64_t hint, int64_t first)
 {
-    int64_t delay = n > 0 ? vts_sync_median(met, n) : hint >= 0 ? hint : first;
+    int64_t delay = n > 0 ? vts_sync_median(landed, n) : hint >= 0 ? hint : first;
 
     if (delay < 0)
         delay = 0;
@@ -647,11 +384,11 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     vts_sync_meas after = {{0, -1}, false, 0};
     int64_t bound = opts->recheck ? opts->tolerance_ns : opts->threshold_ns;
     int64_t delay, prev_residual = 0;
-    int64_t met[VTS_SYNC_MAX_MET];
+    int64_t landed[VTS_SYNC_MAX_LANDED];
     int64_t offset = 0;
     size_t date_path = 0;
     bool worse = false, host_ok = true, late = false, moved = false;
-    size_t nmet = 0;
+    size_t nlanded = 0;
     vts_error host_err;
     int i;
 
@@ -705,7 +442,7 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
      * with the fallback's several steps, so a spike is outvoted rather than
      * followed). A verify that cannot tell the residual from the tolerance
      * counts as within: stepping again would step on noise. */
-    delay = vts_sync_next_delay(met, 0, opts->delay_hint_ns, first.best.rtt_ns / 2);
+    delay = vts_sync_next_delay(landed, 0, opts->delay_hint_ns, first.best.rtt_ns / 2);
     for (i = 0;; i++) {
         vts_sync_log(opts, VTS_LOG_DEBUG, domain, "step %d: one-way delay %" PRId64 " ns",
                      i + 1, delay);
@@ -748,12 +485,12 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         }
         moved = vts_abs64(after.best.offset_ns) > VTS_SYNC_MAX_DELAY_NS;
         if (!moved) {
-            met[nmet] = delay - after.best.offset_ns;
+            landed[nlanded] = delay - after.best.offset_ns;
             if (!res->via_exec) {
-                res->have_delay_met = true;
-                res->delay_met_ns = met[nmet];
+                res->have_landed_delay = true;
+                res->landed_delay_ns = landed[nlanded];
             }
-            nmet++;
+            nlanded++;
         }
         if (!vts_sync_clearly_beyond(&after.best, opts->tolerance_ns))
             break;
@@ -774,7 +511,7 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
                          "paused meanwhile?): stepping again with the same delay",
                          (double)after.best.offset_ns / VTS_NS_PER_MS);
         } else {
-            delay = vts_sync_next_delay(met, nmet, -1, 0);
+            delay = vts_sync_next_delay(landed, nlanded, -1, 0);
         }
         prev_residual = after.best.offset_ns;
     }

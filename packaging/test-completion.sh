@@ -82,7 +82,7 @@ for WITH_BC in "" 1; do
 	URI_ENV=qemu:///session expect "$mode env uri" "vmtimesync w" "web-1 web-2 "
 	expect_uri "$mode env uri" "qemu:///session"
 	expect "$mode --all" "vmtimesync --all " ""
-	expect "$mode --after-hook" "vmtimesync --after-hook m" "migrate "
+	expect "$mode --hook-waiter" "vmtimesync --hook-waiter m" "migrate "
 	expect "$mode --timeout" "vmtimesync --timeout " ""
 	expect "$mode --max-step" "vmtimesync --max-step " ""
 	expect "$mode --max" "vmtimesync --max-" "--max-backward --max-step "

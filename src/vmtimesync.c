@@ -16,7 +16,7 @@
 
 #include "vmtimesync/vts_conf.h"
 #include "vmtimesync/vts_ctl.h"
-#include "vmtimesync/vts_hook.h"
+#include "vmtimesync/vts_waiter.h"
 #include "vmtimesync/vts_log.h"
 #include "vmtimesync/vts_domxml.h"
 #include "vmtimesync/vts_hv.h"
@@ -39,7 +39,7 @@ enum {
     OPT_SAMPLES,
     OPT_STATUS,
     OPT_SOCKET,
-    OPT_AFTER_HOOK,
+    OPT_HOOK_WAITER,
     OPT_WAIT,
     OPT_ALLOW_UNSYNCED,
     OPT_MAX_STEP,
@@ -57,7 +57,7 @@ typedef struct {
     bool json;
     bool status;
     const char *socket;
-    const char *after_hook; /* the hook's reason: run as its waiter */
+    const char *hook_waiter; /* the hook's reason: run as its waiter */
     int64_t wait_ns;
     int verbose;
     vts_sync_opts sync;
@@ -100,7 +100,7 @@ vts_cli_usage(FILE *out)
             "\n"
             "      --status         what vmtimesyncd did for each domain (needs the daemon)\n"
             "      --socket PATH    the daemon's control socket (default %s)\n"
-            "      --after-hook OP  wait (--wait SEC, default 600) for DOMAIN to run with\n"
+            "      --hook-waiter OP wait (--wait SEC, default 600) for DOMAIN to run with\n"
             "                       its agent connected, sync it once, log to syslog: what\n"
             "                       the libvirt hook starts after OP when vmtimesyncd is\n"
             "                       not running\n"
@@ -158,7 +158,10 @@ vts_cli_parse(vts_cli *cli, int argc, char **argv)
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"samples", required_argument, NULL, OPT_SAMPLES},
         {"status", no_argument, NULL, OPT_STATUS},
-        {"after-hook", required_argument, NULL, OPT_AFTER_HOOK},
+        {"hook-waiter", required_argument, NULL, OPT_HOOK_WAITER},
+        /* Its old name, undocumented: a hook of the previous version may
+         * start this program during an upgrade. */
+        {"after-hook", required_argument, NULL, OPT_HOOK_WAITER},
         {"wait", required_argument, NULL, OPT_WAIT},
         {"allow-unsynced-host", no_argument, NULL, OPT_ALLOW_UNSYNCED},
         {"max-step", required_argument, NULL, OPT_MAX_STEP},
@@ -227,8 +230,8 @@ vts_cli_parse(vts_cli *cli, int argc, char **argv)
                 return -1;
             }
             break;
-        case OPT_AFTER_HOOK:
-            cli->after_hook = optarg;
+        case OPT_HOOK_WAITER:
+            cli->hook_waiter = optarg;
             break;
         case OPT_WAIT:
             if (vts_cli_number(VTS_CONF_AGENT_WAIT, optarg, &cli->wait_ns) < 0)
@@ -258,8 +261,8 @@ vts_cli_parse(vts_cli *cli, int argc, char **argv)
         }
         return optind;
     }
-    if (cli->after_hook && (cli->all || optind != argc - 1)) {
-        fprintf(stderr, "vmtimesync: --after-hook takes exactly one domain\n");
+    if (cli->hook_waiter && (cli->all || optind != argc - 1)) {
+        fprintf(stderr, "vmtimesync: --hook-waiter takes exactly one domain\n");
         return -1;
     }
     if (cli->all && optind < argc) {
@@ -355,11 +358,11 @@ vts_cli_status_line(json_object *dom)
         if (json_object_object_get_ex(last, "action", &v))
             printf(": %s", json_object_get_string(v));
         if (json_object_object_get_ex(last, "offset_ns", &v) && v) {
-            vts_report_offset(off, sizeof(off), json_object_get_int64(v));
+            vts_clock_format_offset(off, sizeof(off), json_object_get_int64(v));
             printf(", offset %s", off);
         }
         if (json_object_object_get_ex(last, "residual_ns", &v) && v) {
-            vts_report_offset(resid, sizeof(resid), json_object_get_int64(v));
+            vts_clock_format_offset(resid, sizeof(resid), json_object_get_int64(v));
             printf(", residual %s", resid);
         }
         if (json_object_object_get_ex(last, "error", &v) && v &&
@@ -369,7 +372,7 @@ vts_cli_status_line(json_object *dom)
     if (json_object_object_get_ex(dom, "watch", &last) && last) {
         char off[32];
 
-        vts_report_offset(off, sizeof(off),
+        vts_clock_format_offset(off, sizeof(off),
                           json_object_object_get_ex(last, "offset_ns", &v)
                               ? json_object_get_int64(v)
                               : 0);
@@ -380,10 +383,10 @@ vts_cli_status_line(json_object *dom)
     printf("\n");
 }
 
-/* --after-hook: the libvirt hook's detached waiter. Logs to syslog: its
+/* --hook-waiter: the libvirt hook's detached waiter. Logs to syslog: its
  * stdout and stderr are /dev/null. */
 static int
-vts_cli_after_hook(const vts_cli *cli, const char *domain)
+vts_cli_hook_waiter(const vts_cli *cli, const char *domain)
 {
     vts_conf conf;
     int rc;
@@ -394,7 +397,7 @@ vts_cli_after_hook(const vts_cli *cli, const char *domain)
     vts_conf_from_sync_opts(&conf, &cli->sync);
     if (cli->wait_ns > 0)
         conf.agent_wait_ns = cli->wait_ns;
-    rc = vts_hook_waiter_run(&vts_hv_libvirt_ops, &conf, domain, cli->after_hook);
+    rc = vts_waiter_run(&vts_hv_libvirt_ops, &conf, domain, cli->hook_waiter);
     vts_conf_clear(&conf);
     return rc == 0 ? VTS_EXIT_OK : VTS_EXIT_DOMAIN_FAILED;
 }
@@ -474,8 +477,8 @@ main(int argc, char **argv)
         cli.uri = getenv("LIBVIRT_DEFAULT_URI");
     if (!cli.uri || !*cli.uri)
         cli.uri = "qemu:///system";
-    if (cli.after_hook)
-        return vts_cli_after_hook(&cli, argv[first]);
+    if (cli.hook_waiter)
+        return vts_cli_hook_waiter(&cli, argv[first]);
 
     if (ops->connect(cli.uri, &conn, &err) < 0) {
         fprintf(stderr, "vmtimesync: %s\n", err.message);

@@ -75,7 +75,7 @@ typedef struct {
 /* The numeric settings. Their keys and bounds live in one table
  * (vts_conf.c), read by the configuration file, by vmtimesync's options and
  * by the hook, which passes its file's values to its waiter (vmtimesync
- * --after-hook) on the command line: whatever the file accepts, the
+ * --hook-waiter) on the command line: whatever the file accepts, the
  * waiter's command line accepts too. */
 typedef enum {
     VTS_CONF_THRESHOLD,

@@ -1,4 +1,5 @@
-/* vts_hook.h: the libvirt hook's decisions and its detached waiter.
+/* vts_hook.h: the libvirt hook's decisions, and how it starts its detached
+ * waiter (the waiter itself is vts_waiter.h).
  *
  * libvirtd runs every executable in /etc/libvirt/hooks/qemu.d/ with argv
  * "DOMAIN OPERATION SUBOP EXTRA" and the domain XML on stdin, and waits for
@@ -16,7 +17,6 @@
 
 #include "vmtimesync/vts_conf.h"
 #include "vmtimesync/vts_ctl.h"
-#include "vmtimesync/vts_hv.h"
 
 /* The operations that announce a guest which will need a sync:
  * "migrate begin" (incoming migration), "restore begin", and
@@ -58,7 +58,7 @@ void vts_hook_decide_conf(const vts_conf *conf, vts_hook_decision *d);
  * Writes the path into @buf of @len bytes. */
 void vts_hook_conf_path(const char *argv0, char *buf, size_t len);
 
-/* The waiter's command line (vmtimesync --after-hook), with room for
+/* The waiter's command line (vmtimesync --hook-waiter), with room for
  * every argument. */
 #define VTS_HOOK_WAITER_ARGS 32
 
@@ -67,7 +67,7 @@ typedef struct {
     char values[VTS_CONF__NUMBERS][32];
 } vts_hook_waiter_cmd;
 
-/* Fill @cmd with "@cli --after-hook @reason --connect URI", then for every
+/* Fill @cmd with "@cli --hook-waiter @reason --connect URI", then for every
  * numeric setting vmtimesync has an option for (vts_conf_bounds_of) that
  * option and @conf's value as vts_conf_format_arg writes it, then the
  * flags (--allow-unsynced-host, --set-time-fallback=guest-exec), "--" and
@@ -85,15 +85,5 @@ void vts_hook_waiter_cmd_fill(vts_hook_waiter_cmd *cmd, const vts_conf *conf,
  * the waiter's exit status, 128 + the signal that killed it, or -1 when it
  * could not be started at all (logged). */
 int vts_hook_waiter_supervise(char *const *argv, const char *name);
-
-/* The waiter, run in a detached process after the hook returned: start
- * @ops' event loop, connect (retrying while libvirtd starts up), wait until
- * @domain runs with its guest agent connected (looking once, then again
- * only when libvirt sends an event about it: started, resumed, agent
- * connected...; at most conf->agent_wait; give up when the domain never
- * shows up, goes away, or the connection is lost), sync it once and log
- * the result. Returns 0 when the guest is fine, -1 otherwise (logged). */
-int vts_hook_waiter_run(const vts_hv_ops *ops, const vts_conf *conf, const char *domain,
-                        const char *reason);
 
 #endif /* VTS_HOOK_H */

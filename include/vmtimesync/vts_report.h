@@ -10,16 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmtimesync/vts_clock.h"
 #include "vmtimesync/vts_sync.h"
 
 /* Copy @in into @buf of @len bytes with control characters and backslashes
  * escaped as \xNN, so that a name cannot forge a log line. Truncates to fit;
  * always NUL-terminates. */
 void vts_report_escape(char *buf, size_t len, const char *in);
-
-/* Format an offset for people: "+5.003 s" from 1 s up, "-12.4 ms" from
- * 10 ms up, "+0.21 ms" below. */
-void vts_report_offset(char *buf, size_t len, int64_t ns);
 
 /* One line without newline, e.g.
  * "web-1: offset -5.003 s -> stepped -> residual +0.20 ms (rtt 2.70 ms)";

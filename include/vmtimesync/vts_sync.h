@@ -22,13 +22,7 @@
  *    better than the step before stops the sync with that diagnosis (the
  *    guest's clock does not hold what it is given). The host's own clock is
  *    checked (adjtimex) before any agent call.
- *  - Fallback (optional, off by default): when the agent refuses
- *    guest-set-time as unsupported (no /sbin/hwclock in the guest), step
- *    with the guest's own GNU date through guest-exec ("date -u -s 'now
- *    +S.N seconds'", no shell), if the agent allows guest-exec: date moves
- *    the clock relative to its own reading, so starting the process does
- *    not count and the step is as precise as the measurement. The same
- *    verify and at most two steps.
+ *  - Fallback (optional, off by default): see vts_fallback.h.
  */
 #ifndef VTS_SYNC_H
 #define VTS_SYNC_H
@@ -36,12 +30,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmtimesync/vts_clock.h"
 #include "vmtimesync/vts_error.h"
+#include "vmtimesync/vts_fallback.h"
 #include "vmtimesync/vts_hv.h"
 #include "vmtimesync/vts_log.h"
-
-#define VTS_NS_PER_SEC 1000000000LL
-#define VTS_NS_PER_MS 1000000LL
 
 /* No step when the measured offset is smaller than this: 5 ms is twice the
  * worst measurement noise seen on an emulated (TCG) guest, far below the
@@ -83,12 +76,6 @@
 #define VTS_SYNC_MAX_AGENT_CALLS(samples, exec)                                          \
     ((exec) ? (samples) + 2 + VTS_SYNC_MAX_STEPS * (2 + 1 + VTS_SYNC_VERIFY_MAX(samples)) + 1 \
             : (samples) + VTS_SYNC_MAX_STEPS * (1 + VTS_SYNC_VERIFY_MAX(samples)) + 1)
-
-/* What to do when the guest agent refuses guest-set-time as unsupported. */
-typedef enum {
-    VTS_FALLBACK_NONE,       /* fail with set-time-unsupported */
-    VTS_FALLBACK_GUEST_EXEC, /* step with the guest's date via guest-exec */
-} vts_fallback;
 
 typedef struct {
     int64_t threshold_ns;
@@ -139,9 +126,10 @@ typedef struct {
     int64_t residual_ns; /* after the last step */
     int steps;           /* steps made (guest-set-time calls or dates run) */
     int round_trips;     /* agent calls made */
-    bool have_delay_met;
-    int64_t delay_met_ns; /* the one-way delay the last guest-set-time met:
-                           * for the caller to learn (opts->delay_hint_ns) */
+    bool have_landed_delay;
+    int64_t landed_delay_ns; /* the one-way delay the last guest-set-time
+                              * landed with (the estimate minus the residual):
+                              * for the caller to learn (opts->delay_hint_ns) */
     bool via_exec;       /* guest-set-time was refused: stepped (or tried to)
                           * with the guest's date through guest-exec */
     vts_error err;
@@ -161,14 +149,6 @@ void vts_sync_opts_init(vts_sync_opts *opts);
 /* The name of @action as used in output and JSON: "none", "checked",
  * "stepped", "error". */
 const char *vts_action_name(vts_action action);
-
-/* The name of @fallback as used in the configuration and on the command
- * line: "none", "guest-exec". */
-const char *vts_fallback_name(vts_fallback fallback);
-
-/* Parse a fallback name ("none" or "guest-exec") into @out. Returns 0, or
- * -1 for anything else (@out untouched). */
-int vts_fallback_parse(const char *name, vts_fallback *out);
 
 /* Take opts->samples bracketed guest-get-time samples of @dom and keep the
  * one with the smallest round trip in @best. Stops at the first failing

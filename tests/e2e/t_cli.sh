@@ -313,6 +313,21 @@ test_usage_errors() {
 	assert_contains "$OUT" "vmtimesync" "--version output"
 }
 
+# k. The hook's waiter option says what it is (--hook-waiter); its old name
+# --after-hook, which a hook of the previous version starts during an
+# upgrade, is still taken but no longer shown.
+test_hook_waiter_option_and_its_old_name() {
+	run "$VTS" --help
+	assert_contains "$OUT" "--hook-waiter OP" "--help output"
+	assert_not_contains "$OUT" "--after-hook" "--help output"
+	run "$VTS" -c "$E2E_URI" --hook-waiter migrate
+	assert_rc 2 "--hook-waiter without a domain"
+	assert_contains "$ERR" "--hook-waiter takes exactly one domain" "stderr"
+	run "$VTS" -c "$E2E_URI" --after-hook migrate
+	assert_rc 2 "--after-hook without a domain"
+	assert_contains "$ERR" "--hook-waiter takes exactly one domain" "stderr"
+}
+
 # --- time safety ---------------------------------------------------------
 
 test_unsynced_host_is_refused() {

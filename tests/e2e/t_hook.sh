@@ -21,8 +21,8 @@ EOC
 	th_host_reload "$1" || fail "cannot reload libvirtd on $1"
 }
 
-# waiters: the pids of hook waiters (vmtimesync --after-hook) running now.
-waiters() { pgrep -f -- "$VTS_BUILD_DIR/vmtimesync --after-hook" || true; }
+# waiters: the pids of hook waiters (vmtimesync --hook-waiter) running now.
+waiters() { pgrep -f -- "$VTS_BUILD_DIR/vmtimesync --hook-waiter" || true; }
 
 # wait_no_waiters: the waiters all finish by themselves (bounded).
 wait_no_waiters() {

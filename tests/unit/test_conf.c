@@ -837,7 +837,7 @@ test_conf_to_sync_opts(void **state)
     vts_conf_clear(&conf);
 }
 
-/* vmtimesync's waiter (--after-hook) turns its options back into a
+/* vmtimesync's waiter (--hook-waiter) turns its options back into a
  * configuration: every sync option goes, and nothing else changes. */
 static void
 test_conf_from_sync_opts(void **state)

@@ -98,9 +98,9 @@ test_step_delay_is_learned_per_domain(void **state)
     assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 10));
     assert_true(vts_sched_begin(s, "a", &job));
     assert_true(vts_sched_step_delay(&job) == -1);
-    r.have_delay_met = true;
+    r.have_landed_delay = true;
     for (size_t i = 0; i < sizeof(met) / sizeof(met[0]); i++) {
-        r.delay_met_ns = met[i];
+        r.landed_delay_ns = met[i];
         if (i > 0) {
             assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 20 + (int64_t)i));
             assert_true(vts_sched_begin(s, "a", &job));

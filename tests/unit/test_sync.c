@@ -14,129 +14,7 @@
 #include "fake_hv.h"
 #include "vmtimesync/vts_sync.h"
 
-#define US 1000LL
-#define MS VTS_NS_PER_MS
-#define S VTS_NS_PER_SEC
-
-/* Messages libvirt 9.0 really reports, as the real backend passes them on. */
-#define LV_NOT_CONFIGURED "argument unsupported: QEMU guest agent is not configured"
-#define LV_NOT_CONNECTED                                                                 \
-    "Guest agent is not responding: QEMU guest agent is not connected"
-#define LV_NOT_AVAILABLE                                                                 \
-    "Guest agent is not responding: Guest agent not available for now"
-#define LV_UNSUPPORTED                                                                   \
-    "internal error: unable to execute QEMU agent command 'guest-set-time': this "       \
-    "feature "                                                                           \
-    "or command is not currently supported"
-#define LV_DISABLED                                                                      \
-    "internal error: unable to execute QEMU agent command 'guest-set-time': The "        \
-    "command "                                                                           \
-    "guest-set-time has been disabled for this instance"
-
-typedef struct {
-    vts_hv_conn *conn;
-    vts_sync_opts opts;
-    vts_sync_result res;
-    int rc;
-    char log[16384]; /* the library's log lines, "LEVEL domain: msg\n" */
-    size_t log_len;
-} sync_fixture;
-
-static int
-setup(void **state)
-{
-    sync_fixture *f = calloc(1, sizeof(*f));
-    vts_error err;
-
-    if (!f)
-        return -1;
-    fake_hv_reset();
-    if (fake_hv_ops.connect("fake:///", &f->conn, &err) < 0) {
-        free(f);
-        return -1;
-    }
-    vts_sync_opts_init(&f->opts);
-    *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    sync_fixture *f = *state;
-    int open = fake_hv_open_doms();
-
-    fake_hv_ops.disconnect(f->conn);
-    fake_hv_cleanup();
-    free(f);
-    /* Every domain the library looked up, it released. */
-    assert_int_equal(open, 0);
-    return 0;
-}
-
-static void
-sync_domain(sync_fixture *f)
-{
-    memset(&f->res, 0x5a, sizeof(f->res));
-    f->rc = vts_sync_domain(&fake_hv_ops, f->conn, FAKE_HV_DOMAIN, &f->opts, &f->res);
-}
-
-#define assert_near(got, want, tol)                                                      \
-    do {                                                                                 \
-        int64_t got_ = (got), want_ = (want), tol_ = (tol);                              \
-        if (got_ < want_ - tol_ || got_ > want_ + tol_)                                  \
-            fail_msg("%s = %lld, want %lld +- %lld", #got, (long long)got_,              \
-                     (long long)want_, (long long)tol_);                                 \
-    } while (0)
-
-static void
-expect_ok(sync_fixture *f, vts_action action)
-{
-    if (f->rc != 0 || f->res.action != action)
-        fail_msg("rc %d, action %s, want %s (%s: %s)", f->rc,
-                 vts_action_name(f->res.action), vts_action_name(action),
-                 vts_error_code_name(f->res.err.code), f->res.err.message);
-    assert_true(f->res.have_offset);
-}
-
-/* The sync failed with @code, and its message says what to do: it holds
- * @hint, and no domain name (whoever prints it puts the name in front). */
-static void
-expect_error(sync_fixture *f, vts_err_code code, const char *hint)
-{
-    if (f->rc != -1 || f->res.action != VTS_ACTION_ERROR || f->res.err.code != code)
-        fail_msg("rc %d, action %s, code %s, want %s (%s)", f->rc,
-                 vts_action_name(f->res.action), vts_error_code_name(f->res.err.code),
-                 vts_error_code_name(code), f->res.err.message);
-    assert_true(strlen(f->res.err.message) > 10);
-    if (hint && !strstr(f->res.err.message, hint))
-        fail_msg("message \"%s\" lacks \"%s\"", f->res.err.message, hint);
-    if (strstr(f->res.err.message, FAKE_HV_DOMAIN))
-        fail_msg("message \"%s\" names the domain", f->res.err.message);
-}
-
-/* The @n-th call of @execute in the fake's log. */
-static const fake_hv_call *
-nth_call(const char *execute, int n)
-{
-    int i;
-
-    for (i = 0; i < fake_hv_ncalls(); i++) {
-        const fake_hv_call *c = fake_hv_call_at(i);
-
-        if (strcmp(c->execute, execute) == 0 && n-- == 0)
-            return c;
-    }
-    fail_msg("no %s number %d", execute, n);
-    return NULL;
-}
-
-/* The @n-th call of guest-set-time in the fake's log. */
-static const fake_hv_call *
-set_time_call(int n)
-{
-    return nth_call("guest-set-time", n);
-}
+#include "sync_fixture.h"
 
 /* --- defaults and names ----------------------------------------------- */
 
@@ -357,8 +235,8 @@ test_sync_asymmetric_set_time_delay_needs_one_corrective_step(void **state)
     assert_true(set_time_call(0)->time_ns - set_time_call(0)->sent_ns == 1 * MS);
     assert_true(set_time_call(1)->time_ns - set_time_call(1)->sent_ns == 4 * MS);
     /* It reports the delay it met, for the daemon to start from. */
-    assert_true(f->res.have_delay_met);
-    assert_true(f->res.delay_met_ns == 4 * MS);
+    assert_true(f->res.have_landed_delay);
+    assert_true(f->res.landed_delay_ns == 4 * MS);
 }
 
 static void
@@ -612,7 +490,7 @@ test_sync_stale_learned_delay_costs_one_correction(void **state)
     expect_ok(f, VTS_ACTION_STEPPED);
     assert_int_equal(f->res.steps, 2);
     assert_near(fake_hv_guest_offset(), 0, 2);
-    assert_true(f->res.delay_met_ns == 4 * MS);
+    assert_true(f->res.landed_delay_ns == 4 * MS);
 }
 
 static void
@@ -634,8 +512,8 @@ test_sync_delay_spike_on_first_step_does_not_make_the_correction_overshoot(void 
     assert_int_equal(f->res.steps, 2);
     assert_near(f->res.residual_ns, 9 * MS, 2);
     assert_true(set_time_call(1)->time_ns - set_time_call(1)->sent_ns == 10 * MS);
-    assert_true(f->res.have_delay_met);
-    assert_near(f->res.delay_met_ns, 1 * MS, 2);
+    assert_true(f->res.have_landed_delay);
+    assert_near(f->res.landed_delay_ns, 1 * MS, 2);
 }
 
 static void
@@ -831,7 +709,7 @@ test_sync_residual_of_seconds_is_not_taken_for_a_delay(void **state)
     sync_domain(f);
     second = set_time_call(1);
     assert_true(second->time_ns - second->sent_ns == 1 * MS);
-    assert_false(f->res.have_delay_met);
+    assert_false(f->res.have_landed_delay);
 }
 
 static void
@@ -1264,252 +1142,7 @@ test_sync_logs_samples_and_steps_with_the_domain_name(void **state)
     assert_non_null(strstr(f->log, FAKE_HV_DOMAIN ": step 1: one-way delay 1000000 ns"));
 }
 
-/* --- the guest-exec fallback -------------------------------------------- */
-
-/* A guest without /sbin/hwclock, 5 s behind, agent delays 1 ms each way,
- * and the fallback on. */
-static void
-fallback_guest(sync_fixture *f)
-{
-    fake_hv_set_guest_offset(-5 * S);
-    fake_hv_set_delay(1 * MS, 1 * MS);
-    fake_hv_fail_command("guest-set-time", VTS_ERR_AGENT_ERROR, LV_UNSUPPORTED);
-    f->opts.set_time_fallback = VTS_FALLBACK_GUEST_EXEC;
-}
-
-/* The @n-th call of guest-exec in the fake's log. */
-static const fake_hv_call *
-exec_call(int n)
-{
-    return nth_call("guest-exec", n);
-}
-
-static void
-test_sync_fallback_names_are_stable(void **state)
-{
-    vts_fallback fb = VTS_FALLBACK_GUEST_EXEC;
-
-    (void)state;
-    assert_string_equal(vts_fallback_name(VTS_FALLBACK_NONE), "none");
-    assert_string_equal(vts_fallback_name(VTS_FALLBACK_GUEST_EXEC), "guest-exec");
-    assert_int_equal(vts_fallback_parse("none", &fb), 0);
-    assert_int_equal(fb, VTS_FALLBACK_NONE);
-    assert_int_equal(vts_fallback_parse("guest-exec", &fb), 0);
-    assert_int_equal(fb, VTS_FALLBACK_GUEST_EXEC);
-    assert_int_equal(vts_fallback_parse("guest_exec", &fb), -1);
-    assert_int_equal(vts_fallback_parse("", &fb), -1);
-    assert_int_equal(fb, VTS_FALLBACK_GUEST_EXEC);
-}
-
-static void
-test_sync_fallback_off_by_default_fails_as_before(void **state)
-{
-    sync_fixture *f = *state;
-
-    fallback_guest(f);
-    vts_sync_opts_init(&f->opts);
-    assert_int_equal(f->opts.set_time_fallback, VTS_FALLBACK_NONE);
-    sync_domain(f);
-    expect_error(f, VTS_ERR_SET_TIME_UNSUPPORTED, "util-linux-extra");
-    assert_non_null(strstr(f->res.err.message, "hwclock"));
-    assert_false(f->res.via_exec);
-    assert_int_equal(f->res.steps, 0);
-    assert_int_equal(fake_hv_count("guest-info"), 0);
-    assert_int_equal(fake_hv_count("guest-exec"), 0);
-    assert_near(fake_hv_guest_offset(), -5 * S, 0);
-}
-
-static void
-test_sync_fallback_moves_the_clock_relative_to_the_guests_own_reading(void **state)
-{
-    sync_fixture *f = *state;
-
-    /* The date reads the guest's clock and sets it 20 ms later: the first
-     * step, which allows 1 ms (the agent's delay), lands 19 ms behind; the
-     * correction allows the 20 ms it met and lands on the host's time. How
-     * long the agent took to start the date does not count. */
-    fallback_guest(f);
-    fake_hv_set_exec_date("/bin/date", 20 * MS, 0, NULL, false);
-    sync_domain(f);
-    expect_ok(f, VTS_ACTION_STEPPED);
-    assert_true(f->res.via_exec);
-    assert_int_equal(f->res.steps, 2);
-    assert_near(f->res.residual_ns, 0, 2);
-    assert_near(fake_hv_guest_offset(), 0, 2);
-    assert_int_equal(fake_hv_count("guest-set-time"), 1);
-    assert_int_equal(fake_hv_count("guest-info"), 1);
-    assert_int_equal(fake_hv_count("guest-exec"), 2);
-    assert_string_equal(exec_call(0)->exec_path, "/bin/date");
-    assert_string_equal(exec_call(0)->exec_args, "-u -s now +5.001000000 seconds");
-    assert_string_equal(exec_call(1)->exec_args, "-u -s now +0.039000000 seconds");
-    /* Each date polled at 10 ms (still running), then 20 ms later. */
-    assert_int_equal(fake_hv_count("guest-exec-status"), 4);
-    /* Every poll waits for the date with the agent timeout. */
-    for (int i = 0; i < fake_hv_ncalls(); i++)
-        assert_int_equal(fake_hv_call_at(i)->timeout_s, f->opts.timeout_s);
-}
-
-static void
-test_sync_fallback_steps_a_guest_ahead_back(void **state)
-{
-    sync_fixture *f = *state;
-
-    /* 250 ms ahead, a date that takes as long as the agent's delay: one
-     * step back lands on the host's time. */
-    fallback_guest(f);
-    fake_hv_set_guest_offset(250 * MS);
-    fake_hv_set_exec_date("/bin/date", 1 * MS, 0, NULL, false);
-    sync_domain(f);
-    expect_ok(f, VTS_ACTION_STEPPED);
-    assert_int_equal(f->res.steps, 1);
-    assert_string_equal(exec_call(0)->exec_args, "-u -s now -0.249000000 seconds");
-    assert_near(fake_hv_guest_offset(), 0, 2);
-}
-
-static void
-test_sync_fallback_tries_usr_bin_date_and_keeps_it(void **state)
-{
-    sync_fixture *f = *state;
-
-    /* A guest whose clock ignores the date: two steps are tried, the
-     * second with the path that worked for the first. */
-    fallback_guest(f);
-    fake_hv_set_exec_date("/usr/bin/date", 10 * MS, 0, NULL, false);
-    fake_hv_ignore_set_time(true);
-    sync_domain(f);
-    expect_error(f, VTS_ERR_VERIFY_FAILED, "does not hold what it is given");
-    assert_int_equal(f->res.steps, 2);
-    assert_string_equal(exec_call(0)->exec_path, "/bin/date");
-    assert_string_equal(exec_call(1)->exec_path, "/usr/bin/date");
-    assert_string_equal(exec_call(2)->exec_path, "/usr/bin/date");
-    assert_int_equal(fake_hv_count("guest-exec"), 3);
-}
-
-static void
-test_sync_fallback_without_any_date_fails_clearly(void **state)
-{
-    sync_fixture *f = *state;
-
-    fallback_guest(f);
-    fake_hv_set_exec_date("/opt/date", 0, 0, NULL, false);
-    sync_domain(f);
-    expect_error(f, VTS_ERR_SET_TIME_UNSUPPORTED,
-                 "cannot run /bin/date or /usr/bin/date");
-    assert_non_null(strstr(f->res.err.message, "No such file"));
-    assert_true(f->res.via_exec);
-    assert_int_equal(f->res.steps, 0);
-}
-
-static void
-test_sync_fallback_refused_when_the_agent_blocks_guest_exec(void **state)
-{
-    sync_fixture *f = *state;
-
-    fallback_guest(f);
-    fake_hv_set_exec_allowed(false);
-    sync_domain(f);
-    expect_error(f, VTS_ERR_SET_TIME_UNSUPPORTED, "does not allow guest-exec");
-    assert_non_null(strstr(f->res.err.message, "util-linux-extra"));
-    assert_non_null(strstr(f->res.err.message, "block-rpcs"));
-    assert_non_null(strstr(f->res.err.message, "allow-rpcs"));
-    assert_non_null(strstr(f->res.err.message, "guest-exec fallback failed"));
-    assert_int_equal(fake_hv_count("guest-exec"), 0);
-    assert_int_equal(f->res.steps, 0);
-    assert_near(fake_hv_guest_offset(), -5 * S, 0);
-}
-
-static void
-test_sync_fallback_date_exiting_non_zero_fails_clearly(void **state)
-{
-    sync_fixture *f = *state;
-
-    fallback_guest(f);
-    fake_hv_set_exec_date("/bin/date", 1 * MS, 1, "date: invalid date '@1700000000.5'\n",
-                          false);
-    sync_domain(f);
-    expect_error(f, VTS_ERR_SET_TIME_UNSUPPORTED, "exited with 1");
-    assert_non_null(strstr(f->res.err.message, "busybox"));
-    assert_non_null(strstr(f->res.err.message, "GNU date"));
-    assert_non_null(strstr(f->res.err.message, "invalid date"));
-    assert_null(strchr(f->res.err.message, '\n'));
-    assert_int_equal(f->res.steps, 0);
-    assert_int_equal(fake_hv_count("guest-exec"), 1);
-}
-
-static void
-test_sync_fallback_busybox_date_fails_with_a_hint(void **state)
-{
-    sync_fixture *f = *state;
-
-    /* busybox's date does not take a relative time: it says so, and the
-     * message names the cure. */
-    fallback_guest(f);
-    fake_hv_set_exec_date("/bin/date", 1 * MS, 0, NULL, true);
-    sync_domain(f);
-    expect_error(f, VTS_ERR_SET_TIME_UNSUPPORTED, "busybox");
-    assert_non_null(strstr(f->res.err.message, "invalid date"));
-    assert_non_null(strstr(f->res.err.message, "util-linux-extra"));
-    assert_int_equal(f->res.steps, 0);
-    assert_int_equal(fake_hv_count("guest-exec"), 1);
-    assert_true(fake_hv_guest_offset() == -5 * S);
-}
-
-static void
-test_sync_fallback_date_that_never_exits_is_bounded(void **state)
-{
-    sync_fixture *f = *state;
-
-    fallback_guest(f);
-    fake_hv_set_exec_date("/bin/date", 3600 * S, 0, NULL, false);
-    f->opts.timeout_s = 2;
-    sync_domain(f);
-    expect_error(f, VTS_ERR_SET_TIME_UNSUPPORTED, "did not exit within 2 s");
-    /* Polls pause from 1 ms up to 20 ms: about 100 polls in 2 s. */
-    assert_true(fake_hv_count("guest-exec-status") < 150);
-    assert_true(fake_hv_count("guest-exec-status") > 10);
-}
-
-static void
-test_sync_fallback_malformed_replies_are_bad_replies(void **state)
-{
-    sync_fixture *f = *state;
-    static const struct {
-        const char *execute;
-        const char *reply;
-    } cases[] = {
-        {"guest-info", "{\"return\":{\"supported_commands\":7}}"},
-        {"guest-info", "not json"},
-        {"guest-exec", "{\"return\":{\"pid\":-1}}"},
-        {"guest-exec-status", "{\"return\":{\"exited\":\"yes\"}}"},
-        {"guest-exec-status", "{\"return\":{\"exited\":true}}"},
-    };
-    size_t i;
-
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        fake_hv_reset();
-        fallback_guest(f);
-        fake_hv_reply_command(cases[i].execute, cases[i].reply);
-        sync_domain(f);
-        expect_error(f, VTS_ERR_BAD_REPLY, "genuine qemu-guest-agent");
-        assert_true(f->res.via_exec);
-        assert_int_equal(f->res.steps, 0);
-    }
-}
-
-static void
-test_sync_fallback_is_not_used_for_other_set_time_errors(void **state)
-{
-    sync_fixture *f = *state;
-
-    fallback_guest(f);
-    fake_hv_fail_command("guest-set-time", VTS_ERR_AGENT_TIMEOUT, "timed out");
-    sync_domain(f);
-    expect_error(f, VTS_ERR_AGENT_TIMEOUT, NULL);
-    assert_false(f->res.via_exec);
-    assert_int_equal(fake_hv_count("guest-info"), 0);
-}
-
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, sync_fixture_setup, sync_fixture_teardown)
 
 int
 main(void)
@@ -1583,18 +1216,6 @@ main(void)
         T(test_sync_domain_reply_without_return_is_bad_reply),
         T(test_sync_domain_malformed_set_time_reply_is_bad_reply),
         T(test_sync_logs_samples_and_steps_with_the_domain_name),
-        T(test_sync_fallback_names_are_stable),
-        T(test_sync_fallback_off_by_default_fails_as_before),
-        T(test_sync_fallback_moves_the_clock_relative_to_the_guests_own_reading),
-        T(test_sync_fallback_steps_a_guest_ahead_back),
-        T(test_sync_fallback_tries_usr_bin_date_and_keeps_it),
-        T(test_sync_fallback_without_any_date_fails_clearly),
-        T(test_sync_fallback_refused_when_the_agent_blocks_guest_exec),
-        T(test_sync_fallback_date_exiting_non_zero_fails_clearly),
-        T(test_sync_fallback_busybox_date_fails_with_a_hint),
-        T(test_sync_fallback_date_that_never_exits_is_bounded),
-        T(test_sync_fallback_malformed_replies_are_bad_replies),
-        T(test_sync_fallback_is_not_used_for_other_set_time_errors),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

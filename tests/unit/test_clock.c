@@ -1,0 +1,94 @@
+/* test_clock.c: unit tests for lib/vts_clock.c, offsets written for
+ * people. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vmtimesync/vts_clock.h"
+
+#define CANARY '#'
+
+/* --- vts_clock_format_offset ------------------------------------------------ */
+
+static void
+test_clock_offset_units_at_the_boundaries(void **state)
+{
+    static const struct {
+        int64_t ns;
+        const char *want;
+    } cases[] = {
+        {0, "+0.00 ms"},
+        {210000, "+0.21 ms"},
+        {-210000, "-0.21 ms"},
+        {9990000, "+9.99 ms"},
+        {-9990000, "-9.99 ms"},
+        {10000000, "+10.0 ms"},
+        {-10000000, "-10.0 ms"},
+        {12400000, "+12.4 ms"},
+        {-12400000, "-12.4 ms"},
+        {999900000, "+999.9 ms"},
+        {1000000000, "+1.000 s"},
+        {-1000000000, "-1.000 s"},
+        {5003000000LL, "+5.003 s"},
+        {-5003000000LL, "-5.003 s"},
+        {86400LL * 1000000000LL, "+86400.000 s"},
+        {INT64_MAX, "+9223372036.855 s"},
+    };
+    char buf[64];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vts_clock_format_offset(buf, sizeof(buf), cases[i].ns);
+        if (strcmp(buf, cases[i].want) != 0)
+            fail_msg("%lld ns: \"%s\", want \"%s\"", (long long)cases[i].ns, buf,
+                     cases[i].want);
+    }
+}
+
+/* The most negative offset must not overflow when its magnitude is taken
+ * (-INT64_MIN is undefined behaviour; UBSan reports it). */
+static void
+test_clock_offset_of_int64_min_is_in_seconds(void **state)
+{
+    char buf[64];
+
+    (void)state;
+    vts_clock_format_offset(buf, sizeof(buf), INT64_MIN);
+    assert_string_equal(buf, "-9223372036.855 s");
+}
+
+static void
+test_clock_offset_truncates_to_small_buffers(void **state)
+{
+    char buf[16];
+
+    (void)state;
+    memset(buf, CANARY, sizeof(buf));
+    vts_clock_format_offset(buf, 4, -5003000000LL);
+    assert_string_equal(buf, "-5.");
+    assert_int_equal(buf[4], CANARY);
+    memset(buf, CANARY, sizeof(buf));
+    vts_clock_format_offset(buf, 1, 1);
+    assert_string_equal(buf, "");
+    assert_int_equal(buf[1], CANARY);
+    memset(buf, CANARY, sizeof(buf));
+    vts_clock_format_offset(buf, 0, 1);
+    assert_int_equal(buf[0], CANARY);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_clock_offset_units_at_the_boundaries),
+        cmocka_unit_test(test_clock_offset_of_int64_min_is_in_seconds),
+        cmocka_unit_test(test_clock_offset_truncates_to_small_buffers),
+    };
+
+    return cmocka_run_group_tests_name("clock", tests, NULL, NULL);
+}
