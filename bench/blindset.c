@@ -23,65 +23,67 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-static void blindset_silent_error(void *opaque, virErrorPtr err)
+static void
+blindset_silent_error(void *opaque, virErrorPtr err)
 {
-	(void)opaque;
-	(void)err;
+    (void)opaque;
+    (void)err;
 }
 
-static int blindset_usage(void)
+static int
+blindset_usage(void)
 {
-	fputs("usage: blindset -c URI DOMAIN\n"
-	      "sets DOMAIN's clock to the host's CLOCK_REALTIME with\n"
-	      "virDomainSetTime(dom, sec, nsec, 0), without measuring anything\n",
-	      stderr);
-	return 2;
+    fputs("usage: blindset -c URI DOMAIN\n"
+          "sets DOMAIN's clock to the host's CLOCK_REALTIME with\n"
+          "virDomainSetTime(dom, sec, nsec, 0), without measuring anything\n",
+          stderr);
+    return 2;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
-	const char *uri;
-	const char *name;
-	virConnectPtr conn = NULL;
-	virDomainPtr dom = NULL;
-	struct timespec now;
-	int ret = 1;
+    const char *uri;
+    const char *name;
+    virConnectPtr conn = NULL;
+    virDomainPtr dom = NULL;
+    struct timespec now;
+    int ret = 1;
 
-	if (argc != 4 || strcmp(argv[1], "-c") != 0)
-		return blindset_usage();
-	uri = argv[2];
-	name = argv[3];
+    if (argc != 4 || strcmp(argv[1], "-c") != 0)
+        return blindset_usage();
+    uri = argv[2];
+    name = argv[3];
 
-	virSetErrorFunc(NULL, blindset_silent_error);
-	if (virInitialize() < 0) {
-		fputs("blindset: virInitialize failed\n", stderr);
-		return 1;
-	}
-	conn = virConnectOpen(uri);
-	if (!conn) {
-		fprintf(stderr, "blindset: cannot connect to %s: %s\n", uri,
-			virGetLastErrorMessage());
-		goto cleanup;
-	}
-	dom = virDomainLookupByName(conn, name);
-	if (!dom) {
-		fprintf(stderr, "blindset: %s: %s\n", name, virGetLastErrorMessage());
-		goto cleanup;
-	}
-	/* The host's time, taken as late as possible: what the others do. */
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (virDomainSetTime(dom, (long long)now.tv_sec, (unsigned int)now.tv_nsec,
-			     0) < 0) {
-		fprintf(stderr, "blindset: %s: virDomainSetTime failed: %s\n", name,
-			virGetLastErrorMessage());
-		goto cleanup;
-	}
-	ret = 0;
+    virSetErrorFunc(NULL, blindset_silent_error);
+    if (virInitialize() < 0) {
+        fputs("blindset: virInitialize failed\n", stderr);
+        return 1;
+    }
+    conn = virConnectOpen(uri);
+    if (!conn) {
+        fprintf(stderr, "blindset: cannot connect to %s: %s\n", uri,
+                virGetLastErrorMessage());
+        goto cleanup;
+    }
+    dom = virDomainLookupByName(conn, name);
+    if (!dom) {
+        fprintf(stderr, "blindset: %s: %s\n", name, virGetLastErrorMessage());
+        goto cleanup;
+    }
+    /* The host's time, taken as late as possible: what the others do. */
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (virDomainSetTime(dom, (long long)now.tv_sec, (unsigned int)now.tv_nsec, 0) < 0) {
+        fprintf(stderr, "blindset: %s: virDomainSetTime failed: %s\n", name,
+                virGetLastErrorMessage());
+        goto cleanup;
+    }
+    ret = 0;
 
 cleanup:
-	if (dom)
-		virDomainFree(dom);
-	if (conn)
-		virConnectClose(conn);
-	return ret;
+    if (dom)
+        virDomainFree(dom);
+    if (conn)
+        virConnectClose(conn);
+    return ret;
 }

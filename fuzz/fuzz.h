@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_CHECK(cond)                                                                 \
     do {                                                                                 \
         if (!(cond)) {                                                                   \
-            fprintf(stderr, "%s:%d: property does not hold: %s\n", __FILE__, __LINE__,  \
+            fprintf(stderr, "%s:%d: property does not hold: %s\n", __FILE__, __LINE__,   \
                     #cond);                                                              \
             abort();                                                                     \
         }                                                                                \

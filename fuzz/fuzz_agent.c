@@ -85,7 +85,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(rc_empty == 0);
     } else {
         fuzz_check_error(&err_time);
-        FUZZ_CHECK(err_time.code == VTS_ERR_BAD_REPLY || err_time.code == VTS_ERR_AGENT_ERROR);
+        FUZZ_CHECK(err_time.code == VTS_ERR_BAD_REPLY ||
+                   err_time.code == VTS_ERR_AGENT_ERROR);
     }
     if (rc_empty < 0) {
         fuzz_check_error(&err_empty);

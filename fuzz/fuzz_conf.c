@@ -32,8 +32,10 @@ check_conf(const vts_conf *c)
     FUZZ_CHECK(c->agent_timeout_s >= 1 && c->agent_timeout_s <= 3600);
     FUZZ_CHECK(c->agent_wait_ns >= VTS_NS_PER_SEC && c->agent_wait_ns <= 24 * HOUR_NS);
     FUZZ_CHECK(c->retry_max >= 0 && c->retry_max <= 100);
-    FUZZ_CHECK(c->backoff_initial_ns >= VTS_NS_PER_MS && c->backoff_initial_ns <= HOUR_NS);
-    FUZZ_CHECK(c->backoff_max_ns >= c->backoff_initial_ns && c->backoff_max_ns <= 24 * HOUR_NS);
+    FUZZ_CHECK(c->backoff_initial_ns >= VTS_NS_PER_MS &&
+               c->backoff_initial_ns <= HOUR_NS);
+    FUZZ_CHECK(c->backoff_max_ns >= c->backoff_initial_ns &&
+               c->backoff_max_ns <= 24 * HOUR_NS);
     FUZZ_CHECK(c->workers >= 1 && c->workers <= 64);
     FUZZ_CHECK((c->include_count == 0) == (c->include == NULL));
     FUZZ_CHECK((c->exclude_count == 0) == (c->exclude == NULL));

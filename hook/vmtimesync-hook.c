@@ -149,8 +149,8 @@ vts_hook_spawn_waiter(const vts_conf *conf, const char *domain, const char *reas
     int devnull = open("/dev/null", O_RDWR);
     pid_t child;
 
-    if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 || dup2(devnull, STDOUT_FILENO) < 0 ||
-        dup2(devnull, STDERR_FILENO) < 0) {
+    if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 ||
+        dup2(devnull, STDOUT_FILENO) < 0 || dup2(devnull, STDERR_FILENO) < 0) {
         vts_log(VTS_LOG_ERR, "%s: cannot start the waiter: /dev/null: %s", name,
                 strerror(errno));
         if (devnull >= 0)
@@ -193,8 +193,10 @@ main(int argc, char **argv)
 
     xml = vts_hook_read_stdin(&len, &complete);
     if (!complete) {
-        vts_log(VTS_LOG_WARNING, "%s: %s: the domain XML on stdin did not end in time or is "
-                "too large; not syncing", name, d.reason);
+        vts_log(VTS_LOG_WARNING,
+                "%s: %s: the domain XML on stdin did not end in time or is "
+                "too large; not syncing",
+                name, d.reason);
         goto done;
     }
     vts_hook_decide_xml(xml, len, &d);

@@ -20,10 +20,12 @@ vts_agent_format_set_time(char *buf, size_t len, int64_t time_ns, vts_error *err
     if (time_ns <= 0)
         return vts_error_set(err, VTS_ERR_INTERNAL,
                              "refusing to set a guest clock to %" PRId64 " ns", time_ns);
-    n = snprintf(buf, len, "{\"execute\":\"guest-set-time\",\"arguments\":{\"time\":%" PRId64 "}}",
+    n = snprintf(buf, len,
+                 "{\"execute\":\"guest-set-time\",\"arguments\":{\"time\":%" PRId64 "}}",
                  time_ns);
     if (n < 0 || (size_t)n >= len)
-        return vts_error_set(err, VTS_ERR_INTERNAL, "guest-set-time command does not fit");
+        return vts_error_set(err, VTS_ERR_INTERNAL,
+                             "guest-set-time command does not fit");
     return 0;
 }
 
@@ -40,7 +42,8 @@ vts_agent_parse_return(const char *reply, json_object **root, json_object **ret,
     *root = NULL;
     *ret = NULL;
     if (!reply)
-        return vts_error_set(err, VTS_ERR_BAD_REPLY, "the guest agent sent an empty reply");
+        return vts_error_set(err, VTS_ERR_BAD_REPLY,
+                             "the guest agent sent an empty reply");
 
     *root = json_tokener_parse_verbose(reply, &jerr);
     if (!*root)
@@ -57,7 +60,8 @@ vts_agent_parse_return(const char *reply, json_object **root, json_object **ret,
         if (json_object_object_get_ex(error, "desc", &desc) &&
             json_object_is_type(desc, json_type_string))
             text = json_object_get_string(desc);
-        return vts_error_set(err, VTS_ERR_AGENT_ERROR, "the guest agent reported: %s", text);
+        return vts_error_set(err, VTS_ERR_AGENT_ERROR, "the guest agent reported: %s",
+                             text);
     }
     if (!json_object_object_get_ex(*root, "return", ret))
         return vts_error_set(err, VTS_ERR_BAD_REPLY,
@@ -79,8 +83,8 @@ vts_agent_parse_time(const char *reply, int64_t *time_ns, vts_error *err)
     /* Only a real integer is a time (not 1.7e18, not "1700..."). */
     if (!json_object_is_type(ret, json_type_int)) {
         vts_error_set(err, VTS_ERR_BAD_REPLY,
-                      "the guest agent's time is not an integer: %.*s", VTS_AGENT_QUOTE_MAX,
-                      reply);
+                      "the guest agent's time is not an integer: %.*s",
+                      VTS_AGENT_QUOTE_MAX, reply);
         goto cleanup;
     }
     /* json-c 0.16 keeps integers beyond int64 as uint64 and clamps

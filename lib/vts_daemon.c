@@ -112,7 +112,8 @@ vts_daemon_reload(vts_daemon *d)
         vts_log(VTS_LOG_WARNING, "workers changed from %d to %d: takes effect at restart",
                 old_workers, d->conf.workers);
     if (strcmp(new_socket, d->conf.control_socket) != 0)
-        vts_log(VTS_LOG_WARNING, "control_socket changed from %s to %s: takes effect at restart",
+        vts_log(VTS_LOG_WARNING,
+                "control_socket changed from %s to %s: takes effect at restart",
                 d->conf.control_socket, new_socket);
     if (uri_changed)
         vts_daemon_reconnect_now(d);
@@ -146,7 +147,8 @@ vts_daemon_sd_notify(const char *state)
     socklen_t len;
     int fd;
 
-    if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+    if (!path || (path[0] != '/' && path[0] != '@') ||
+        strlen(path) >= sizeof(sa.sun_path))
         return;
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
@@ -163,7 +165,8 @@ vts_daemon_sd_notify(const char *state)
 }
 
 vts_daemon *
-vts_daemon_new(const vts_hv_ops *ops, const char *conf_path, const char *uri, vts_error *err)
+vts_daemon_new(const vts_hv_ops *ops, const char *conf_path, const char *uri,
+               vts_error *err)
 {
     vts_daemon *d = calloc(1, sizeof(*d));
     vts_sched_conf sc;
@@ -265,8 +268,8 @@ vts_daemon_run(vts_daemon *d, vts_error *err)
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
 
-    d->sig_watch = d->ops->loop_add_handle(d->sig_pipe[0], VTS_HV_READABLE,
-                                           vts_daemon_on_signal, d);
+    d->sig_watch =
+        d->ops->loop_add_handle(d->sig_pipe[0], VTS_HV_READABLE, vts_daemon_on_signal, d);
     d->timer = d->ops->loop_add_timer(-1, vts_daemon_on_timer, d);
     if (d->sig_watch < 0 || d->timer < 0)
         return vts_error_set(err, VTS_ERR_INTERNAL, "cannot set up the event loop");
@@ -283,8 +286,10 @@ vts_daemon_run(vts_daemon *d, vts_error *err)
     d->pool_workers = d->conf.workers;
     pthread_mutex_unlock(&d->lock);
 
-    vts_log(VTS_LOG_INFO, "vmtimesyncd starting: uri %s, %d workers, threshold %.3f ms, "
-            "control socket %s", vts_daemon_uri(d), d->conf.workers,
+    vts_log(VTS_LOG_INFO,
+            "vmtimesyncd starting: uri %s, %d workers, threshold %.3f ms, "
+            "control socket %s",
+            vts_daemon_uri(d), d->conf.workers,
             (double)d->conf.threshold_ns / VTS_NS_PER_MS, d->conf.control_socket);
     vts_daemon_reconnect_now(d); /* the first timer connects */
     vts_daemon_sd_notify("READY=1");

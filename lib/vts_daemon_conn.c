@@ -80,7 +80,8 @@ void
 vts_daemon_worker_conn_put(vts_daemon *d, vts_hv_conn *hv, unsigned gen, bool broken)
 {
     pthread_mutex_lock(&d->lock);
-    if (hv && !broken && d->conn && gen == d->conn_gen && d->nidle < VTS_DAEMON_MAX_IDLE) {
+    if (hv && !broken && d->conn && gen == d->conn_gen &&
+        d->nidle < VTS_DAEMON_MAX_IDLE) {
         d->idle[d->nidle++] = hv;
         hv = NULL;
     }
@@ -112,8 +113,10 @@ vts_daemon_on_close(void *opaque)
 {
     vts_daemon *d = opaque;
 
-    vts_log(VTS_LOG_WARNING, "lost the connection to libvirt at %s; reconnecting in %lld s",
-            vts_daemon_uri(d), (long long)(VTS_DAEMON_RECONNECT_AFTER_CLOSE_NS / VTS_NS_PER_SEC));
+    vts_log(VTS_LOG_WARNING,
+            "lost the connection to libvirt at %s; reconnecting in %lld s",
+            vts_daemon_uri(d),
+            (long long)(VTS_DAEMON_RECONNECT_AFTER_CLOSE_NS / VTS_NS_PER_SEC));
     /* Workers see it gone and do not connect by themselves meanwhile. */
     pthread_mutex_lock(&d->lock);
     if (d->conn) {

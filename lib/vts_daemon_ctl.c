@@ -85,10 +85,11 @@ vts_daemon_status_entry(const vts_sched_entry *e, void *opaque)
         free(last);
         json_object_object_add(o, "last", res);
         json_object_object_add(o, "trigger", json_object_new_string(e->last_trigger));
-        json_object_object_add(o, "latency_ns", json_object_new_int64(e->last_latency_ns));
-        json_object_object_add(o, "pause_ns", e->last_pause_ns >= 0
-                                                  ? json_object_new_int64(e->last_pause_ns)
-                                                  : NULL);
+        json_object_object_add(o, "latency_ns",
+                               json_object_new_int64(e->last_latency_ns));
+        json_object_object_add(
+            o, "pause_ns",
+            e->last_pause_ns >= 0 ? json_object_new_int64(e->last_pause_ns) : NULL);
         json_object_object_add(
             o, "age_s",
             json_object_new_int64((vts_mono_ns() - e->last_ns) / VTS_NS_PER_SEC));
@@ -112,8 +113,8 @@ vts_daemon_status_json(vts_daemon *d)
     vts_watch_foreach(d->watch, vts_daemon_status_watched, &st);
     pthread_mutex_unlock(&d->lock);
     json_object_object_add(root, "domains", arr);
-    out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
-                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
+    out = strdup(json_object_to_json_string_ext(
+        root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(root);
     return out;
 }

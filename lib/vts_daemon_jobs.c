@@ -65,14 +65,15 @@ vts_daemon_log_result(const vts_sched_entry *job, const vts_sync_result *res,
             level = VTS_LOG_DEBUG;
         break;
     case VTS_SCHED_RECHECK:
-        snprintf(next, sizeof(next), "; residual over the tolerance, checking again in %.1f s",
+        snprintf(next, sizeof(next),
+                 "; residual over the tolerance, checking again in %.1f s",
                  (double)(next_ns - now) / VTS_NS_PER_SEC);
         break;
     case VTS_SCHED_DONE:
         break;
     }
-    vts_log(level, "%s [trigger %s%s%s, %.1f ms after the trigger]%s", line, job->trigger, pause,
-            recheck, (double)(now - job->trigger_ns) / VTS_NS_PER_MS, next);
+    vts_log(level, "%s [trigger %s%s%s, %.1f ms after the trigger]%s", line, job->trigger,
+            pause, recheck, (double)(now - job->trigger_ns) / VTS_NS_PER_MS, next);
 }
 
 /* Write the metrics file, if one is configured (any thread). */
@@ -102,7 +103,8 @@ vts_daemon_check_xml(const vts_hv_ops *ops, vts_hv_conn *hv, const char *name,
     bool ok = false;
 
     *has_agent = false;
-    if (ops->lookup(hv, name, &dom, &res->err) < 0 || ops->dom_xml(dom, &xml, &res->err) < 0)
+    if (ops->lookup(hv, name, &dom, &res->err) < 0 ||
+        ops->dom_xml(dom, &xml, &res->err) < 0)
         goto cleanup;
     if (vts_domxml_scan(xml, strlen(xml), &info, &res->err) < 0)
         goto cleanup;
@@ -173,10 +175,11 @@ vts_daemon_sweep(vts_daemon *d, vts_hv_conn *hv)
     forgotten =
         vts_sched_prune(d->sched, names, count, listed_ns, vts_daemon_forget_metrics, d);
     pthread_mutex_unlock(&d->lock);
-    vts_log(VTS_LOG_INFO,
-            "sweep: %zu running domains, %zu with a guest agent to check, %zu gone domains "
-            "forgotten",
-            count, queued, forgotten);
+    vts_log(
+        VTS_LOG_INFO,
+        "sweep: %zu running domains, %zu with a guest agent to check, %zu gone domains "
+        "forgotten",
+        count, queued, forgotten);
     vts_hv_names_free(names, count);
 }
 
@@ -277,7 +280,8 @@ vts_daemon_job(const char *item, void *opaque)
         !(outcome == VTS_SCHED_REQUEUE && res.action == VTS_ACTION_ERROR &&
           vts_sched_is_wait(res.err.code))) {
         vts_metrics_record(d->metrics, known ? name : NULL,
-                           job.rechecks > 0 ? "recheck" : job.trigger, &res, d->ops->now_ns());
+                           job.rechecks > 0 ? "recheck" : job.trigger, &res,
+                           d->ops->now_ns());
         vts_daemon_write_metrics(d);
     }
     /* Also when the watch waits for the syncs to drain. */

@@ -76,8 +76,9 @@ vts_daemon_on_event(const vts_hv_event *ev, void *opaque)
         break;
     case VTS_EV_JOB_COMPLETED:
         if (ev->downtime_ms >= 0)
-            vts_log(VTS_LOG_INFO, "%s: migration job completed, guest paused %" PRId64 " ms",
-                    name, ev->downtime_ms);
+            vts_log(VTS_LOG_INFO,
+                    "%s: migration job completed, guest paused %" PRId64 " ms", name,
+                    ev->downtime_ms);
         break;
     }
     if (queue)
@@ -106,10 +107,11 @@ vts_daemon_expired(const char *name, vts_sched_expiry what, void *opaque)
         return;
     }
     vts_report_escape(esc, sizeof(esc), name);
-    vts_log(VTS_LOG_WARNING,
-            "%s: the guest agent did not connect within agent_wait; giving up (vmtimesync %s "
-            "fixes it by hand once the agent runs)",
-            esc, esc);
+    vts_log(
+        VTS_LOG_WARNING,
+        "%s: the guest agent did not connect within agent_wait; giving up (vmtimesync %s "
+        "fixes it by hand once the agent runs)",
+        esc, esc);
     /* The commonest failure after a migration or restore: count it with the
      * last attempt's code (agent-not-connected, or paused when the guest
      * never ran). A name the hook announced that never came (an aborted

@@ -249,7 +249,8 @@ vts_domxml_scan(const char *xml, size_t len, vts_domxml_info *info, vts_error *e
         /* <domain><clock><timer name='rtc' tickpolicy='catchup'/> */
         if (depth == 2 && vts_span_eq(tag.name, tag.name_len, "timer") &&
             vts_span_eq(path[1].name, path[1].name_len, "clock") &&
-            vts_attr_eq(&tag, "name", "rtc") && vts_attr_eq(&tag, "tickpolicy", "catchup"))
+            vts_attr_eq(&tag, "name", "rtc") &&
+            vts_attr_eq(&tag, "tickpolicy", "catchup"))
             info->rtc_catchup = true;
         /* <domain><metadata><ns:sync enabled='no'/> */
         if (depth == 2 && vts_span_eq(path[1].name, path[1].name_len, "metadata") &&
@@ -267,6 +268,7 @@ vts_domxml_scan(const char *xml, size_t len, vts_domxml_info *info, vts_error *e
     if (rc < 0)
         return vts_error_set(err, VTS_ERR_BAD_REPLY, "the domain XML ends inside a tag");
     if (!seen_domain)
-        return vts_error_set(err, VTS_ERR_BAD_REPLY, "the XML is not a <domain> description");
+        return vts_error_set(err, VTS_ERR_BAD_REPLY,
+                             "the XML is not a <domain> description");
     return 0;
 }

@@ -36,8 +36,9 @@ vts_hook_decide_args(int argc, char *const *argv, vts_hook_decision *d)
 {
     memset(d, 0, sizeof(*d));
     if (argc != 5) {
-        vts_hook_ignore(d, argc < 5 ? "too few arguments (want DOMAIN OPERATION SUBOP EXTRA)"
-                                    : "too many arguments (want DOMAIN OPERATION SUBOP EXTRA)");
+        vts_hook_ignore(
+            d, argc < 5 ? "too few arguments (want DOMAIN OPERATION SUBOP EXTRA)"
+                        : "too many arguments (want DOMAIN OPERATION SUBOP EXTRA)");
         return;
     }
     if (!argv[1][0]) {
@@ -49,7 +50,8 @@ vts_hook_decide_args(int argc, char *const *argv, vts_hook_decision *d)
         return;
     }
     d->domain = argv[1];
-    for (size_t i = 0; i < sizeof(vts_hook_announcing) / sizeof(vts_hook_announcing[0]); i++) {
+    for (size_t i = 0; i < sizeof(vts_hook_announcing) / sizeof(vts_hook_announcing[0]);
+         i++) {
         if (strcmp(argv[2], vts_hook_announcing[i].op) == 0 &&
             strcmp(argv[3], vts_hook_announcing[i].subop) == 0) {
             d->action = VTS_HOOK_ANNOUNCE;
@@ -89,7 +91,8 @@ void
 vts_hook_decide_conf(const vts_conf *conf, vts_hook_decision *d)
 {
     if (d->action == VTS_HOOK_ANNOUNCE && !vts_conf_domain_wanted(conf, d->domain))
-        vts_hook_ignore(d, "left out by the include/exclude patterns of the configuration");
+        vts_hook_ignore(d,
+                        "left out by the include/exclude patterns of the configuration");
 }
 
 void

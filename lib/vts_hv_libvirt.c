@@ -137,8 +137,8 @@ vts_hv_libvirt_error(vts_error *err, const char *what)
 
     if (!e)
         return vts_error_set(err, VTS_ERR_INTERNAL, "%s failed", what);
-    return vts_error_set(err, vts_hv_libvirt_map_error(e->code, e->domain, e->message), "%s",
-                         e->message ? e->message : what);
+    return vts_error_set(err, vts_hv_libvirt_map_error(e->code, e->domain, e->message),
+                         "%s", e->message ? e->message : what);
 }
 
 /* libvirt prints every error to stderr unless told otherwise; we report
@@ -174,10 +174,11 @@ vts_hv_libvirt_connect(const char *uri, vts_hv_conn **out, vts_error *err)
     if (!c->conn) {
         e = virGetLastError();
         free(c);
-        return vts_error_set(err, VTS_ERR_CONNECT,
-                             "cannot connect to libvirt at %s (%s): is libvirtd or virtqemud "
-                             "running, and may this user manage it (root, or group libvirt)?",
-                             uri, e && e->message ? e->message : "unknown error");
+        return vts_error_set(
+            err, VTS_ERR_CONNECT,
+            "cannot connect to libvirt at %s (%s): is libvirtd or virtqemud "
+            "running, and may this user manage it (root, or group libvirt)?",
+            uri, e && e->message ? e->message : "unknown error");
     }
     /* Probe every 5 s; 3 unanswered probes close the connection. */
     if (vts_hv_libvirt_loop_ready && virConnectSetKeepAlive(c->conn, 5, 3) < 0) {
@@ -376,8 +377,8 @@ vts_hv_libvirt_rtc_reset_reinjection(vts_hv_dom *d, vts_error *err)
 {
     char *reply = NULL;
 
-    if (virDomainQemuMonitorCommand(d->dom, "{\"execute\":\"rtc-reset-reinjection\"}", &reply,
-                                    0) < 0)
+    if (virDomainQemuMonitorCommand(d->dom, "{\"execute\":\"rtc-reset-reinjection\"}",
+                                    &reply, 0) < 0)
         return vts_hv_libvirt_error(err, "rtc-reset-reinjection");
     free(reply);
     return 0;
@@ -594,9 +595,8 @@ vts_hv_libvirt_job_cb(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr
                       int nparams, void *opaque)
 {
     vts_hv_conn *c = opaque;
-    vts_hv_event ev = {.kind = VTS_EV_JOB_COMPLETED,
-                       .domain = virDomainGetName(dom),
-                       .downtime_ms = -1};
+    vts_hv_event ev = {
+        .kind = VTS_EV_JOB_COMPLETED, .domain = virDomainGetName(dom), .downtime_ms = -1};
     unsigned long long downtime = 0;
     int op = VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT;
 
@@ -639,8 +639,8 @@ vts_hv_libvirt_close_cb(virConnectPtr conn, int reason, void *opaque)
 }
 
 static int
-vts_hv_libvirt_events_register(vts_hv_conn *c, vts_hv_event_fn fn, vts_hv_close_fn close_fn,
-                               void *opaque, vts_error *err)
+vts_hv_libvirt_events_register(vts_hv_conn *c, vts_hv_event_fn fn,
+                               vts_hv_close_fn close_fn, void *opaque, vts_error *err)
 {
     static const int ids[VTS_CB_COUNT] = {
         [VTS_CB_LIFECYCLE] = VIR_DOMAIN_EVENT_ID_LIFECYCLE,
@@ -659,8 +659,8 @@ vts_hv_libvirt_events_register(vts_hv_conn *c, vts_hv_event_fn fn, vts_hv_close_
     c->close_fn = close_fn;
     c->opaque = opaque;
     for (int i = 0; i < VTS_CB_COUNT; i++) {
-        c->callback_ids[i] = virConnectDomainEventRegisterAny(c->conn, NULL, ids[i], cbs[i], c,
-                                                              NULL);
+        c->callback_ids[i] =
+            virConnectDomainEventRegisterAny(c->conn, NULL, ids[i], cbs[i], c, NULL);
         if (c->callback_ids[i] < 0)
             return vts_hv_libvirt_error(err, "registering for domain events");
     }

@@ -14,7 +14,8 @@
 /* Buckets of |offset before| in seconds: from noise to a long save. */
 static const double vts_metrics_offset_le[] = {0.001, 0.005, 0.01, 0.1, 1, 10, 60, 3600};
 /* Buckets of |residual after| in seconds: the precision. */
-static const double vts_metrics_residual_le[] = {0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.1};
+static const double vts_metrics_residual_le[] = {0.0001, 0.0005, 0.001, 0.002,
+                                                 0.005,  0.01,   0.1};
 
 #define VTS_METRICS_NOFF (sizeof(vts_metrics_offset_le) / sizeof(double))
 #define VTS_METRICS_NRES (sizeof(vts_metrics_residual_le) / sizeof(double))
@@ -130,18 +131,20 @@ void
 vts_metrics_record(vts_metrics *m, const char *domain, const char *trigger,
                    const vts_sync_result *res, int64_t when_ns)
 {
-    const char *result = res->action == VTS_ACTION_ERROR ? vts_error_code_name(res->err.code)
-                                                         : vts_action_name(res->action);
+    const char *result = res->action == VTS_ACTION_ERROR
+                             ? vts_error_code_name(res->err.code)
+                             : vts_action_name(res->action);
     char kind[VTS_METRICS_LABEL_MAX];
     size_t klen = strcspn(trigger, "/");
     vts_domain_time *d = NULL;
     size_t i;
 
-    snprintf(kind, sizeof(kind), "%.*s", (int)(klen < sizeof(kind) ? klen : sizeof(kind) - 1),
-             trigger);
+    snprintf(kind, sizeof(kind), "%.*s",
+             (int)(klen < sizeof(kind) ? klen : sizeof(kind) - 1), trigger);
     pthread_mutex_lock(&m->lock);
     for (i = 0; i < m->nsyncs; i++) {
-        if (strcmp(m->syncs[i].trigger, kind) == 0 && strcmp(m->syncs[i].result, result) == 0)
+        if (strcmp(m->syncs[i].trigger, kind) == 0 &&
+            strcmp(m->syncs[i].result, result) == 0)
             break;
     }
     if (i == m->nsyncs) {
@@ -234,7 +237,8 @@ typedef struct {
     bool oom;
 } vts_buf;
 
-static void vts_buf_printf(vts_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void vts_buf_printf(vts_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 vts_buf_printf(vts_buf *b, const char *fmt, ...)
@@ -295,9 +299,11 @@ vts_buf_histogram(vts_buf *b, const char *name, const char *help, const vts_hist
     vts_buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
     for (size_t i = 0; i < n; i++) {
         cum += h->buckets[i];
-        vts_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, le[i], (unsigned long long)cum);
+        vts_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, le[i],
+                       (unsigned long long)cum);
     }
-    vts_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
+    vts_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+                   (unsigned long long)h->count);
     vts_buf_printf(b, "%s_sum %.9f\n%s_count %llu\n", name, h->sum, name,
                    (unsigned long long)h->count);
 }
@@ -337,11 +343,14 @@ vts_metrics_render(vts_metrics *m)
     vts_buf b = {0};
 
     pthread_mutex_lock(&m->lock);
-    vts_buf_printf(&b, "# HELP vmtimesync_connected Whether vmtimesyncd is connected to "
-                       "libvirt.\n# TYPE vmtimesync_connected gauge\nvmtimesync_connected %d\n",
-                   m->connected ? 1 : 0);
-    vts_buf_printf(&b, "# HELP vmtimesync_syncs_total Syncs finished, by trigger and result.\n"
-                       "# TYPE vmtimesync_syncs_total counter\n");
+    vts_buf_printf(
+        &b,
+        "# HELP vmtimesync_connected Whether vmtimesyncd is connected to "
+        "libvirt.\n# TYPE vmtimesync_connected gauge\nvmtimesync_connected %d\n",
+        m->connected ? 1 : 0);
+    vts_buf_printf(
+        &b, "# HELP vmtimesync_syncs_total Syncs finished, by trigger and result.\n"
+            "# TYPE vmtimesync_syncs_total counter\n");
     for (size_t i = 0; i < m->nsyncs; i++)
         vts_buf_printf(&b, "vmtimesync_syncs_total{trigger=\"%s\",result=\"%s\"} %llu\n",
                        m->syncs[i].trigger, m->syncs[i].result,
@@ -355,11 +364,11 @@ vts_metrics_render(vts_metrics *m)
                            (unsigned long long)m->failures[c]);
     }
     vts_buf_histogram(&b, "vmtimesync_offset_seconds",
-                      "The guest's offset from the host before a sync, absolute.", &m->offset,
-                      vts_metrics_offset_le, VTS_METRICS_NOFF);
+                      "The guest's offset from the host before a sync, absolute.",
+                      &m->offset, vts_metrics_offset_le, VTS_METRICS_NOFF);
     vts_buf_histogram(&b, "vmtimesync_residual_seconds",
-                      "The guest's offset from the host after a step, absolute.", &m->residual,
-                      vts_metrics_residual_le, VTS_METRICS_NRES);
+                      "The guest's offset from the host after a step, absolute.",
+                      &m->residual, vts_metrics_residual_le, VTS_METRICS_NRES);
     vts_buf_domains(&b, m, VTS_SERIES_LAST_SYNC, "vmtimesync_last_sync_timestamp_seconds",
                     "When a domain last synced fine (Unix time).");
     vts_buf_domains(&b, m, VTS_SERIES_OFFSET, "vmtimesync_guest_offset_seconds",
@@ -419,7 +428,8 @@ vts_metrics_write(vts_metrics *m, const char *path, vts_error *err)
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0) {
-            vts_error_set(err, VTS_ERR_CONFIG, "cannot write %s: %s", tmp, strerror(errno));
+            vts_error_set(err, VTS_ERR_CONFIG, "cannot write %s: %s", tmp,
+                          strerror(errno));
             goto cleanup;
         }
         off += (size_t)w;

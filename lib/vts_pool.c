@@ -17,11 +17,11 @@ typedef struct vts_pool_item {
 
 struct vts_pool {
     pthread_mutex_t lock;
-    pthread_cond_t work;  /* an item was queued, or stopping */
-    pthread_cond_t idle;  /* a job finished */
+    pthread_cond_t work; /* an item was queued, or stopping */
+    pthread_cond_t idle; /* a job finished */
     vts_pool_item *head, *tail;
-    size_t active;        /* jobs under way */
-    size_t alive;         /* threads not yet exited */
+    size_t active; /* jobs under way */
+    size_t alive;  /* threads not yet exited */
     bool stopping;
     vts_pool_fn fn;
     void *opaque;

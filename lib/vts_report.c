@@ -50,11 +50,12 @@ vts_report_text(char *buf, size_t len, const char *domain, const vts_sync_result
                  off, res->via_exec ? " via guest-exec" : "", resid, rtt);
         break;
     case VTS_ACTION_CHECKED:
-        snprintf(buf, len, "%s: offset %s -> checked, not changed (rtt %s)", name, off, rtt);
+        snprintf(buf, len, "%s: offset %s -> checked, not changed (rtt %s)", name, off,
+                 rtt);
         break;
     case VTS_ACTION_NONE:
-        snprintf(buf, len, "%s: offset %s -> within threshold, not stepped (rtt %s)", name, off,
-                 rtt);
+        snprintf(buf, len, "%s: offset %s -> within threshold, not stepped (rtt %s)",
+                 name, off, rtt);
         break;
     case VTS_ACTION_ERROR:
         if (res->have_offset)
@@ -83,7 +84,8 @@ vts_report_json(const char *domain, const vts_sync_result *res)
     if (!obj)
         return NULL;
     json_object_object_add(obj, "domain", json_object_new_string(domain ? domain : ""));
-    json_object_object_add(obj, "action", json_object_new_string(vts_action_name(res->action)));
+    json_object_object_add(obj, "action",
+                           json_object_new_string(vts_action_name(res->action)));
     vts_report_add_ns(obj, "offset_ns", res->have_offset, res->offset_ns);
     vts_report_add_ns(obj, "residual_ns", res->have_residual, res->residual_ns);
     vts_report_add_ns(obj, "rtt_ns", res->have_offset, res->rtt_ns);
@@ -96,9 +98,10 @@ vts_report_json(const char *domain, const vts_sync_result *res)
                                             : NULL);
     if (res->action == VTS_ACTION_ERROR) {
         error = json_object_new_object();
-        json_object_object_add(error, "code",
-                               json_object_new_string(vts_error_code_name(res->err.code)));
-        json_object_object_add(error, "message", json_object_new_string(res->err.message));
+        json_object_object_add(
+            error, "code", json_object_new_string(vts_error_code_name(res->err.code)));
+        json_object_object_add(error, "message",
+                               json_object_new_string(res->err.message));
     }
     json_object_object_add(obj, "error", error);
     out = strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |

@@ -10,9 +10,9 @@ struct vts_sched {
     vts_sched_entry *entries;
     size_t count;
     size_t alloc;
-    uint64_t queued_seq; /* the last entry queued */
+    uint64_t queued_seq;      /* the last entry queued */
     int unresponsive_running; /* syncs of entries marked unresponsive */
-    size_t held; /* pool items consumed with such an entry left queued */
+    size_t held;              /* pool items consumed with such an entry left queued */
 };
 
 vts_sched *
@@ -403,7 +403,8 @@ vts_sched_wants_recheck(const vts_sched_conf *conf, const vts_sched_entry *e,
                         const vts_sync_result *res)
 {
     return res->action == VTS_ACTION_STEPPED && res->have_residual &&
-           llabs(res->residual_ns) > conf->tolerance_ns && e->rechecks < conf->recheck_max;
+           llabs(res->residual_ns) > conf->tolerance_ns &&
+           e->rechecks < conf->recheck_max;
 }
 
 int64_t

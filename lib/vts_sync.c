@@ -69,8 +69,9 @@ vts_action_name(vts_action action)
     return "error";
 }
 
-static void vts_sync_log(const vts_sync_opts *opts, vts_log_level level, const char *domain,
-                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void vts_sync_log(const vts_sync_opts *opts, vts_log_level level,
+                         const char *domain, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
 vts_sync_log(const vts_sync_opts *opts, vts_log_level level, const char *domain,
@@ -98,7 +99,8 @@ vts_abs64(int64_t v)
  * stepped under us) is dropped: 0 with @m unchanged. */
 static int
 vts_sync_sample(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
-                const vts_sync_opts *opts, vts_sync_meas *m, int *round_trips, vts_error *err)
+                const vts_sync_opts *opts, vts_sync_meas *m, int *round_trips,
+                vts_error *err)
 {
     char *reply = NULL;
     int64_t before, after, guest;
@@ -118,14 +120,14 @@ vts_sync_sample(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     m->taken++;
     s.rtt_ns = after - before;
     if (s.rtt_ns < 0) {
-        vts_sync_log(opts, VTS_LOG_DEBUG, domain, "sample %d: host clock stepped, dropped",
-                     m->taken);
+        vts_sync_log(opts, VTS_LOG_DEBUG, domain,
+                     "sample %d: host clock stepped, dropped", m->taken);
         return 0;
     }
     s.offset_ns = guest - (before + s.rtt_ns / 2);
     vts_sync_log(opts, VTS_LOG_DEBUG, domain,
-                 "sample %d: offset %+" PRId64 " ns, rtt %" PRId64 " ns", m->taken, s.offset_ns,
-                 s.rtt_ns);
+                 "sample %d: offset %+" PRId64 " ns, rtt %" PRId64 " ns", m->taken,
+                 s.offset_ns, s.rtt_ns);
     if (!m->have || s.rtt_ns < m->best.rtt_ns)
         m->best = s;
     m->have = true;
@@ -217,9 +219,10 @@ vts_sync_check_step(const vts_sync_opts *opts, int64_t offset_ns, vts_error *err
     }
     if (opts->max_backward_ns >= 0 && offset_ns > opts->max_backward_ns) {
         vts_clock_format_offset(bound, sizeof(bound), opts->max_backward_ns);
-        return vts_error_set(err, VTS_ERR_BACKWARD_REFUSED,
-                             "the guest is %s ahead of the host, beyond max_backward (%s)",
-                             off, bound + 1);
+        return vts_error_set(
+            err, VTS_ERR_BACKWARD_REFUSED,
+            "the guest is %s ahead of the host, beyond max_backward (%s)", off,
+            bound + 1);
     }
     return 0;
 }
@@ -247,7 +250,8 @@ vts_sync_rtc_reset(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         goto cleanup;
     if (ops->rtc_reset_reinjection(dom, &err) < 0)
         vts_sync_log(opts, VTS_LOG_WARNING, domain,
-                     "stepped, but could not reset the RTC's catch-up ticks: %s", err.message);
+                     "stepped, but could not reset the RTC's catch-up ticks: %s",
+                     err.message);
     else
         vts_sync_log(opts, VTS_LOG_DEBUG, domain, "reset the RTC's catch-up ticks");
 cleanup:
@@ -263,7 +267,8 @@ vts_sync_step(const vts_hv_ops *ops, vts_hv_dom *dom, const vts_sync_opts *opts,
     char *reply = NULL;
     int rc;
 
-    if (vts_agent_format_set_time(cmd, sizeof(cmd), ops->now_ns() + delay_ns, &res->err) < 0)
+    if (vts_agent_format_set_time(cmd, sizeof(cmd), ops->now_ns() + delay_ns, &res->err) <
+        0)
         return -1;
     rc = ops->agent_command(dom, cmd, opts->timeout_s, &reply, &res->err);
     res->round_trips++;
@@ -408,8 +413,8 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
          * asked anything, and then one sample serves the report. */
         host_ok = vts_sync_check_host(ops, opts, &host_err) == 0;
         /* One sample decides unless it is too close to call. */
-        if (vts_sync_decide(ops, dom, domain, opts, host_ok ? bound : -1, 1, false, &first,
-                            res) < 0)
+        if (vts_sync_decide(ops, dom, domain, opts, host_ok ? bound : -1, 1, false,
+                            &first, res) < 0)
             goto error;
     }
     res->have_offset = true;
@@ -447,7 +452,8 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         vts_sync_log(opts, VTS_LOG_DEBUG, domain, "step %d: one-way delay %" PRId64 " ns",
                      i + 1, delay);
         offset = i == 0 ? first.best.offset_ns : after.best.offset_ns;
-        if (vts_sync_step_any(ops, dom, domain, opts, delay, offset, &date_path, res) < 0) {
+        if (vts_sync_step_any(ops, dom, domain, opts, delay, offset, &date_path, res) <
+            0) {
             /* qemu-ga sets the clock first, then runs /sbin/hwclock -w and
              * answers after it: a guest-set-time that timed out has most
              * likely landed. The verify tells (libvirt's next call waits
@@ -465,13 +471,14 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         }
         after.have = false;
         after.taken = 0;
-        if (vts_sync_decide(ops, dom, domain, opts, opts->tolerance_ns, 1, true, &after, res) <
-            0) {
+        if (vts_sync_decide(ops, dom, domain, opts, opts->tolerance_ns, 1, true, &after,
+                            res) < 0) {
             if (late && res->err.code == VTS_ERR_AGENT_TIMEOUT)
-                vts_error_set(&res->err, VTS_ERR_AGENT_TIMEOUT,
-                              "neither guest-set-time nor the guest-get-time after it "
-                              "returned: the agent is stuck, most likely in /sbin/hwclock "
-                              "-w (check the guest's RTC with 'hwclock -r' in the guest)");
+                vts_error_set(
+                    &res->err, VTS_ERR_AGENT_TIMEOUT,
+                    "neither guest-set-time nor the guest-get-time after it "
+                    "returned: the agent is stuck, most likely in /sbin/hwclock "
+                    "-w (check the guest's RTC with 'hwclock -r' in the guest)");
             goto error;
         }
         res->have_residual = true;
@@ -506,10 +513,11 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
             /* A new offset, with the same time safety as the first. */
             if (vts_sync_check_step(opts, after.best.offset_ns, &res->err) < 0)
                 goto error;
-            vts_sync_log(opts, VTS_LOG_INFO, domain,
-                         "the guest's clock moved %+.3f ms after the step (was the domain "
-                         "paused meanwhile?): stepping again with the same delay",
-                         (double)after.best.offset_ns / VTS_NS_PER_MS);
+            vts_sync_log(
+                opts, VTS_LOG_INFO, domain,
+                "the guest's clock moved %+.3f ms after the step (was the domain "
+                "paused meanwhile?): stepping again with the same delay",
+                (double)after.best.offset_ns / VTS_NS_PER_MS);
         } else {
             delay = vts_sync_next_delay(landed, nlanded, -1, 0);
         }
@@ -518,7 +526,8 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     /* Failed only when the residual is beyond the threshold by more than
      * the verifying measurement's own uncertainty: a loaded host's noise is
      * not a failure, a guest that jumps back (NTP fighting us) is. */
-    if (vts_sync_clearly_beyond(&after.best, opts->threshold_ns + after.best.rtt_ns / 2)) {
+    if (vts_sync_clearly_beyond(&after.best,
+                                opts->threshold_ns + after.best.rtt_ns / 2)) {
         vts_error_set(
             &res->err, VTS_ERR_VERIFY_FAILED,
             "stepped %d times%s but the guest is still %+.3f ms off (round trip "
@@ -535,20 +544,21 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
                       "unstable (check its clocksource) or something in the guest "
                       "(NTP, another agent) moves it"
                     : "the host may be overloaded, or something in the guest "
-                              "(NTP, another agent) moves its clock back");
+                      "(NTP, another agent) moves its clock back");
         goto error;
     }
     if (worse)
-        vts_sync_log(opts, VTS_LOG_INFO, domain,
-                     "the correction landed no better (%+.3f ms, then %+.3f ms): the guest's "
-                     "clock is unstable, or something in it moves it; not stepping again",
-                     (double)prev_residual / VTS_NS_PER_MS,
-                     (double)after.best.offset_ns / VTS_NS_PER_MS);
+        vts_sync_log(
+            opts, VTS_LOG_INFO, domain,
+            "the correction landed no better (%+.3f ms, then %+.3f ms): the guest's "
+            "clock is unstable, or something in it moves it; not stepping again",
+            (double)prev_residual / VTS_NS_PER_MS,
+            (double)after.best.offset_ns / VTS_NS_PER_MS);
     res->action = VTS_ACTION_STEPPED;
     vts_sync_rtc_reset(ops, dom, domain, opts, info);
 done:
-    vts_sync_log(opts, VTS_LOG_DEBUG, domain, "%d steps, %d agent round trips", res->steps,
-                 res->round_trips);
+    vts_sync_log(opts, VTS_LOG_DEBUG, domain, "%d steps, %d agent round trips",
+                 res->steps, res->round_trips);
     return 0;
 
 error:
@@ -557,8 +567,8 @@ error:
         vts_sync_rtc_reset(ops, dom, domain, opts, info);
     vts_sync_explain(&res->err, opts);
     res->action = VTS_ACTION_ERROR;
-    vts_sync_log(opts, VTS_LOG_DEBUG, domain, "%d steps, %d agent round trips", res->steps,
-                 res->round_trips);
+    vts_sync_log(opts, VTS_LOG_DEBUG, domain, "%d steps, %d agent round trips",
+                 res->steps, res->round_trips);
     return -1;
 }
 

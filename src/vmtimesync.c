@@ -66,55 +66,56 @@ typedef struct {
 static void
 vts_cli_usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: vmtimesync [OPTION]... DOMAIN...\n"
-            "       vmtimesync [OPTION]... --all\n"
-            "       vmtimesync --status [--json] [--socket PATH]\n"
-            "Measure each guest's clock offset through the QEMU guest agent, step the\n"
-            "guest to the host's time when it is off, and verify the result.\n"
-            "\n"
-            "  -a, --all            every running domain that has a guest agent channel\n"
-            "                       (domains opted out in their metadata are skipped)\n"
-            "      --check          measure and report only; change nothing\n"
-            "      --json           one JSON object per domain and line\n"
-            "  -c, --connect URI    libvirt URI (default: $LIBVIRT_DEFAULT_URI, else\n"
-            "                       qemu:///system)\n"
-            "      --threshold SEC  do not step when |offset| is below SEC seconds\n"
-            "                       (default 0.005)\n"
-            "      --timeout SEC    seconds to wait for each guest agent reply (default %d)\n"
-            "      --samples N      guest-get-time calls per measurement, 1-%d (default %d)\n"
-            "\n"
-            "Time safety (a step copies the host's clock into the guest):\n"
-            "      --allow-unsynced-host  step even when the host's own clock is not\n"
-            "                       synchronized (adjtimex); refused by default\n"
-            "      --max-step SEC   do not apply steps larger than SEC (default 86400;\n"
-            "                       0: no limit)\n"
-            "      --max-backward SEC  do not step a guest that is ahead back by more\n"
-            "                       than SEC (default 1)\n"
-            "      --force          apply steps beyond --max-step and --max-backward\n"
-            "\n"
-            "      --set-time-fallback=guest-exec  when the guest agent refuses\n"
-            "                       guest-set-time (no /sbin/hwclock in the guest), step\n"
-            "                       with the guest's GNU date through guest-exec, if the\n"
-            "                       agent allows guest-exec (default: none)\n"
-            "\n"
-            "      --status         what vmtimesyncd did for each domain (needs the daemon)\n"
-            "      --socket PATH    the daemon's control socket (default %s)\n"
-            "      --hook-waiter OP wait (--wait SEC, default 600) for DOMAIN to run with\n"
-            "                       its agent connected, sync it once, log to syslog: what\n"
-            "                       the libvirt hook starts after OP when vmtimesyncd is\n"
-            "                       not running\n"
-            "  -v, --verbose        show every sample and step on stderr\n"
-            "  -h, --help           show this help and exit\n"
-            "  -V, --version        show the version and exit\n"
-            "\n"
-            "Exit status:\n"
-            "  0  every domain is fine (stepped, checked, or within the threshold)\n"
-            "  1  at least one domain failed (its message says why and what to do)\n"
-            "  2  usage error\n"
-            "  3  cannot connect to libvirt (or, with --status, to vmtimesyncd)\n",
-            VTS_SYNC_DEFAULT_TIMEOUT_S, VTS_SYNC_MAX_SAMPLES, VTS_SYNC_DEFAULT_SAMPLES,
-            VTS_CTL_DEFAULT_PATH);
+    fprintf(
+        out,
+        "Usage: vmtimesync [OPTION]... DOMAIN...\n"
+        "       vmtimesync [OPTION]... --all\n"
+        "       vmtimesync --status [--json] [--socket PATH]\n"
+        "Measure each guest's clock offset through the QEMU guest agent, step the\n"
+        "guest to the host's time when it is off, and verify the result.\n"
+        "\n"
+        "  -a, --all            every running domain that has a guest agent channel\n"
+        "                       (domains opted out in their metadata are skipped)\n"
+        "      --check          measure and report only; change nothing\n"
+        "      --json           one JSON object per domain and line\n"
+        "  -c, --connect URI    libvirt URI (default: $LIBVIRT_DEFAULT_URI, else\n"
+        "                       qemu:///system)\n"
+        "      --threshold SEC  do not step when |offset| is below SEC seconds\n"
+        "                       (default 0.005)\n"
+        "      --timeout SEC    seconds to wait for each guest agent reply (default %d)\n"
+        "      --samples N      guest-get-time calls per measurement, 1-%d (default %d)\n"
+        "\n"
+        "Time safety (a step copies the host's clock into the guest):\n"
+        "      --allow-unsynced-host  step even when the host's own clock is not\n"
+        "                       synchronized (adjtimex); refused by default\n"
+        "      --max-step SEC   do not apply steps larger than SEC (default 86400;\n"
+        "                       0: no limit)\n"
+        "      --max-backward SEC  do not step a guest that is ahead back by more\n"
+        "                       than SEC (default 1)\n"
+        "      --force          apply steps beyond --max-step and --max-backward\n"
+        "\n"
+        "      --set-time-fallback=guest-exec  when the guest agent refuses\n"
+        "                       guest-set-time (no /sbin/hwclock in the guest), step\n"
+        "                       with the guest's GNU date through guest-exec, if the\n"
+        "                       agent allows guest-exec (default: none)\n"
+        "\n"
+        "      --status         what vmtimesyncd did for each domain (needs the daemon)\n"
+        "      --socket PATH    the daemon's control socket (default %s)\n"
+        "      --hook-waiter OP wait (--wait SEC, default 600) for DOMAIN to run with\n"
+        "                       its agent connected, sync it once, log to syslog: what\n"
+        "                       the libvirt hook starts after OP when vmtimesyncd is\n"
+        "                       not running\n"
+        "  -v, --verbose        show every sample and step on stderr\n"
+        "  -h, --help           show this help and exit\n"
+        "  -V, --version        show the version and exit\n"
+        "\n"
+        "Exit status:\n"
+        "  0  every domain is fine (stepped, checked, or within the threshold)\n"
+        "  1  at least one domain failed (its message says why and what to do)\n"
+        "  2  usage error\n"
+        "  3  cannot connect to libvirt (or, with --status, to vmtimesyncd)\n",
+        VTS_SYNC_DEFAULT_TIMEOUT_S, VTS_SYNC_MAX_SAMPLES, VTS_SYNC_DEFAULT_SAMPLES,
+        VTS_CTL_DEFAULT_PATH);
 }
 
 static void
@@ -225,8 +226,10 @@ vts_cli_parse(vts_cli *cli, int argc, char **argv)
             break;
         case OPT_SET_TIME_FALLBACK:
             if (vts_fallback_parse(optarg, &cli->sync.set_time_fallback) < 0) {
-                fprintf(stderr, "vmtimesync: --set-time-fallback takes 'none' or 'guest-exec', "
-                                "not '%s'\n", optarg);
+                fprintf(stderr,
+                        "vmtimesync: --set-time-fallback takes 'none' or 'guest-exec', "
+                        "not '%s'\n",
+                        optarg);
                 return -1;
             }
             break;
@@ -306,7 +309,8 @@ vts_cli_report(const vts_cli *cli, const char *domain, const vts_sync_result *re
 /* Should --all sync @name? Only running domains with an agent channel that
  * have not opted out. */
 static bool
-vts_cli_wants(const vts_cli *cli, const vts_hv_ops *ops, vts_hv_conn *conn, const char *name)
+vts_cli_wants(const vts_cli *cli, const vts_hv_ops *ops, vts_hv_conn *conn,
+              const char *name)
 {
     vts_hv_dom *dom = NULL;
     char *xml = NULL;
@@ -373,9 +377,9 @@ vts_cli_status_line(json_object *dom)
         char off[32];
 
         vts_clock_format_offset(off, sizeof(off),
-                          json_object_object_get_ex(last, "offset_ns", &v)
-                              ? json_object_get_int64(v)
-                              : 0);
+                                json_object_object_get_ex(last, "offset_ns", &v)
+                                    ? json_object_get_int64(v)
+                                    : 0);
         printf("; watched offset %s", off);
         if (json_object_object_get_ex(last, "age_s", &v))
             printf(", %" PRId64 " s ago", json_object_get_int64(v));
@@ -412,8 +416,8 @@ vts_cli_status(const vts_cli *cli)
     vts_error err;
     int status = VTS_EXIT_OK;
 
-    if (vts_ctl_call(path, "{\"cmd\":\"status\"}\n", VTS_CLI_STATUS_TIMEOUT_MS, &reply, &err) <
-        0) {
+    if (vts_ctl_call(path, "{\"cmd\":\"status\"}\n", VTS_CLI_STATUS_TIMEOUT_MS, &reply,
+                     &err) < 0) {
         fprintf(stderr, "vmtimesync: %s\n", err.message);
         return VTS_EXIT_CONNECT;
     }
@@ -421,9 +425,11 @@ vts_cli_status(const vts_cli *cli)
     if (!root || !json_object_object_get_ex(root, "domains", &doms) ||
         !json_object_is_type(doms, json_type_array)) {
         if (root && json_object_object_get_ex(root, "error", &v))
-            fprintf(stderr, "vmtimesync: vmtimesyncd says: %s\n", json_object_get_string(v));
+            fprintf(stderr, "vmtimesync: vmtimesyncd says: %s\n",
+                    json_object_get_string(v));
         else
-            fprintf(stderr, "vmtimesync: vmtimesyncd sent a status that is not understood\n");
+            fprintf(stderr,
+                    "vmtimesync: vmtimesyncd sent a status that is not understood\n");
         status = VTS_EXIT_DOMAIN_FAILED;
         goto cleanup;
     }
@@ -488,7 +494,8 @@ main(int argc, char **argv)
     if (cli.all) {
         if (ops->list_running(conn, &names, &count, &err) < 0) {
             fprintf(stderr, "vmtimesync: %s\n", err.message);
-            status = err.code == VTS_ERR_CONNECT ? VTS_EXIT_CONNECT : VTS_EXIT_DOMAIN_FAILED;
+            status =
+                err.code == VTS_ERR_CONNECT ? VTS_EXIT_CONNECT : VTS_EXIT_DOMAIN_FAILED;
             goto cleanup;
         }
         for (i = 0; i < count; i++) {

@@ -19,29 +19,30 @@ enum {
     VTSD_EXIT_OK = 0,
     VTSD_EXIT_FAILURE = 1, /* could not start: socket, event loop... */
     VTSD_EXIT_USAGE = 2,
-    VTSD_EXIT_CONFIG = 3,  /* the configuration file is wrong */
+    VTSD_EXIT_CONFIG = 3, /* the configuration file is wrong */
 };
 
 static void
 vtsd_usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: vmtimesyncd [-c URI] [-f CONFIG] [--foreground] [-d]\n"
-            "Watch libvirt for guests that resume (after a pause, a migration, a restore)\n"
-            "and step their clocks to the host's time through the QEMU guest agent.\n"
-            "\n"
-            "  -c, --connect URI   libvirt URI (overrides 'uri' in the configuration)\n"
-            "  -f, --config FILE   configuration file (default %s)\n"
-            "  -F, --foreground    stay in the foreground and log to stderr\n"
-            "  -d, --debug         log at debug level\n"
-            "  -h, --help          show this help and exit\n"
-            "  -V, --version       show the version and exit\n"
-            "\n"
-            "Signals: SIGHUP reloads the configuration (a bad file keeps the running one);\n"
-            "SIGTERM and SIGINT finish the syncs under way and exit 0.\n"
-            "Exit status: 0 stopped cleanly, 1 could not start, 2 usage error,\n"
-            "3 configuration error.\n",
-            VTS_CONF_DEFAULT_PATH);
+    fprintf(
+        out,
+        "Usage: vmtimesyncd [-c URI] [-f CONFIG] [--foreground] [-d]\n"
+        "Watch libvirt for guests that resume (after a pause, a migration, a restore)\n"
+        "and step their clocks to the host's time through the QEMU guest agent.\n"
+        "\n"
+        "  -c, --connect URI   libvirt URI (overrides 'uri' in the configuration)\n"
+        "  -f, --config FILE   configuration file (default %s)\n"
+        "  -F, --foreground    stay in the foreground and log to stderr\n"
+        "  -d, --debug         log at debug level\n"
+        "  -h, --help          show this help and exit\n"
+        "  -V, --version       show the version and exit\n"
+        "\n"
+        "Signals: SIGHUP reloads the configuration (a bad file keeps the running one);\n"
+        "SIGTERM and SIGINT finish the syncs under way and exit 0.\n"
+        "Exit status: 0 stopped cleanly, 1 could not start, 2 usage error,\n"
+        "3 configuration error.\n",
+        VTS_CONF_DEFAULT_PATH);
 }
 
 int

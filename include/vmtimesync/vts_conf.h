@@ -65,7 +65,7 @@ typedef struct {
     char control_socket[VTS_CONF_SOCKET_PATH_MAX];
     char *metrics_file; /* NULL: no metrics */
     bool allow_unsynced_host;
-    int64_t max_step_ns;     /* 0: no limit */
+    int64_t max_step_ns; /* 0: no limit */
     int64_t max_backward_ns;
     vts_fallback set_time_fallback;
     int64_t watch_interval_ns;  /* 0: watch mode off */

@@ -25,10 +25,10 @@ typedef enum {
 } vts_agent_state;
 
 typedef struct {
-    bool has_agent_channel;    /* a virtio channel org.qemu.guest_agent.0 */
+    bool has_agent_channel; /* a virtio channel org.qemu.guest_agent.0 */
     vts_agent_state agent_state;
-    bool opted_out;            /* <sync enabled='no'/> in our namespace */
-    bool rtc_catchup;          /* <clock><timer name='rtc' tickpolicy='catchup'/> */
+    bool opted_out;   /* <sync enabled='no'/> in our namespace */
+    bool rtc_catchup; /* <clock><timer name='rtc' tickpolicy='catchup'/> */
 } vts_domxml_info;
 
 /* Scan the domain XML @xml of @len bytes and fill @info. Returns 0, or -1

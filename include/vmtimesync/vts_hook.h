@@ -28,10 +28,10 @@ typedef enum {
 
 typedef struct {
     vts_hook_action action;
-    const char *domain; /* argv's, borrowed */
+    const char *domain;              /* argv's, borrowed */
     char reason[VTS_CTL_REASON_MAX]; /* "migrate", "restore", "reconnect" */
-    bool needs_xml;     /* the decision depends on the XML on stdin */
-    char why[160];      /* for the log when ignored */
+    bool needs_xml;                  /* the decision depends on the XML on stdin */
+    char why[160];                   /* for the log when ignored */
 } vts_hook_decision;
 
 /* Decide from the arguments alone: @argc and @argv as main() got them.

@@ -82,11 +82,9 @@ typedef struct vts_hv_ops {
     /* Close @conn; NULL is allowed. */
     void (*disconnect)(vts_hv_conn *conn);
     /* The names of the domains whose vCPUs run now (not paused). */
-    int (*list_running)(vts_hv_conn *conn, char ***names, size_t *count,
-                        vts_error *err);
+    int (*list_running)(vts_hv_conn *conn, char ***names, size_t *count, vts_error *err);
     /* Find the domain called @name; VTS_ERR_NOT_FOUND when there is none. */
-    int (*lookup)(vts_hv_conn *conn, const char *name, vts_hv_dom **dom,
-                  vts_error *err);
+    int (*lookup)(vts_hv_conn *conn, const char *name, vts_hv_dom **dom, vts_error *err);
     /* Release a domain reference; NULL is allowed. */
     void (*dom_free)(vts_hv_dom *dom);
     /* The domain's state. */
@@ -97,8 +95,8 @@ typedef struct vts_hv_ops {
      * @timeout_s is a positive number of seconds. Errors are mapped to
      * VTS_ERR_NO_AGENT_CHANNEL, _AGENT_NOT_CONNECTED, _AGENT_TIMEOUT,
      * _NOT_RUNNING, _PAUSED or _AGENT_ERROR (the agent's own message). */
-    int (*agent_command)(vts_hv_dom *dom, const char *cmd, int timeout_s,
-                         char **reply, vts_error *err);
+    int (*agent_command)(vts_hv_dom *dom, const char *cmd, int timeout_s, char **reply,
+                         vts_error *err);
     /* The host's CLOCK_REALTIME in nanoseconds since the epoch. */
     int64_t (*now_ns)(void);
     /* Is the host's own clock synchronized (adjtimex(2): no STA_UNSYNC),
@@ -125,8 +123,8 @@ typedef struct vts_hv_ops {
 
     /* Deliver @conn's domain events to @fn and its loss (including a
      * keepalive timeout) to @close_fn. Registrations end with disconnect. */
-    int (*events_register)(vts_hv_conn *conn, vts_hv_event_fn fn, vts_hv_close_fn close_fn,
-                           void *opaque, vts_error *err);
+    int (*events_register)(vts_hv_conn *conn, vts_hv_event_fn fn,
+                           vts_hv_close_fn close_fn, void *opaque, vts_error *err);
 } vts_hv_ops;
 
 /* The real backend, over libvirt and libvirt-qemu. */

@@ -46,10 +46,12 @@ void vts_log_set_syslog_path(const char *path);
 void vts_log_set_level(vts_log_level level);
 
 /* Log one line. */
-void vts_log(vts_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vts_log(vts_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* A vts_log_fn for vts_sync_opts: logs "DOMAIN: msg" with the name escaped. */
-void vts_log_sync_cb(void *opaque, vts_log_level level, const char *domain, const char *msg);
+void vts_log_sync_cb(void *opaque, vts_log_level level, const char *domain,
+                     const char *msg);
 
 /* "err", "warning", "info", "debug". */
 const char *vts_log_level_name(vts_log_level level);

@@ -21,7 +21,8 @@ void vts_report_escape(char *buf, size_t len, const char *in);
 /* One line without newline, e.g.
  * "web-1: offset -5.003 s -> stepped -> residual +0.20 ms (rtt 2.70 ms)";
  * "stepped via guest-exec" when the guest's date did it. */
-void vts_report_text(char *buf, size_t len, const char *domain, const vts_sync_result *res);
+void vts_report_text(char *buf, size_t len, const char *domain,
+                     const vts_sync_result *res);
 
 /* One JSON object without newline: domain, action, offset_ns, residual_ns,
  * rtt_ns, steps, via ("guest-set-time", "guest-exec", or null when no step

@@ -71,11 +71,11 @@ typedef struct {
     bool agent_kick;                     /* agent connected while syncing */
     bool gone;                           /* stopped while syncing */
     int64_t suspended_ns;                /* last pause began, 0 if not paused */
-    int64_t news_ns; /* last trigger, expectation, pause, agent or finish */
-    int64_t pause_ns;                    /* last pause's length, -1 unknown */
-    char pause_reason[16];               /* its reason ("ioerror"), "" unknown */
-    uint64_t queued_seq;                 /* order of queueing, for begin_next */
-    bool unresponsive;                   /* the agent's last call timed out */
+    int64_t news_ns;       /* last trigger, expectation, pause, agent or finish */
+    int64_t pause_ns;      /* last pause's length, -1 unknown */
+    char pause_reason[16]; /* its reason ("ioerror"), "" unknown */
+    uint64_t queued_seq;   /* order of queueing, for begin_next */
+    bool unresponsive;     /* the agent's last call timed out */
 
     bool have_last; /* the last finished sync, for status */
     char last_trigger[VTS_SCHED_TRIGGER_MAX];
@@ -189,8 +189,8 @@ size_t vts_sched_unhold(vts_sched *s);
 /* A worker finished @name with @res. Returns what to do next; the entry's
  * deadline and next_ns say when for WAIT, RETRY and RECHECK. When the
  * domain stopped meanwhile, its entry is gone after this call. */
-vts_sched_outcome vts_sched_finish(vts_sched *s, const char *name, const vts_sync_result *res,
-                                   int64_t now);
+vts_sched_outcome vts_sched_finish(vts_sched *s, const char *name,
+                                   const vts_sync_result *res, int64_t now);
 
 /* The one-way delay @e's next guest-set-time should allow for: the median
  * of the delays its last steps met, or -1 when none is known yet. */
@@ -208,8 +208,8 @@ size_t vts_sched_expire(vts_sched *s, int64_t now,
                         void *opaque);
 
 /* Call @fn for every known domain, in the order they were first seen. */
-void vts_sched_foreach(const vts_sched *s, void (*fn)(const vts_sched_entry *e, void *opaque),
-                       void *opaque);
+void vts_sched_foreach(const vts_sched *s,
+                       void (*fn)(const vts_sched_entry *e, void *opaque), void *opaque);
 
 /* The entry of @name, or NULL. Borrowed; valid until the next call. */
 const vts_sched_entry *vts_sched_get(const vts_sched *s, const char *name);

@@ -74,7 +74,8 @@
 #define VTS_SYNC_VERIFY_MAX(samples)                                                     \
     ((samples) < VTS_SYNC_VERIFY_SAMPLES ? (samples) : VTS_SYNC_VERIFY_SAMPLES)
 #define VTS_SYNC_MAX_AGENT_CALLS(samples, exec)                                          \
-    ((exec) ? (samples) + 2 + VTS_SYNC_MAX_STEPS * (2 + 1 + VTS_SYNC_VERIFY_MAX(samples)) + 1 \
+    ((exec) ? (samples) + 2 +                                                            \
+                  VTS_SYNC_MAX_STEPS * (2 + 1 + VTS_SYNC_VERIFY_MAX(samples)) + 1        \
             : (samples) + VTS_SYNC_MAX_STEPS * (1 + VTS_SYNC_VERIFY_MAX(samples)) + 1)
 
 typedef struct {
@@ -93,14 +94,14 @@ typedef struct {
     int64_t max_step_ns;      /* 0: no limit */
     int64_t max_backward_ns;  /* < 0: no limit */
     bool force;               /* apply steps beyond max_step and max_backward */
-    bool recheck; /* re-checking our own step: step past the tolerance, not
-                   * the threshold (the threshold still bounds the verify) */
+    bool recheck;             /* re-checking our own step: step past the tolerance, not
+                               * the threshold (the threshold still bounds the verify) */
     vts_fallback set_time_fallback; /* VTS_FALLBACK_NONE by default */
-    int64_t delay_hint_ns; /* guest-set-time's one-way delay learned from this
-                            * domain's earlier steps; < 0 (the default): none */
-    bool honour_opt_out;   /* vts_sync_domain: refuse domains opted out in
-                            * their metadata (VTS_ERR_OPTED_OUT) */
-    vts_log_fn log;   /* may be NULL */
+    int64_t delay_hint_ns;          /* guest-set-time's one-way delay learned from this
+                                     * domain's earlier steps; < 0 (the default): none */
+    bool honour_opt_out;            /* vts_sync_domain: refuse domains opted out in
+                                     * their metadata (VTS_ERR_OPTED_OUT) */
+    vts_log_fn log;                 /* may be NULL */
     void *log_opaque;
 } vts_sync_opts;
 
@@ -130,8 +131,8 @@ typedef struct {
     int64_t landed_delay_ns; /* the one-way delay the last guest-set-time
                               * landed with (the estimate minus the residual):
                               * for the caller to learn (opts->delay_hint_ns) */
-    bool via_exec;       /* guest-set-time was refused: stepped (or tried to)
-                          * with the guest's date through guest-exec */
+    bool via_exec;           /* guest-set-time was refused: stepped (or tried to)
+                              * with the guest's date through guest-exec */
     vts_error err;
 } vts_sync_result;
 

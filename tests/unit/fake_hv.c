@@ -248,7 +248,8 @@ fake_hv_op_rtc_reset_reinjection(vts_hv_dom *dom, vts_error *err)
     (void)dom;
     fake.rtc_resets++;
     if (fake.rtc_reset_fails)
-        return vts_error_set(err, VTS_ERR_INTERNAL, "fake_hv: rtc-reset-reinjection failed");
+        return vts_error_set(err, VTS_ERR_INTERNAL,
+                             "fake_hv: rtc-reset-reinjection failed");
     return 0;
 }
 
@@ -629,8 +630,8 @@ fake_hv_exec(fake_hv_call *c, char *buf, size_t len, vts_error *err)
                 c->exec_path);
         char sign = 0, unit[16] = "";
 
-        if (sscanf(c->exec_args, "-u -s now %c%lld.%9lld %15s", &sign, &sec, &nsec, unit) !=
-                4 ||
+        if (sscanf(c->exec_args, "-u -s now %c%lld.%9lld %15s", &sign, &sec, &nsec,
+                   unit) != 4 ||
             (sign != '+' && sign != '-') || strcmp(unit, "seconds") != 0)
             abort(); /* the code under test ran something else */
         t = sec * 1000000000LL + nsec;
@@ -644,8 +645,7 @@ fake_hv_exec(fake_hv_call *c, char *buf, size_t len, vts_error *err)
                      "date: invalid date 'now %c%lld.%09lld seconds'\n", sign, sec, nsec);
         } else {
             fake.exec_exitcode = fake.date_exitcode;
-            snprintf(fake.exec_stderr, sizeof(fake.exec_stderr), "%s",
-                     fake.date_stderr);
+            snprintf(fake.exec_stderr, sizeof(fake.exec_stderr), "%s", fake.date_stderr);
         }
         /* It reads the clock when it starts and sets it when it exits. */
         if (fake.exec_exitcode == 0 && !fake.ignore_set_time)
@@ -729,9 +729,10 @@ fake_hv_op_agent_command(vts_hv_dom *dom, const char *cmd, int timeout_s, char *
         /* Executed, but the answer (after hwclock) comes too late. */
         if (fake.late[n]) {
             fake.now = c->sent_ns + (int64_t)timeout_s * 1000000000LL;
-            return vts_error_set(err, VTS_ERR_AGENT_TIMEOUT,
-                                 "Guest agent is not responding: Guest agent not available "
-                                 "for now");
+            return vts_error_set(
+                err, VTS_ERR_AGENT_TIMEOUT,
+                "Guest agent is not responding: Guest agent not available "
+                "for now");
         }
     } else if (strcmp(c->execute, "guest-info") == 0 ||
                strcmp(c->execute, "guest-exec") == 0 ||

@@ -313,9 +313,8 @@ test_conf_syntax_errors(void **state)
     (void)state;
     parse_fails("samples 5\n", "t.conf:1: 'samples 5' is not 'key = value'");
     parse_fails("\n\n = 5\n", "t.conf:3: a key is missing before '='");
-    parse_fails(
-        "samples = 5\nthreshhold = 5ms\n",
-        "t.conf:2: unknown key 'threshhold' (known keys: " KNOWN_KEYS ")");
+    parse_fails("samples = 5\nthreshhold = 5ms\n",
+                "t.conf:2: unknown key 'threshhold' (known keys: " KNOWN_KEYS ")");
     /* Keys are case-sensitive. */
     parse_fails("Samples = 5\n",
                 "t.conf:1: unknown key 'Samples' (known keys: " KNOWN_KEYS ")");

@@ -145,7 +145,8 @@ test_error_set_may_wrap_its_own_message(void **state)
 
     (void)state;
     vts_error_set(&err, VTS_ERR_AGENT_ERROR, "No such file or directory");
-    vts_error_set(&err, VTS_ERR_SET_TIME_UNSUPPORTED, "cannot run date (%s)", err.message);
+    vts_error_set(&err, VTS_ERR_SET_TIME_UNSUPPORTED, "cannot run date (%s)",
+                  err.message);
     assert_int_equal(err.code, VTS_ERR_SET_TIME_UNSUPPORTED);
     assert_string_equal(err.message, "cannot run date (No such file or directory)");
 }

@@ -26,8 +26,12 @@
 static vts_hook_decision
 decide(int argc, const char *a1, const char *a2, const char *a3, const char *a4)
 {
-    char *argv[] = {(char *)"/etc/libvirt/hooks/qemu.d/vmtimesync", (char *)a1, (char *)a2,
-                    (char *)a3, (char *)a4, NULL};
+    char *argv[] = {(char *)"/etc/libvirt/hooks/qemu.d/vmtimesync",
+                    (char *)a1,
+                    (char *)a2,
+                    (char *)a3,
+                    (char *)a4,
+                    NULL};
     vts_hook_decision d;
 
     vts_hook_decide_args(argc, argv, &d);
@@ -53,9 +57,10 @@ test_announcing_operations(void **state)
 static void
 test_other_operations_are_ignored_silently(void **state)
 {
-    const char *ops[][2] = {{"prepare", "begin"}, {"start", "begin"}, {"started", "begin"},
-                            {"stopped", "end"},   {"release", "end"},  {"migrate", "end"},
-                            {"restore", "end"},   {"attach", "begin"}, {"", ""}};
+    const char *ops[][2] = {
+        {"prepare", "begin"}, {"start", "begin"},  {"started", "begin"},
+        {"stopped", "end"},   {"release", "end"},  {"migrate", "end"},
+        {"restore", "end"},   {"attach", "begin"}, {"", ""}};
 
     (void)state;
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
@@ -71,8 +76,9 @@ static void
 test_bad_argument_counts_are_ignored_with_a_reason(void **state)
 {
     char *none[] = {(char *)"hook", NULL};
-    char *six[] = {(char *)"hook", (char *)"a", (char *)"migrate", (char *)"begin",
-                   (char *)"-", (char *)"extra", NULL};
+    char *six[] = {
+        (char *)"hook",  (char *)"a", (char *)"migrate", (char *)"begin", (char *)"-",
+        (char *)"extra", NULL};
     vts_hook_decision d;
 
     (void)state;
@@ -108,8 +114,8 @@ test_empty_and_huge_domain_names(void **state)
 static void
 test_odd_but_valid_domain_names_are_data(void **state)
 {
-    const char *names[] = {"web 1", "it's \"quoted\"", "line\nbreak", "caf\xc3\xa9",
-                           "-dash", "$(rm -rf /)"};
+    const char *names[] = {"web 1",       "it's \"quoted\"", "line\nbreak",
+                           "caf\xc3\xa9", "-dash",           "$(rm -rf /)"};
 
     (void)state;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -172,11 +178,11 @@ test_conf_patterns_leave_domains_out(void **state)
 static void
 test_xml_opted_out_is_ignored(void **state)
 {
-    const char *xml =
-        "<domain type='qemu'><name>web-1</name><metadata>"
-        "<v:sync xmlns:v='http://vmtimesync.org/xmlns/domain/1.0' enabled='no'/></metadata>"
-        "<devices><channel type='unix'><target type='virtio' "
-        "name='org.qemu.guest_agent.0'/></channel></devices></domain>";
+    const char *xml = "<domain type='qemu'><name>web-1</name><metadata>"
+                      "<v:sync xmlns:v='http://vmtimesync.org/xmlns/domain/1.0' "
+                      "enabled='no'/></metadata>"
+                      "<devices><channel type='unix'><target type='virtio' "
+                      "name='org.qemu.guest_agent.0'/></channel></devices></domain>";
     vts_hook_decision d = decide(5, "web-1", "restore", "begin", "-");
 
     (void)state;
@@ -188,8 +194,8 @@ test_xml_opted_out_is_ignored(void **state)
 static void
 test_bad_stdin_is_ignored_with_a_reason(void **state)
 {
-    const char *bad[] = {"", "not xml at all", "<domain", "<network><name>n</name></network>",
-                         "\x01\x02\x03\xff"};
+    const char *bad[] = {"", "not xml at all", "<domain",
+                         "<network><name>n</name></network>", "\x01\x02\x03\xff"};
 
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -71,8 +71,10 @@ test_metrics_counts_syncs_by_trigger_and_result(void **state)
     text = vts_metrics_render(m);
     assert_non_null(text);
     assert_has_line(text, "vmtimesync_connected 1");
-    assert_has_line(text, "vmtimesync_syncs_total{trigger=\"resumed\",result=\"stepped\"} 2");
-    assert_has_line(text, "vmtimesync_syncs_total{trigger=\"sweep\",result=\"agent-timeout\"} 1");
+    assert_has_line(text,
+                    "vmtimesync_syncs_total{trigger=\"resumed\",result=\"stepped\"} 2");
+    assert_has_line(
+        text, "vmtimesync_syncs_total{trigger=\"sweep\",result=\"agent-timeout\"} 1");
     assert_has_line(text, "vmtimesync_failures_total{kind=\"agent-timeout\"} 1");
     /* 3 s falls in le=10, cumulative from there on. */
     assert_has_line(text, "vmtimesync_offset_seconds_bucket{le=\"1\"} 0");
@@ -81,7 +83,8 @@ test_metrics_counts_syncs_by_trigger_and_result(void **state)
     assert_has_line(text, "vmtimesync_offset_seconds_count 2");
     assert_has_line(text, "vmtimesync_residual_seconds_bucket{le=\"0.0001\"} 0");
     assert_has_line(text, "vmtimesync_residual_seconds_bucket{le=\"0.0005\"} 2");
-    assert_has_line(text, "vmtimesync_last_sync_timestamp_seconds{domain=\"a\"} 1700000000.000");
+    assert_has_line(
+        text, "vmtimesync_last_sync_timestamp_seconds{domain=\"a\"} 1700000000.000");
     /* A failed domain has no "last fine sync". */
     assert_null(strstr(text, "domain=\"c\""));
     assert_has_line(text, "# TYPE vmtimesync_residual_seconds histogram");
@@ -125,8 +128,10 @@ test_metrics_forget_drops_only_the_domains_series(void **state)
     assert_null(strstr(text, "domain=\"a\""));
     assert_has_line(text, "vmtimesync_last_sync_timestamp_seconds{domain=\"b\"} 0.000");
     assert_has_line(text, "vmtimesync_last_sync_timestamp_seconds{domain=\"c\"} 0.000");
-    assert_has_line(text, "vmtimesync_syncs_total{trigger=\"resumed\",result=\"stepped\"} 3");
-    assert_has_line(text, "vmtimesync_syncs_total{trigger=\"recheck\",result=\"stepped\"} 1");
+    assert_has_line(text,
+                    "vmtimesync_syncs_total{trigger=\"resumed\",result=\"stepped\"} 3");
+    assert_has_line(text,
+                    "vmtimesync_syncs_total{trigger=\"recheck\",result=\"stepped\"} 1");
     free(text);
     vts_metrics_free(m);
 }
@@ -209,7 +214,8 @@ test_metrics_write_is_atomic(void **state)
     n = fread(buf, 1, sizeof(buf) - 1, f);
     buf[n] = '\0';
     fclose(f);
-    assert_has_line(buf, "vmtimesync_syncs_total{trigger=\"sweep\",result=\"stepped\"} 1");
+    assert_has_line(buf,
+                    "vmtimesync_syncs_total{trigger=\"sweep\",result=\"stepped\"} 1");
     /* A directory that does not exist: a clear error, nothing left. */
     assert_int_equal(vts_metrics_write(m, "/nonexistent-dir/x.prom", &err), -1);
     assert_non_null(strstr(err.message, "/nonexistent-dir/x.prom.tmp"));

@@ -73,8 +73,12 @@ test_domxml_scan_null_text_is_refused_without_pointer_arithmetic(void **state)
 static void
 test_hook_decide_xml_without_text_ignores(void **state)
 {
-    char *argv[] = {(char *)"/etc/libvirt/hooks/qemu.d/vmtimesync", (char *)"web-1",
-                    (char *)"migrate", (char *)"begin", (char *)"-", NULL};
+    char *argv[] = {(char *)"/etc/libvirt/hooks/qemu.d/vmtimesync",
+                    (char *)"web-1",
+                    (char *)"migrate",
+                    (char *)"begin",
+                    (char *)"-",
+                    NULL};
     vts_hook_decision d;
 
     (void)state;
@@ -150,8 +154,8 @@ loop_add_handle(int fd, int events, vts_hv_handle_fn fn, void *opaque)
     pthread_mutex_lock(&loop_lock);
     for (int i = 0; i < LOOP_MAX && id < 0; i++) {
         if (!loop_handles[i].used) {
-            loop_handles[i] = (loop_slot){.used = true, .fd = fd, .events = events,
-                                          .hfn = fn, .opaque = opaque};
+            loop_handles[i] = (loop_slot){
+                .used = true, .fd = fd, .events = events, .hfn = fn, .opaque = opaque};
             id = i;
         }
     }
@@ -176,8 +180,11 @@ loop_add_timer(int ms, vts_hv_timer_fn fn, void *opaque)
     pthread_mutex_lock(&loop_lock);
     for (int i = 0; i < LOOP_MAX && id < 0; i++) {
         if (!loop_timers[i].used) {
-            loop_timers[i] = (loop_slot){.used = true, .ms = ms, .due = mono_ms() + ms,
-                                         .tfn = fn, .opaque = opaque};
+            loop_timers[i] = (loop_slot){.used = true,
+                                         .ms = ms,
+                                         .due = mono_ms() + ms,
+                                         .tfn = fn,
+                                         .opaque = opaque};
             id = i;
         }
     }
@@ -245,7 +252,8 @@ loop_run_once(vts_error *err)
         void *opaque = NULL;
 
         pthread_mutex_lock(&loop_lock);
-        if (loop_timers[i].used && loop_timers[i].ms >= 0 && mono_ms() >= loop_timers[i].due) {
+        if (loop_timers[i].used && loop_timers[i].ms >= 0 &&
+            mono_ms() >= loop_timers[i].due) {
             fn = loop_timers[i].tfn;
             opaque = loop_timers[i].opaque;
             loop_timers[i].due = mono_ms() + loop_timers[i].ms;
@@ -258,8 +266,8 @@ loop_run_once(vts_error *err)
 }
 
 static int
-events_register(vts_hv_conn *conn, vts_hv_event_fn fn, vts_hv_close_fn close_fn, void *opaque,
-                vts_error *err)
+events_register(vts_hv_conn *conn, vts_hv_event_fn fn, vts_hv_close_fn close_fn,
+                void *opaque, vts_error *err)
 {
     (void)conn;
     (void)fn;

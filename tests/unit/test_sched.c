@@ -276,7 +276,8 @@ test_unresponsive_agent_backs_off_exponentially(void **state)
         assert_int_equal(vts_sched_get(s, "hung")->phase, VTS_PHASE_BACKOFF);
         assert_int_equal(vts_sched_next_due(s), now + expected[i]);
         /* Not before its time. */
-        assert_int_equal(vts_sched_expire(s, now + expected[i] - 1, count_expiry, &queued), 0);
+        assert_int_equal(
+            vts_sched_expire(s, now + expected[i] - 1, count_expiry, &queued), 0);
         now += expected[i];
         assert_int_equal(vts_sched_expire(s, now, count_expiry, &queued), 1);
         assert_int_equal(vts_sched_get(s, "hung")->phase, VTS_PHASE_QUEUED);
@@ -330,8 +331,9 @@ test_permanent_errors_give_up_at_once(void **state)
 {
     vts_sched *s = *state;
     const vts_err_code permanent[] = {
-        VTS_ERR_NO_AGENT_CHANNEL, VTS_ERR_SET_TIME_UNSUPPORTED, VTS_ERR_NOT_FOUND,
-        VTS_ERR_NOT_RUNNING,      VTS_ERR_OPTED_OUT,
+        VTS_ERR_NO_AGENT_CHANNEL, VTS_ERR_SET_TIME_UNSUPPORTED,
+        VTS_ERR_NOT_FOUND,        VTS_ERR_NOT_RUNNING,
+        VTS_ERR_OPTED_OUT,
     };
 
     for (size_t i = 0; i < sizeof(permanent) / sizeof(permanent[0]); i++) {

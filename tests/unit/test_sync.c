@@ -630,9 +630,9 @@ test_sync_forward_step_ignores_backward_bound(void **state)
 }
 
 #define RTC_CATCHUP_XML                                                                  \
-    "<domain type='kvm'><name>web-1</name><clock offset='localtime'>"                   \
-    "<timer name='rtc' tickpolicy='catchup'/></clock><devices><channel type='unix'>"    \
-    "<target type='virtio' name='org.qemu.guest_agent.0' state='connected'/>"           \
+    "<domain type='kvm'><name>web-1</name><clock offset='localtime'>"                    \
+    "<timer name='rtc' tickpolicy='catchup'/></clock><devices><channel type='unix'>"     \
+    "<target type='virtio' name='org.qemu.guest_agent.0' state='connected'/>"            \
     "</channel></devices></domain>"
 
 static void
@@ -1142,7 +1142,8 @@ test_sync_logs_samples_and_steps_with_the_domain_name(void **state)
     assert_non_null(strstr(f->log, FAKE_HV_DOMAIN ": step 1: one-way delay 1000000 ns"));
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, sync_fixture_setup, sync_fixture_teardown)
+#define T(fn)                                                                            \
+    cmocka_unit_test_setup_teardown(fn, sync_fixture_setup, sync_fixture_teardown)
 
 int
 main(void)
