@@ -18,7 +18,7 @@ die() { say "error: $*"; exit 1; }
 # jq checks JSON output, util-linux gives unshare/nsenter, procps gives ps.
 # libvirt-l10n and locales: a test host whose libvirtd speaks Russian.
 # python3: a socket that accepts and never answers (t_connect.sh).
-# valgrind: the memcheck runs (tests/memcheck/).
+# valgrind: the memcheck runs (tests/memcheck/). clang-format: make check-format.
 # qemu-utils: qemu-img makes the qcow2 disk internal snapshots need.
 PACKAGES=(
 	gcc libc6-dev make pkg-config
@@ -28,7 +28,7 @@ PACKAGES=(
 	busybox-static cpio gzip
 	jq util-linux util-linux-extra procps
 	libvirt-l10n locales python3
-	valgrind
+	valgrind clang-format
 	qemu-utils
 )
 
