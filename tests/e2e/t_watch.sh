@@ -49,6 +49,23 @@ gauge_near() {
 	fi
 }
 
+# move_and_see PROM DOM SECONDS: start the daemon on PROM, wait until DOM
+# is watched, move DOM's clock to SECONDS off with no event, and wait until
+# the metrics file shows where the move landed (vts-probe measures it: the
+# probe's step is not compensated for the agent's delay, which a loaded
+# host makes several ms). Sets MOVED, that offset in ns.
+move_and_see() {
+	local prom=$1 dom=$2 s=$3 nominal
+	daemon_start "$E2E_HOST" "metrics_file = $prom" "watch_interval = ${WATCH_S}s"
+	wait_output "vmtimesync_guest_offset_seconds\\{domain=\"$dom\"\\} " "$dom watched" cat "$prom"
+	probe_shift "$E2E_HOST" "$dom" "$s"
+	nominal=$(awk '{ printf "%d", $1 * 1e9 }' <<<"$s")
+	MOVED=$(probe_offset "$E2E_HOST" "$dom")
+	assert_near "$MOVED" "$nominal" $((20 * NS_PER_MS)) "$dom moved"
+	wait_output "^near$" "$dom's $((MOVED / NS_PER_MS)) ms in the metrics file" \
+		gauge_near "$prom" "$dom" "$MOVED" $((5 * NS_PER_MS))
+}
+
 # watch_count PROM RESULT: vmtimesync_watch_measurements_total{result}.
 watch_count() {
 	sed -n "s/^vmtimesync_watch_measurements_total{result=\"$2\"} //p" "$1"
@@ -106,16 +123,8 @@ test_watch_fixes_a_guest_moved_without_event() {
 # A 50 ms move is exported and left alone (below watch_fix_above).
 test_watch_leaves_a_small_move_alone() {
 	local prom=$E2E_TMP/watch-small.prom stamp off moved
-	daemon_start "$E2E_HOST" "metrics_file = $prom" "watch_interval = ${WATCH_S}s"
-	wait_output 'vmtimesync_guest_offset_seconds\{domain="w2"\} ' "w2 watched" cat "$prom"
-	probe_shift "$E2E_HOST" w2 -0.05
-	# Where the move landed (the probe's step is not compensated for the
-	# agent's delay, which a loaded host makes several ms): the metrics
-	# must show that offset.
-	moved=$(probe_offset "$E2E_HOST" w2)
-	assert_near "$moved" $((-50 * NS_PER_MS)) $((20 * NS_PER_MS)) "w2 moved"
-	wait_output "^near$" "w2's $((moved / NS_PER_MS)) ms in the metrics file" \
-		gauge_near "$prom" w2 "$moved" $((5 * NS_PER_MS))
+	move_and_see "$prom" w2 -0.05
+	moved=$MOVED
 	# One more interval: measured again, still not touched.
 	stamp=$(watch_stamp "$prom" w2)
 	wait_output "^changed$" "w2 measured again" stamp_changed "$prom" w2 "$stamp"
@@ -131,15 +140,9 @@ test_watch_leaves_a_small_move_alone() {
 # vmtimesync --check --all stays the one-shot equivalent, for scripts: it
 # reports every guest, and the same offset the watch exports.
 test_check_all_is_the_one_shot_watch() {
-	local prom=$E2E_TMP/watch-check.prom gauge_ns line dom moved
-	daemon_start "$E2E_HOST" "metrics_file = $prom" "watch_interval = ${WATCH_S}s"
+	local prom=$E2E_TMP/watch-check.prom gauge_ns line dom
 	# After the start-up sweep (which would fix it): measured once.
-	wait_output 'vmtimesync_guest_offset_seconds\{domain="w2"\} ' "w2 watched" cat "$prom"
-	probe_shift "$E2E_HOST" w2 -0.2
-	moved=$(probe_offset "$E2E_HOST" w2)
-	assert_near "$moved" $((-200 * NS_PER_MS)) $((20 * NS_PER_MS)) "w2 moved"
-	wait_output "^near$" "w2's $((moved / NS_PER_MS)) ms in the metrics file" \
-		gauge_near "$prom" w2 "$moved" $((5 * NS_PER_MS))
+	move_and_see "$prom" w2 -0.2
 	gauge_ns=$(awk '{ printf "%d", $1 * 1e9 }' <<<"$(watch_gauge "$prom" w2)")
 	run "$VTS" --allow-unsynced-host -c "$E2E_URI" --check --all --json
 	assert_rc 0 "vmtimesync --check --all --json"
