@@ -41,14 +41,16 @@ vts_daemon_watch_add(vts_daemon *d, const char *name, bool event)
         vts_watch_event(d->watch, name);
 }
 
-/* vts_watch_begin_next's @busy: is a sync of @name pending or under way?
+/* vts_watch_begin_next's @busy: is a sync of @name pending or under way,
+ * or is @name paused (its agent cannot answer; it is synced when it
+ * resumes, and a guest paused on an I/O error gets no attempt at all)?
  * With d->lock held. */
 static bool
 vts_daemon_sync_pending(const char *name, void *opaque)
 {
     const vts_sched_entry *e = vts_sched_get(opaque, name);
 
-    return e && e->phase != VTS_PHASE_IDLE;
+    return e && (e->phase != VTS_PHASE_IDLE || e->suspended_ns != 0);
 }
 
 /* Loop thread: hand the watch measurements that are due to the workers,

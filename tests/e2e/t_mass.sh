@@ -200,7 +200,9 @@ test_ioerror_still_paused_never_synced() {
 	mapfile -t doms < <(mass_names)
 	mass_ready "${doms[@]}"
 	last=${doms[-1]}
-	daemon_start "$E2E_HOST" "$MASS_CONF"
+	# The watch comes round every second: it too must leave the paused
+	# guest alone.
+	daemon_start "$E2E_HOST" "$MASS_CONF" "watch_interval = 1s"
 	mass_wait_idle "${doms[@]}"
 	mass_fill
 	mass_wait_state "paused (I/O error)" "${doms[@]}"
