@@ -46,7 +46,7 @@ vts_daemon_watch_add(vts_daemon *d, const char *name, bool event)
  * resumes, and a guest paused on an I/O error gets no attempt at all)?
  * With d->lock held. */
 static bool
-vts_daemon_sync_pending(const char *name, void *opaque)
+vts_daemon_watch_busy(const char *name, void *opaque)
 {
     const vts_sched_entry *e = vts_sched_get(opaque, name);
 
@@ -66,7 +66,7 @@ vts_daemon_watch_dispatch(vts_daemon *d, int64_t now)
 
     pthread_mutex_lock(&d->lock);
     if (d->conn && vts_sched_queued(d->sched) == 0) {
-        while (vts_watch_begin_next(d->watch, now, false, vts_daemon_sync_pending,
+        while (vts_watch_begin_next(d->watch, now, false, vts_daemon_watch_busy,
                                     d->sched, &job, &skipped)) {
             snprintf(item, sizeof(item), "%s%s", VTS_DAEMON_ITEM_WATCH, job.name);
             if (strlen(job.name) >= sizeof(item) - VTS_DAEMON_ITEM_WATCH_LEN ||
@@ -145,7 +145,7 @@ vts_daemon_watch_job(vts_daemon *d, const char *name)
         pthread_mutex_unlock(&d->lock);
         return;
     }
-    if (vts_sched_queued(d->sched) > 0 || vts_daemon_sync_pending(name, d->sched)) {
+    if (vts_sched_queued(d->sched) > 0 || vts_daemon_watch_busy(name, d->sched)) {
         vts_watch_yield(d->watch, name);
         pthread_mutex_unlock(&d->lock);
         return;
