@@ -66,8 +66,8 @@ vts_daemon_watch_dispatch(vts_daemon *d, int64_t now)
 
     pthread_mutex_lock(&d->lock);
     if (d->conn && vts_sched_queued(d->sched) == 0) {
-        while (vts_watch_begin_next(d->watch, now, false, vts_daemon_watch_busy,
-                                    d->sched, &job, &skipped)) {
+        while (vts_watch_begin_next(d->watch, now, false, vts_daemon_watch_busy, d->sched,
+                                    &job, &skipped)) {
             snprintf(item, sizeof(item), "%s%s", VTS_DAEMON_ITEM_WATCH, job.name);
             if (strlen(job.name) >= sizeof(item) - VTS_DAEMON_ITEM_WATCH_LEN ||
                 vts_pool_push(d->pool, item) < 0) {
