@@ -1,0 +1,112 @@
+/* daemon_fixture.h: what the unit tests of vmtimesyncd (lib/vts_daemon*.c)
+ * share: the daemon over the fake hypervisor (fake_hv.h) and a small
+ * poll() event loop, in a temporary directory, with domain events and
+ * connection losses injected on the loop thread, counters of what the
+ * daemon asked of the hypervisor, and its log captured.
+ *
+ * Threads: the test's thread runs vts_daemon_run() (daemon_run_finish); a
+ * watcher thread runs the test's @done predicate or @script, then sends
+ * SIGTERM. cmocka's assertions belong to the test's thread only: a script
+ * says why it failed with daemon_run_fail(), and the test asserts r.met.
+ */
+#ifndef DAEMON_FIXTURE_H
+#define DAEMON_FIXTURE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fake_hv.h"
+#include "vmtimesync/vts_daemon.h"
+
+/* Counters, atomic (__atomic_*): the worker writes, the watcher reads.
+ * Reset by daemon_run_start(), except agent_call_ms, the real time each
+ * agent call takes, which the test sets before its run. */
+extern int set_time_calls; /* guest-set-time calls executed */
+extern int agent_calls;    /* agent calls begun */
+extern int agent_call_ms;
+extern int daemon_fx_connects;    /* connections opened (loop's and workers') */
+extern int daemon_fx_disconnects; /* connections closed */
+extern int daemon_fx_lists;       /* list_running calls (one per sweep) */
+
+typedef struct daemon_run daemon_run;
+struct daemon_run {
+    char dir[32];
+    char conf_path[64];
+    char sock[64];
+    char metrics[64];
+    char log_sock[64];
+    vts_hv_ops ops;
+    vts_daemon *d;
+    bool (*done)(const daemon_run *r);
+    bool (*script)(daemon_run *r);
+    const void *arg; /* for @done and @script */
+    int timeout_ms;
+    bool met;       /* @done said so in time, or @script succeeded */
+    char why[1024]; /* what the script saw go wrong */
+    int log_fd;     /* the daemon's log, as syslog datagrams */
+    char log[32768];
+    size_t log_len;
+    pthread_t watcher;
+};
+
+/* Write the configuration (@extra: more lines, may be NULL), make the
+ * daemon and start the watcher, which stops the daemon when @done says so
+ * or after @timeout_ms; daemon_run_finish() runs it. */
+void daemon_run_start(daemon_run *r, bool (*done)(const daemon_run *r), const void *arg,
+                      int timeout_ms, const char *extra);
+
+/* The same with a @script, run on the watcher thread while the daemon
+ * runs; its result is r->met. Then SIGTERM. */
+void daemon_run_start_script(daemon_run *r, bool (*script)(daemon_run *r),
+                             const void *arg, const char *extra);
+
+/* Run the daemon until the watcher stops it; wait for every other thread
+ * to end, restore the log and clean the directory. When the watcher gave
+ * up, show the metrics file and the script's reason. @at_return, when not
+ * NULL, is asked as soon as vts_daemon_run returned, before a worker it
+ * left behind could go on: it decides r->met, with what the watcher saw. */
+void daemon_run_finish(daemon_run *r, bool (*at_return)(const daemon_run *r));
+
+/* Script helpers (watcher thread). */
+
+/* Poll @pred every 10 ms until it holds or @timeout_ms passed. */
+bool daemon_run_wait(daemon_run *r, bool (*pred)(const daemon_run *r), int timeout_ms);
+
+/* Record why the script failed (printf-like); returns false. */
+bool daemon_run_fail(daemon_run *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Run @fn(@r->d, @arg) on the loop thread, between two rounds, and wait
+ * for it (5 s at most: false when the loop did not run it). */
+bool daemon_run_on_loop(daemon_run *r, void (*fn)(vts_daemon *d, void *arg), void *arg);
+
+/* Deliver a domain event to whoever registered for the loop's connection,
+ * on the loop thread; false when nobody is registered (not connected). */
+bool daemon_run_event(daemon_run *r, const char *domain, vts_ev_kind kind,
+                      vts_ev_detail detail);
+
+/* libvirt closes the loop's connection: its close callback, on the loop
+ * thread; false when nobody is registered. */
+bool daemon_run_close(daemon_run *r);
+
+/* Whether the daemon logged a line holding @text (at the configuration's
+ * log_level, "err" by default). */
+bool daemon_run_log_has(daemon_run *r, const char *text);
+
+/* Block (true) or let go (false) the fake's list_running, as a libvirtd
+ * slow to answer: holds the sweep's worker. */
+void daemon_fx_hold_lists(bool hold);
+
+/* Whether the file @path has the whole line @line now. */
+bool file_has_line(const char *path, const char *line);
+
+/* Whether the metrics file has every line of @r->arg (NULL-terminated). */
+bool metrics_has_lines(const daemon_run *r);
+
+/* The value of the metrics file's sample @series (its whole name and
+ * labels), or -1 when absent. */
+long long metrics_value(const daemon_run *r, const char *series);
+
+#endif /* DAEMON_FIXTURE_H */
