@@ -231,6 +231,18 @@ loop_run_once(vts_error *err)
     return 0;
 }
 
+void
+daemon_fx_loop_ops(vts_hv_ops *ops)
+{
+    ops->loop_init = loop_init;
+    ops->loop_run_once = loop_run_once;
+    ops->loop_add_handle = loop_add_handle;
+    ops->loop_remove_handle = loop_remove_handle;
+    ops->loop_add_timer = loop_add_timer;
+    ops->loop_update_timer = loop_update_timer;
+    ops->loop_remove_timer = loop_remove_timer;
+}
+
 static int
 events_register(vts_hv_conn *conn, vts_hv_event_fn fn, vts_hv_close_fn close_fn,
                 void *opaque, vts_error *err)
@@ -349,13 +361,7 @@ daemon_run_begin(daemon_run *r, const void *arg, int timeout_ms, const char *ext
     r->ops.connect = counting_connect;
     r->ops.disconnect = counting_disconnect;
     r->ops.list_running = holding_list_running;
-    r->ops.loop_init = loop_init;
-    r->ops.loop_run_once = loop_run_once;
-    r->ops.loop_add_handle = loop_add_handle;
-    r->ops.loop_remove_handle = loop_remove_handle;
-    r->ops.loop_add_timer = loop_add_timer;
-    r->ops.loop_update_timer = loop_update_timer;
-    r->ops.loop_remove_timer = loop_remove_timer;
+    daemon_fx_loop_ops(&r->ops);
     r->ops.events_register = events_register;
     r->ops.agent_command = counting_agent_command;
     r->arg = arg;

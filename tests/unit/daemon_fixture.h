@@ -95,6 +95,10 @@ bool daemon_run_close(daemon_run *r);
  * log_level, "err" by default). */
 bool daemon_run_log_has(daemon_run *r, const char *text);
 
+/* Put the fixture's poll() event loop in @ops (loop_*); for tests of what
+ * runs on a loop without a daemon (vts_ctl_server). */
+void daemon_fx_loop_ops(vts_hv_ops *ops);
+
 /* Block (true) or let go (false) the fake's list_running, as a libvirtd
  * slow to answer: holds the sweep's worker. */
 void daemon_fx_hold_lists(bool hold);
