@@ -411,11 +411,10 @@ daemon_run_start_script(daemon_run *r, bool (*script)(daemon_run *r), const void
     assert_int_equal(pthread_create(&r->watcher, NULL, daemon_watch, r), 0);
 }
 
-/* The number of this process's threads, from /proc/self/task. */
-static int
-threads_alive(void)
+int
+daemon_fx_count_entries(const char *path)
 {
-    DIR *dir = opendir("/proc/self/task");
+    DIR *dir = opendir(path);
     struct dirent *e;
     int n = 0;
 
@@ -448,7 +447,7 @@ daemon_run_finish(daemon_run *r, bool (*at_return)(const daemon_run *r))
     /* Connects the daemon abandoned end by themselves: wait, so that no
      * thread outlives the test (valgrind would call it a leak). */
     until = mono_ms() + 5000;
-    while (threads_alive() > 1 && mono_ms() < until)
+    while (daemon_fx_count_entries("/proc/self/task") > 1 && mono_ms() < until)
         poll(NULL, 0, 1);
     if (!r->met && (f = fopen(r->metrics, "r")) != NULL) {
         n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -467,7 +466,7 @@ daemon_run_finish(daemon_run *r, bool (*at_return)(const daemon_run *r))
     unlink(r->conf_path);
     unlink(r->sock);
     assert_int_equal(rmdir(r->dir), 0);
-    assert_int_equal(threads_alive(), 1);
+    assert_int_equal(daemon_fx_count_entries("/proc/self/task"), 1);
 }
 
 bool

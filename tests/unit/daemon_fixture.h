@@ -103,6 +103,10 @@ void daemon_fx_loop_ops(vts_hv_ops *ops);
  * slow to answer: holds the sweep's worker. */
 void daemon_fx_hold_lists(bool hold);
 
+/* How many entries the directory @path has ("." and ".." aside): threads
+ * in /proc/self/task, descriptors in /proc/self/fd. -1 when unreadable. */
+int daemon_fx_count_entries(const char *path);
+
 /* Whether the file @path has the whole line @line now. */
 bool file_has_line(const char *path, const char *line);
 

@@ -79,29 +79,13 @@ wake(void *opaque)
 }
 
 static int
-count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int n = 0;
-
-    if (!d)
-        return -1;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
-static int
 setup(void **state)
 {
     server_fixture *f = calloc(1, sizeof(*f));
     vts_error err;
 
     assert_non_null(f);
-    f->fds_before = count_fds();
+    f->fds_before = daemon_fx_count_entries("/proc/self/fd");
     snprintf(f->dir, sizeof(f->dir), "/tmp/vts-ctlsrv.XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof(f->path), "%s/control.sock", f->dir);
@@ -173,10 +157,11 @@ clients_done(void *arg)
     return true;
 }
 
+/* `vmtimesync --status` gets the callback's answer, and the line's
+ * newline added by the server. */
 static void
-test_request_gets_the_callbacks_answer(void **state)
+expect_status_answered(server_fixture *f)
 {
-    server_fixture *f = *state;
     client c[NCLIENTS];
 
     memset(c, 0, sizeof(c));
@@ -184,12 +169,19 @@ test_request_gets_the_callbacks_answer(void **state)
     assert_true(pump(f, clients_done, c));
     assert_int_equal(pthread_join(c[0].t, NULL), 0);
     assert_int_equal(c[0].rc, 0);
-    /* The callback's answer, and the line's newline added by the server. */
     assert_string_equal(c[0].reply, "{\"status\":\"fine\"}\n");
+    free(c[0].reply);
+}
+
+static void
+test_request_gets_the_callbacks_answer(void **state)
+{
+    server_fixture *f = *state;
+
+    expect_status_answered(f);
     assert_int_equal(f->answers, 1);
     assert_int_equal(f->last.cmd, VTS_CTL_STATUS);
     assert_int_equal(f->wakes, 1);
-    free(c[0].reply);
 }
 
 /* Four clients at once: each gets the answer to its own request. */
@@ -340,7 +332,6 @@ test_bad_requests_get_an_error_and_others_are_served(void **state)
     };
     char big[VTS_CTL_MAX_REQUEST + 100];
     char buf[512];
-    client c[NCLIENTS];
     int end_errno;
 
     memset(big, 'x', sizeof(big));
@@ -365,14 +356,7 @@ test_bad_requests_get_an_error_and_others_are_served(void **state)
         close(fd);
     }
     assert_int_equal(f->answers, 0);
-
-    memset(c, 0, sizeof(c));
-    client_start(&c[0], f->path, "{\"cmd\":\"status\"}");
-    assert_true(pump(f, clients_done, c));
-    assert_int_equal(pthread_join(c[0].t, NULL), 0);
-    assert_int_equal(c[0].rc, 0);
-    assert_string_equal(c[0].reply, "{\"status\":\"fine\"}\n");
-    free(c[0].reply);
+    expect_status_answered(f);
 }
 
 /* close: no socket file, no new client; the one connected before is
@@ -428,7 +412,7 @@ test_close_and_free_release_the_socket(void **state)
     assert_int_equal(end_errno, 0);
     close(late);
     assert_int_equal(stat(f->path, &st), -1);
-    assert_int_equal(count_fds(), f->fds_before);
+    assert_int_equal(daemon_fx_count_entries("/proc/self/fd"), f->fds_before);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
