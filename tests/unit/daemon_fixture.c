@@ -21,7 +21,12 @@
 #include <unistd.h>
 
 #include "daemon_fixture.h"
+#include "vmtimesync/vts_clock.h"
+#include "vmtimesync/vts_ctl.h"
 #include "vmtimesync/vts_log.h"
+
+#define VTS_DAEMON_ALLOW_PRIV
+#include "vts_daemon_priv.h"
 
 #define LOOP_MAX 64
 
@@ -31,6 +36,12 @@ int agent_call_ms;
 int daemon_fx_connects;
 int daemon_fx_disconnects;
 int daemon_fx_lists;
+int daemon_fx_registrations;
+
+#define CONNECTS_KEPT 16
+static int connects_to_fail;              /* atomic */
+static int connect_attempts;              /* atomic */
+static int64_t connect_at[CONNECTS_KEPT]; /* written before connect_attempts moves */
 
 typedef struct {
     bool used;
@@ -248,6 +259,7 @@ events_register(vts_hv_conn *conn, vts_hv_event_fn fn, vts_hv_close_fn close_fn,
                 void *opaque, vts_error *err)
 {
     (void)err;
+    __atomic_add_fetch(&daemon_fx_registrations, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&loop_lock);
     reg.conn = conn;
     reg.fn = fn;
@@ -257,10 +269,38 @@ events_register(vts_hv_conn *conn, vts_hv_event_fn fn, vts_hv_close_fn close_fn,
     return 0;
 }
 
+void
+daemon_fx_fail_connects(int n)
+{
+    __atomic_store_n(&connects_to_fail, n, __ATOMIC_SEQ_CST);
+}
+
+int64_t
+daemon_fx_connect_at(int i)
+{
+    if (i < 0 || i >= CONNECTS_KEPT ||
+        i >= __atomic_load_n(&connect_attempts, __ATOMIC_SEQ_CST))
+        return -1;
+    return connect_at[i];
+}
+
 static int
 counting_connect(const char *uri, vts_hv_conn **conn, vts_error *err)
 {
-    int rc = fake_hv_ops.connect(uri, conn, err);
+    int n = __atomic_load_n(&connect_attempts, __ATOMIC_SEQ_CST);
+    int rc;
+
+    if (n < CONNECTS_KEPT)
+        connect_at[n] = vts_mono_ns();
+    __atomic_add_fetch(&connect_attempts, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&connects_to_fail, __ATOMIC_SEQ_CST) > 0) {
+        __atomic_sub_fetch(&connects_to_fail, 1, __ATOMIC_SEQ_CST);
+        *conn = NULL;
+        return vts_error_set(err, VTS_ERR_CONNECT,
+                             "Failed to connect socket to '/run/libvirt/libvirt-sock': "
+                             "No such file or directory");
+    }
+    rc = fake_hv_ops.connect(uri, conn, err);
 
     if (rc == 0)
         __atomic_add_fetch(&daemon_fx_connects, 1, __ATOMIC_SEQ_CST);
@@ -372,6 +412,9 @@ daemon_run_begin(daemon_run *r, const void *arg, int timeout_ms, const char *ext
     __atomic_store_n(&daemon_fx_connects, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&daemon_fx_disconnects, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&daemon_fx_lists, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&daemon_fx_registrations, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&connects_to_fail, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&connect_attempts, 0, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&loop_lock);
     memset(&reg, 0, sizeof(reg));
     call.asked = call.done = 0;
@@ -467,6 +510,16 @@ daemon_run_finish(daemon_run *r, bool (*at_return)(const daemon_run *r))
     unlink(r->sock);
     assert_int_equal(rmdir(r->dir), 0);
     assert_int_equal(daemon_fx_count_entries("/proc/self/task"), 1);
+}
+
+void
+daemon_run_script(bool (*script)(daemon_run *r), const void *arg, const char *extra)
+{
+    daemon_run r;
+
+    daemon_run_start_script(&r, script, arg, extra);
+    daemon_run_finish(&r, NULL);
+    assert_true(r.met);
 }
 
 bool
@@ -634,4 +687,70 @@ metrics_value(const daemon_run *r, const char *series)
     if (!read_text(r->metrics, buf, sizeof(buf)) || !(p = find_line(buf, series, ' ')))
         return -1;
     return strtoll(p + 1, NULL, 10);
+}
+
+char *
+daemon_run_status(daemon_run *r)
+{
+    char *reply = NULL;
+    vts_error err;
+
+    if (vts_ctl_call(r->sock, "{\"cmd\":\"status\"}", 5000, &reply, &err) < 0)
+        return NULL;
+    return reply;
+}
+
+typedef struct {
+    const char *name;
+    int phase;
+} phase_query;
+
+static void
+read_phase(vts_daemon *d, void *arg)
+{
+    phase_query *q = arg;
+    const vts_sched_entry *e;
+
+    pthread_mutex_lock(&d->lock);
+    e = vts_sched_get(d->sched, q->name);
+    q->phase = e ? (int)e->phase : -1;
+    pthread_mutex_unlock(&d->lock);
+}
+
+int
+daemon_run_phase(daemon_run *r, const char *name)
+{
+    phase_query q = {name, -2};
+
+    if (!daemon_run_on_loop(r, read_phase, &q))
+        return -2;
+    return q.phase;
+}
+
+bool
+daemon_run_idle(daemon_run *r, const char *name)
+{
+    int64_t until = mono_ms() + 5000;
+    int phase;
+
+    while ((phase = daemon_run_phase(r, name)) != VTS_PHASE_IDLE) {
+        if (mono_ms() >= until)
+            return daemon_run_fail(r, "%s is not idle but in phase %d", name, phase);
+        poll(NULL, 0, 10);
+    }
+    return true;
+}
+
+bool
+daemon_run_wait_metric(daemon_run *r, const char *series, long long value, int timeout_ms)
+{
+    int64_t until = mono_ms() + timeout_ms;
+    long long now;
+
+    while ((now = metrics_value(r, series)) != value) {
+        if (mono_ms() >= until)
+            return daemon_run_fail(r, "%s is %lld, want %lld", series, now, value);
+        poll(NULL, 0, 10);
+    }
+    return true;
 }

@@ -26,9 +26,10 @@
 extern int set_time_calls; /* guest-set-time calls executed */
 extern int agent_calls;    /* agent calls begun */
 extern int agent_call_ms;
-extern int daemon_fx_connects;    /* connections opened (loop's and workers') */
-extern int daemon_fx_disconnects; /* connections closed */
-extern int daemon_fx_lists;       /* list_running calls (one per sweep) */
+extern int daemon_fx_connects;      /* connections opened (loop's and workers') */
+extern int daemon_fx_disconnects;   /* connections closed */
+extern int daemon_fx_lists;         /* list_running calls (one per sweep) */
+extern int daemon_fx_registrations; /* events_register: the loop's connects */
 
 typedef struct daemon_run daemon_run;
 struct daemon_run {
@@ -69,6 +70,10 @@ void daemon_run_start_script(daemon_run *r, bool (*script)(daemon_run *r),
  * left behind could go on: it decides r->met, with what the watcher saw. */
 void daemon_run_finish(daemon_run *r, bool (*at_return)(const daemon_run *r));
 
+/* Start, run and finish a daemon with @script (as above), and assert
+ * that the script succeeded. */
+void daemon_run_script(bool (*script)(daemon_run *r), const void *arg, const char *extra);
+
 /* Script helpers (watcher thread). */
 
 /* Poll @pred every 10 ms until it holds or @timeout_ms passed. */
@@ -98,6 +103,30 @@ bool daemon_run_log_has(daemon_run *r, const char *text);
 /* Put the fixture's poll() event loop in @ops (loop_*); for tests of what
  * runs on a loop without a daemon (vts_ctl_server). */
 void daemon_fx_loop_ops(vts_hv_ops *ops);
+
+/* The next @n connects fail, as when libvirtd is down. */
+void daemon_fx_fail_connects(int n);
+
+/* When connect attempt number @i (from 0, failed ones too) began, in
+ * monotonic ns; -1 when there was none (only the first 16 are kept). */
+int64_t daemon_fx_connect_at(int i);
+
+/* The daemon's answer to `vmtimesync --status` through its control
+ * socket, for free(); NULL when it gave none. */
+char *daemon_run_status(daemon_run *r);
+
+/* @name's phase in the daemon's scheduler (vts_phase), read on the loop
+ * thread; -1 when the daemon does not know it, -2 when the loop did not
+ * answer. */
+int daemon_run_phase(daemon_run *r, const char *name);
+
+/* Wait (5 s at most) until @name is idle in the daemon's scheduler:
+ * nothing queued, running or planned for it. */
+bool daemon_run_idle(daemon_run *r, const char *name);
+
+/* Wait (@timeout_ms at most) until the metrics file's @series is @value. */
+bool daemon_run_wait_metric(daemon_run *r, const char *series, long long value,
+                            int timeout_ms);
 
 /* Block (true) or let go (false) the fake's list_running, as a libvirtd
  * slow to answer: holds the sweep's worker. */
