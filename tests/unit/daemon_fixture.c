@@ -413,7 +413,6 @@ daemon_run_begin(daemon_run *r, const void *arg, int timeout_ms, const char *ext
     __atomic_store_n(&daemon_fx_disconnects, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&daemon_fx_lists, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&daemon_fx_registrations, 0, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&connects_to_fail, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&connect_attempts, 0, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&loop_lock);
     memset(&reg, 0, sizeof(reg));
@@ -487,6 +486,7 @@ daemon_run_finish(daemon_run *r, bool (*at_return)(const daemon_run *r))
     r->met = r->met && now;
     vts_daemon_free(r->d);
     r->d = NULL;
+    daemon_fx_fail_connects(0);
     /* Connects the daemon abandoned end by themselves: wait, so that no
      * thread outlives the test (valgrind would call it a leak). */
     until = mono_ms() + 5000;
@@ -499,7 +499,7 @@ daemon_run_finish(daemon_run *r, bool (*at_return)(const daemon_run *r))
         print_message("%s:\n%s", r->metrics, buf);
     }
     if (!r->met && r->why[0])
-        print_message("%s\n", r->why);
+        print_message("\n%s\n", r->why);
     vts_log_set_syslog_path(NULL);
     vts_log_close();
     vts_log_open("vmtimesyncd", true, VTS_LOG_ERR);

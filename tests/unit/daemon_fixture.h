@@ -104,7 +104,8 @@ bool daemon_run_log_has(daemon_run *r, const char *text);
  * runs on a loop without a daemon (vts_ctl_server). */
 void daemon_fx_loop_ops(vts_hv_ops *ops);
 
-/* The next @n connects fail, as when libvirtd is down. */
+/* The next @n connects fail, as when libvirtd is down (until the end of
+ * the run: set before daemon_run_start). */
 void daemon_fx_fail_connects(int n);
 
 /* When connect attempt number @i (from 0, failed ones too) began, in
