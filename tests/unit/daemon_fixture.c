@@ -390,10 +390,29 @@ daemon_run_log_open(daemon_run *r)
     vts_log_open("vmtimesyncd", false, VTS_LOG_ERR);
 }
 
+bool
+daemon_run_write_conf(daemon_run *r, const char *extra)
+{
+    char tmp[80];
+    FILE *f = NULL;
+
+    /* Whole or not at all, as an editor saves it. */
+    snprintf(tmp, sizeof(tmp), "%s.tmp", r->conf_path);
+    if (!(f = fopen(tmp, "w")))
+        return daemon_run_fail(r, "cannot write %s", tmp);
+    fprintf(f,
+            "uri = fake:///\ncontrol_socket = %s\nmetrics_file = %s\nworkers = 1\n"
+            "log_level = err\n%s",
+            r->sock, r->metrics, extra ? extra : "");
+    fclose(f);
+    if (rename(tmp, r->conf_path) < 0)
+        return daemon_run_fail(r, "cannot rename %s", tmp);
+    return true;
+}
+
 static void
 daemon_run_begin(daemon_run *r, const void *arg, int timeout_ms, const char *extra)
 {
-    FILE *f = NULL;
     vts_error err;
 
     memset(r, 0, sizeof(*r));
@@ -424,13 +443,7 @@ daemon_run_begin(daemon_run *r, const void *arg, int timeout_ms, const char *ext
     snprintf(r->sock, sizeof(r->sock), "%s/control.sock", r->dir);
     snprintf(r->metrics, sizeof(r->metrics), "%s/metrics.prom", r->dir);
     daemon_run_log_open(r);
-    f = fopen(r->conf_path, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "uri = fake:///\ncontrol_socket = %s\nmetrics_file = %s\nworkers = 1\n"
-            "log_level = err\n%s",
-            r->sock, r->metrics, extra ? extra : "");
-    fclose(f);
+    assert_true(daemon_run_write_conf(r, extra));
     r->d = vts_daemon_new(&r->ops, r->conf_path, NULL, &err);
     assert_non_null(r->d);
 }

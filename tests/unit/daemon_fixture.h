@@ -76,6 +76,10 @@ void daemon_run_script(bool (*script)(daemon_run *r), const void *arg, const cha
 
 /* Script helpers (watcher thread). */
 
+/* Write the configuration again (the control socket, metrics file and a
+ * one worker as at the start, then @extra), for a reload. */
+bool daemon_run_write_conf(daemon_run *r, const char *extra);
+
 /* Poll @pred every 10 ms until it holds or @timeout_ms passed. */
 bool daemon_run_wait(daemon_run *r, bool (*pred)(const daemon_run *r), int timeout_ms);
 
