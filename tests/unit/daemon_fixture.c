@@ -78,6 +78,13 @@ static struct {
 } call;
 
 static bool hold_lists;
+/* daemon_fx_race_wake: the loop thread, the held connect, and the wakes
+ * from other threads seen so far. */
+static pthread_t loop_thread;
+static bool loop_thread_known;
+static bool race_wake;    /* armed */
+static bool hold_connect; /* the connect waits for the race */
+static int foreign_wakes;
 
 static int64_t
 mono_ms(void)
@@ -145,10 +152,36 @@ loop_add_timer(int ms, vts_hv_timer_fn fn, void *opaque)
     return id;
 }
 
+/* A wake from another thread comes while the loop thread is re-arming
+ * its timer for later: let the held connect finish, and wait (2 s at most)
+ * for its wake to land first. With loop_lock held. */
+static void
+loop_race_wake(int ms)
+{
+    struct timespec until;
+
+    if (!race_wake || ms == 0 || !loop_thread_known ||
+        !pthread_equal(pthread_self(), loop_thread))
+        return;
+    race_wake = false;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 2;
+    hold_connect = false;
+    pthread_cond_broadcast(&loop_cond);
+    while (foreign_wakes == 0 &&
+           pthread_cond_timedwait(&loop_cond, &loop_lock, &until) == 0)
+        ;
+}
+
 static void
 loop_update_timer(int timer, int ms)
 {
     pthread_mutex_lock(&loop_lock);
+    loop_race_wake(ms);
+    if (ms == 0 && loop_thread_known && !pthread_equal(pthread_self(), loop_thread)) {
+        foreign_wakes++;
+        pthread_cond_broadcast(&loop_cond);
+    }
     if (timer >= 0 && timer < LOOP_MAX) {
         loop_timers[timer].ms = ms;
         loop_timers[timer].due = mono_ms() + (ms > 0 ? ms : 0);
@@ -176,6 +209,8 @@ loop_run_once(vts_error *err)
 
     (void)err;
     pthread_mutex_lock(&loop_lock);
+    loop_thread = pthread_self();
+    loop_thread_known = true;
     for (int i = 0; i < LOOP_MAX; i++) {
         if (loop_handles[i].used) {
             short ev = 0;
@@ -270,6 +305,17 @@ events_register(vts_hv_conn *conn, vts_hv_event_fn fn, vts_hv_close_fn close_fn,
 }
 
 void
+daemon_fx_race_wake(bool on)
+{
+    pthread_mutex_lock(&loop_lock);
+    race_wake = on;
+    hold_connect = on;
+    foreign_wakes = 0;
+    pthread_cond_broadcast(&loop_cond);
+    pthread_mutex_unlock(&loop_lock);
+}
+
+void
 daemon_fx_fail_connects(int n)
 {
     __atomic_store_n(&connects_to_fail, n, __ATOMIC_SEQ_CST);
@@ -290,6 +336,10 @@ counting_connect(const char *uri, vts_hv_conn **conn, vts_error *err)
     int n = __atomic_load_n(&connect_attempts, __ATOMIC_SEQ_CST);
     int rc;
 
+    pthread_mutex_lock(&loop_lock);
+    while (hold_connect)
+        pthread_cond_wait(&loop_cond, &loop_lock);
+    pthread_mutex_unlock(&loop_lock);
     if (n < CONNECTS_KEPT)
         connect_at[n] = vts_mono_ns();
     __atomic_add_fetch(&connect_attempts, 1, __ATOMIC_SEQ_CST);
@@ -371,6 +421,7 @@ daemon_watch(void *opaque)
             poll(NULL, 0, 10);
     }
     daemon_fx_hold_lists(false);
+    daemon_fx_race_wake(false);
     kill(getpid(), SIGTERM);
     return NULL;
 }
@@ -500,6 +551,9 @@ daemon_run_finish(daemon_run *r, bool (*at_return)(const daemon_run *r))
     vts_daemon_free(r->d);
     r->d = NULL;
     daemon_fx_fail_connects(0);
+    pthread_mutex_lock(&loop_lock);
+    loop_thread_known = false;
+    pthread_mutex_unlock(&loop_lock);
     /* Connects the daemon abandoned end by themselves: wait, so that no
      * thread outlives the test (valgrind would call it a leak). */
     until = mono_ms() + 5000;
@@ -513,6 +567,8 @@ daemon_run_finish(daemon_run *r, bool (*at_return)(const daemon_run *r))
     }
     if (!r->met && r->why[0])
         print_message("\n%s\n", r->why);
+    if (!r->met && !daemon_run_log_has(r, "\n\n"))
+        print_message("log:\n%s\n", r->log);
     vts_log_set_syslog_path(NULL);
     vts_log_close();
     vts_log_open("vmtimesyncd", true, VTS_LOG_ERR);

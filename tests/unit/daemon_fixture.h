@@ -112,6 +112,12 @@ void daemon_fx_loop_ops(vts_hv_ops *ops);
  * the run: set before daemon_run_start). */
 void daemon_fx_fail_connects(int n);
 
+/* Set before daemon_run_start: the first connect waits until the loop
+ * thread re-arms its timer for later, and that re-arming waits until the
+ * connect's wake (from its own thread) landed: the race of a wake with the
+ * end of the timer's pass, made certain. */
+void daemon_fx_race_wake(bool on);
+
 /* When connect attempt number @i (from 0, failed ones too) began, in
  * monotonic ns; -1 when there was none (only the first 16 are kept). */
 int64_t daemon_fx_connect_at(int i);

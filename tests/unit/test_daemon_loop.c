@@ -207,6 +207,28 @@ test_burst_of_events_gives_one_sync(void **state)
     fake_hv_cleanup();
 }
 
+/* The loop's timer re-arms itself at the end of each pass for the next
+ * thing due; a wake from another thread (here: the connect finishing on
+ * its own thread) that lands while the pass runs must not be overwritten
+ * by that re-arming, or the connect's result waits for the next due time
+ * (10 s, when a slow connect would be reported). */
+static bool
+connected_soon(daemon_run *r)
+{
+    return daemon_run_wait_metric(r, "vmtimesync_connected", 1, 3000) &&
+           daemon_run_wait_metric(r, SWEEP_NONE, 1, 3000);
+}
+
+static void
+test_wake_during_the_timers_pass_is_not_lost(void **state)
+{
+    (void)state;
+    fake_hv_reset();
+    daemon_fx_race_wake(true);
+    daemon_run_script(connected_soon, NULL, NULL);
+    fake_hv_cleanup();
+}
+
 int
 main(void)
 {
@@ -217,6 +239,7 @@ main(void)
         cmocka_unit_test(test_boot_schedules_no_sync),
         cmocka_unit_test(test_event_for_another_domain_does_not_disturb),
         cmocka_unit_test(test_burst_of_events_gives_one_sync),
+        cmocka_unit_test(test_wake_during_the_timers_pass_is_not_lost),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
