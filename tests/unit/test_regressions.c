@@ -94,7 +94,7 @@ test_hook_decide_xml_without_text_ignores(void **state)
 
 /* Found by tests/memcheck/e2e.sh (memcheck, "Conditional jump or move
  * depends on uninitialised value(s)" in vts_sync_dom and
- * vts_sync_check_step, created by a stack allocation in vts_daemon_job):
+ * vts_safety_check_step, created by a stack allocation in vts_daemon_job):
  * the daemon's worker filled its vts_sync_opts with vts_conf_to_sync_opts()
  * alone, which by its contract leaves check_only and force alone, without
  * vts_sync_opts_init() first. Whatever the worker's stack held decided
