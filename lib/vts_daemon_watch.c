@@ -48,9 +48,7 @@ vts_daemon_watch_add(vts_daemon *d, const char *name, bool event)
 static bool
 vts_daemon_watch_busy(const char *name, void *opaque)
 {
-    const vts_sched_entry *e = vts_sched_get(opaque, name);
-
-    return e && (e->phase != VTS_PHASE_IDLE || e->suspended_ns != 0);
+    return vts_sched_busy(opaque, name);
 }
 
 /* Loop thread: hand the watch measurements that are due to the workers,
