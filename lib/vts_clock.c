@@ -1,6 +1,6 @@
 /* vts_clock.c: clock helpers that are more than one line: offsets written
  * for people. */
-#include "vmtimesync/vts_clock.h"
+#include "vts_clock.h"
 
 #include <stdio.h>
 

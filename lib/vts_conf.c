@@ -3,7 +3,7 @@
  * The parser works on a string (vts_conf_parse_string), so tests need no
  * files; vts_conf_load only reads the file and hands its bytes over.
  */
-#include "vmtimesync/vts_conf.h"
+#include "vts_conf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vmtimesync/vts_ctl.h"
+#include "vts_ctl.h"
 
 #define VTS_CONF_ALLOW_PRIV
 #include "vts_conf_priv.h"

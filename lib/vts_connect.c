@@ -1,6 +1,6 @@
 /* vts_connect.c: hypervisor connections opened on threads of their own,
  * polled or waited for up to a deadline, abandoned when they hang. */
-#include "vmtimesync/vts_connect.h"
+#include "vts_connect.h"
 
 #include <errno.h>
 #include <pthread.h>

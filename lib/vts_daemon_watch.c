@@ -12,10 +12,10 @@
 #define VTS_DAEMON_ALLOW_PRIV
 #include "vts_daemon_priv.h"
 
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_log.h"
-#include "vmtimesync/vts_report.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_clock.h"
+#include "vts_log.h"
+#include "vts_report.h"
+#include "vts_sync.h"
 
 /* The watch's settings from d->conf (vts_conf_to_watch_conf: half the
  * workers measure at once at most, so that syncs always find room) and a

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_domxml.h"
-#include "vmtimesync/vts_hv.h"
+#include "vts_clock.h"
+#include "vts_domxml.h"
+#include "vts_hv.h"
 
 /* The domain events we listen to. */
 enum {

@@ -1,5 +1,5 @@
 /* vts_metrics.c: Prometheus text exposition of the daemon's syncs. */
-#include "vmtimesync/vts_metrics.h"
+#include "vts_metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>

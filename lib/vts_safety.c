@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "vmtimesync/vts_clock.h"
+#include "vts_clock.h"
 
 int
 vts_safety_check_host(const vts_hv_ops *ops, const vts_sync_opts *opts, vts_error *err)

@@ -14,9 +14,9 @@
 
 #include <stdint.h>
 
-#include "vmtimesync/vts_error.h"
-#include "vmtimesync/vts_hv.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_error.h"
+#include "vts_hv.h"
+#include "vts_sync.h"
 
 /* Is the host's clock fit to be copied into a guest? It must be
  * synchronized (no STA_UNSYNC) with a maximum error within

@@ -1,5 +1,5 @@
 /* vts_sched.c: the daemon's per-domain state machine. */
-#include "vmtimesync/vts_sched.h"
+#include "vts_sched.h"
 
 #include <stdio.h>
 #include <stdlib.h>

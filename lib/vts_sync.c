@@ -1,5 +1,5 @@
 /* vts_sync.c: measure, step and verify one guest's clock. */
-#include "vmtimesync/vts_sync.h"
+#include "vts_sync.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "vmtimesync/vts_agent.h"
-#include "vmtimesync/vts_domxml.h"
+#include "vts_agent.h"
+#include "vts_domxml.h"
 
 #define VTS_FALLBACK_ALLOW_PRIV
 #include "vts_fallback_priv.h"

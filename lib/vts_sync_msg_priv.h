@@ -6,8 +6,8 @@
 #ifndef VTS_SYNC_MSG_PRIV_H
 #define VTS_SYNC_MSG_PRIV_H
 
-#include "vmtimesync/vts_error.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_error.h"
+#include "vts_sync.h"
 
 /* Replace the bare message of a failed sync in @err with one that says
  * what went wrong and what to do about it, by its code; the original text

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "vmtimesync/vts_clock.h"
+#include "vts_clock.h"
 
 #define CANARY '#'
 

@@ -26,10 +26,10 @@
 #include <unistd.h>
 
 #include "fake_hv.h"
-#include "vmtimesync/vts_daemon.h"
-#include "vmtimesync/vts_domxml.h"
-#include "vmtimesync/vts_hook.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_daemon.h"
+#include "vts_domxml.h"
+#include "vts_hook.h"
+#include "vts_sync.h"
 
 /* Read by the UBSan runtime when the binary is built with it; unused
  * otherwise. UBSAN_OPTIONS still overrides it. */

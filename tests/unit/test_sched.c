@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "vmtimesync/vts_sched.h"
+#include "vts_sched.h"
 
 #define S (1000000000LL)
 #define MS (1000000LL)

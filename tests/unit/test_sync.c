@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "fake_hv.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_sync.h"
 
 #include "sync_fixture.h"
 

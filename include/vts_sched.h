@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmtimesync/vts_sync.h"
+#include "vts_sync.h"
 
 typedef struct {
     int64_t agent_wait_ns;      /* how long a trigger waits for the agent */
