@@ -1,7 +1,7 @@
 /* vts_sync_msg_priv.h: the wording of a sync's errors, for lib/vts_sync.c
- * only. */
+ * and its unit tests only. */
 #ifndef VTS_SYNC_MSG_ALLOW_PRIV
-#error "vts_sync_msg_priv.h is for lib/vts_sync.c and lib/vts_sync_msg.c only"
+#error "vts_sync_msg_priv.h is for lib/vts_sync.c, lib/vts_sync_msg.c and its tests only"
 #endif
 #ifndef VTS_SYNC_MSG_PRIV_H
 #define VTS_SYNC_MSG_PRIV_H
