@@ -22,14 +22,14 @@ vts_mono_ns(void)
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return (int64_t)ts.tv_sec * VTS_NS_PER_SEC + ts.tv_nsec;
 }
 
 /* CLOCK_MONOTONIC in milliseconds. */
 static inline int64_t
 vts_mono_ms(void)
 {
-    return vts_mono_ns() / 1000000;
+    return vts_mono_ns() / VTS_NS_PER_MS;
 }
 
 /* Format a clock offset for people: "+5.003 s" from 1 s up, "-12.4 ms" from
