@@ -15,7 +15,7 @@
 BENCH_QUICK ?= 0
 BENCH_ONLY ?=
 BENCH_BLINDSET = $(BUILD)/bench/blindset
-BENCH_BINS = $(BUILD)/vmtimesync $(BUILD)/vmtimesyncd $(PROBE) $(BENCH_BLINDSET)
+BENCH_BINS = $(BUILD)/vmtimesync $(BUILD)/vmtimesyncd $(PROBE) $(BENCH_BLINDSET) $(BUILD)/bench/benchstat
 
 .PHONY: bench bench-build
 
@@ -29,3 +29,12 @@ bench-build: $(BENCH_BINS)
 bench: deps
 	$(MAKE) bench-build
 	VTS_BUILD_DIR=$(BUILD) BENCH_QUICK=$(BENCH_QUICK) BENCH_ONLY=$(BENCH_ONLY) bench/run.sh
+
+# benchstat: the report's statistics (bench/report.sh lays out its output).
+BENCHSTAT = $(BUILD)/bench/benchstat
+
+$(BENCHSTAT): $(BUILD)/bench/benchstat.o $(BUILD)/bench/stats.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lm
+
+# Its library's unit tests (tests/unit/test_stats.c) link it too.
+$(BUILD)/tests/test_stats: $(BUILD)/bench/stats.o
