@@ -8,6 +8,11 @@
 #                               (about 2 minutes); replaces that section
 #   make bench BENCH_ONLY=mass  part 5 alone (storage outage, mass restore):
 #                               replaces only its section of benchmarks.md
+#   make bench BENCH_ONLY=watch the watch mode's cost alone (12 guests, two
+#                               180 s windows): replaces only its section
+#   make check-bench-report     bench/report.sh on the fixture in
+#                               tests/bench/results: the page it writes must
+#                               be tests/bench/expected/benchmarks.md
 #
 # As root, like `make check`: installs the test host's packages first
 # (`make deps`), then builds what the run needs.

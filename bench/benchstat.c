@@ -14,7 +14,7 @@
 
 static const char usage[] =
     "usage: benchstat -v COL[-COL] [-k COLS] [-s STATS] [-d DIV] [-a] [-c COLS]\n"
-    "                 [-F COL] [-A] [-b KEY] [-p] [-N] [FILE]...\n"
+    "                 [-F COL] [-A] [-b KEY] [-f FMT] [-p] [-N] [FILE]...\n"
     "Reads TSV (FILEs, or stdin; the first line of each is a header unless -N)\n"
     "and prints one TSV line per group: its -k columns, then each statistic.\n"
     "  -v COL       the value column (from 1); A-B: column A minus column B\n"
@@ -25,7 +25,9 @@ static const char usage[] =
     "  -F COL       skip the rows whose column COL is NA\n"
     "  -A           a group with an NA value has NA statistics (but n, na)\n"
     "  -b KEY       the group (its -k columns joined by tabs) ratios are to\n"
-    "  -p           print each row's group and value, not statistics\n"
+    "  -p           print each row's -k columns and value, not statistics\n"
+    "  -f FMT       format values (-p) and statistics without a suffix: ms,\n"
+    "               sms, g or .Nf as below\n"
     "  -s STATS     comma list (default n,median,p95,max): n (values),\n"
     "               na (NA or empty values), min, max, sum, mean, median,\n"
     "               pN (nearest rank), gtX (values above X); a suffix formats:\n"
@@ -58,6 +60,7 @@ struct opts {
     double div;
     int absolute, any_na, values, no_header;
     const char *base;
+    struct stat_spec fmt; /* -f: the default format */
     struct stat_spec stats[MAX_STATS];
     int nstats;
 };
@@ -93,8 +96,10 @@ parse_cols(const char *s, int *cols, int *n)
     return 0;
 }
 
+static int parse_fmt(const char *colon, size_t len, struct stat_spec *st);
+
 static int
-parse_stat(const char *s, size_t len, struct stat_spec *st)
+parse_stat(const char *s, size_t len, const struct stat_spec *dflt, struct stat_spec *st)
 {
     static const struct {
         const char *name;
@@ -106,7 +111,8 @@ parse_stat(const char *s, size_t len, struct stat_spec *st)
     size_t nlen = colon ? (size_t)(colon - s) : len;
     char buf[32], *end;
 
-    st->fmt = FMT_RAW;
+    st->fmt = dflt->fmt;
+    st->digits = dflt->digits;
     st->arg = 0;
     if (nlen == 0 || nlen >= sizeof(buf))
         return -1;
@@ -126,10 +132,13 @@ parse_stat(const char *s, size_t len, struct stat_spec *st)
         (st->kind == ST_PCT && !(st->arg > 0 && st->arg <= 100)))
         return -1;
 format:
-    if (!colon)
-        return 0;
-    colon++;
-    len -= (size_t)(colon - s);
+    return colon ? parse_fmt(colon + 1, len - (size_t)(colon + 1 - s), st) : 0;
+}
+
+/* A format suffix (ms, sms, x, g, .Nf) of len bytes at s into st. */
+static int
+parse_fmt(const char *colon, size_t len, struct stat_spec *st)
+{
     if (len == 2 && strncmp(colon, "ms", 2) == 0)
         st->fmt = FMT_MS;
     else if (len == 3 && strncmp(colon, "sms", 3) == 0)
@@ -154,7 +163,8 @@ parse_stats(const char *s, struct opts *o)
     while (*s) {
         size_t len = strcspn(s, ",");
 
-        if (o->nstats == MAX_STATS || parse_stat(s, len, &o->stats[o->nstats]) < 0)
+        if (o->nstats == MAX_STATS ||
+            parse_stat(s, len, &o->fmt, &o->stats[o->nstats]) < 0)
             return -1;
         o->nstats++;
         s += len;
@@ -475,10 +485,8 @@ report(const struct opts *o)
     if (o->values) {
         for (size_t i = 0; i < nrows; i++) {
             printf("%s%s", rows[i].key, o->nkeys ? "\t" : "");
-            if (rows[i].na)
-                printf("NA\n");
-            else
-                printf("%.17g\n", rows[i].v);
+            print_stat(&o->fmt, rows[i].na ? NAN : rows[i].v, NAN);
+            putchar('\n');
         }
         return 0;
     }
@@ -529,12 +537,12 @@ parse_value_col(const char *s, struct opts *o)
 int
 main(int argc, char **argv)
 {
-    struct opts o = {.div = 1};
+    struct opts o = {.div = 1, .fmt = {.kind = ST_MEDIAN}};
     int c, ret = 1;
     char *end;
+    const char *stats = "n,median,p95,max";
 
-    parse_stats("n,median,p95,max", &o);
-    while ((c = getopt(argc, argv, "v:k:s:d:c:aF:Ab:pNh")) != -1) {
+    while ((c = getopt(argc, argv, "v:k:s:d:c:aF:Ab:f:pNh")) != -1) {
         switch (c) {
         case 'v':
             if (parse_value_col(optarg, &o) < 0)
@@ -549,10 +557,7 @@ main(int argc, char **argv)
                 goto usage;
             break;
         case 's':
-            if (parse_stats(optarg, &o) < 0) {
-                fprintf(stderr, "benchstat: bad statistics '%s'\n", optarg);
-                goto usage;
-            }
+            stats = optarg;
             break;
         case 'd':
             o.div = strtod(optarg, &end);
@@ -573,6 +578,10 @@ main(int argc, char **argv)
         case 'b':
             o.base = optarg;
             break;
+        case 'f':
+            if (parse_fmt(optarg, strlen(optarg), &o.fmt) < 0 || o.fmt.fmt == FMT_RATIO)
+                goto usage;
+            break;
         case 'p':
             o.values = 1;
             break;
@@ -588,6 +597,11 @@ main(int argc, char **argv)
     }
     if (!o.col)
         goto usage;
+    /* After -f, the default format of every statistic. */
+    if (parse_stats(stats, &o) < 0) {
+        fprintf(stderr, "benchstat: bad statistics '%s'\n", stats);
+        goto usage;
+    }
     if (optind == argc) {
         if (read_file(stdin, "-", &o) < 0)
             goto cleanup;
