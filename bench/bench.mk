@@ -22,7 +22,7 @@ BENCH_ONLY ?=
 BENCH_BLINDSET = $(BUILD)/bench/blindset
 BENCH_BINS = $(BUILD)/vmtimesync $(BUILD)/vmtimesyncd $(PROBE) $(BENCH_BLINDSET) $(BUILD)/bench/benchstat
 
-.PHONY: bench bench-build
+.PHONY: bench bench-build check-bench-report
 
 # The blind set of Nova/KubeVirt/oVirt, to compare with: libvirt only.
 $(BENCH_BLINDSET): bench/blindset.c
@@ -43,3 +43,8 @@ $(BENCHSTAT): $(BUILD)/bench/benchstat.o $(BUILD)/bench/stats.o
 
 # Its library's unit tests (tests/unit/test_stats.c) link it too.
 $(BUILD)/tests/test_stats: $(BUILD)/bench/stats.o
+
+# bench/report.sh on a fixture (tests/bench/check-report.sh); needs no
+# gnuplot, no guest: part of `make check`.
+check-bench-report: $(BENCHSTAT)
+	BENCHSTAT=$(BENCHSTAT) tests/bench/check-report.sh
