@@ -3,7 +3,8 @@
 #
 #   make               build the programs
 #   make check         install the test host's packages (apt), then run the
-#                      unit tests, the simulation's self-check, the
+#                      unit tests, bench/report.sh on its fixture
+#                      (check-bench-report), the simulation's self-check, the
 #                      monitoring checks and the end-to-end tests on a real
 #                      libvirtd
 #   make check-unit    unit tests only (cmocka)
@@ -123,6 +124,7 @@ deps:
 
 check: deps
 	$(MAKE) check-unit
+	$(MAKE) check-bench-report
 	$(MAKE) check-sim
 	$(MAKE) check-monitoring
 	$(MAKE) check-e2e
