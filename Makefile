@@ -3,7 +3,8 @@
 #
 #   make               build the programs
 #   make check         install the test host's packages (apt), then run the
-#                      unit tests, the simulation's self-check, the
+#                      unit tests, bench/report.sh on its fixture
+#                      (check-bench-report), the simulation's self-check, the
 #                      monitoring checks and the end-to-end tests on a real
 #                      libvirtd
 #   make check-unit    unit tests only (cmocka)
@@ -56,7 +57,7 @@ CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 ALL_CFLAGS = -std=gnu11 $(WARNINGS) -Iinclude -D_GNU_SOURCE $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 
 LIB_SRCS = lib/vts_clock.c lib/vts_error.c lib/vts_hv.c lib/vts_hv_libvirt.c lib/vts_agent.c \
-	lib/vts_domxml.c lib/vts_sync.c lib/vts_sync_msg.c lib/vts_fallback.c lib/vts_report.c \
+	lib/vts_domxml.c lib/vts_sync.c lib/vts_sync_msg.c lib/vts_fallback.c lib/vts_safety.c lib/vts_report.c \
 	lib/vts_sched.c lib/vts_pool.c lib/vts_log.c lib/vts_conf.c lib/vts_ctl.c \
 	lib/vts_ctl_server.c lib/vts_daemon.c lib/vts_daemon_conn.c lib/vts_daemon_jobs.c \
 	lib/vts_daemon_watch.c lib/vts_daemon_ctl.c lib/vts_daemon_loop.c \
@@ -124,6 +125,7 @@ deps:
 
 check: deps
 	$(MAKE) check-unit
+	$(MAKE) check-bench-report
 	$(MAKE) check-sim
 	$(MAKE) check-monitoring
 	$(MAKE) check-e2e

@@ -5,14 +5,22 @@
 # results (build/bench/results) to redo the docs.
 #
 # Statistics: median (middle value, mean of the two middle ones), p95
-# (nearest rank: the ceil(0.95 n)-th smallest) and max, over every trial.
-# Exit status 1 if a results file is missing or gnuplot fails; nothing is
-# written then.
+# (nearest rank: the ceil(0.95 n)-th smallest) and max, over every trial;
+# all computed and formatted by benchstat (bench/benchstat.c, built by
+# `make bench-build`; $BENCHSTAT, else $VTS_BUILD_DIR/bench/benchstat, else
+# build/bench/benchstat). Exit status 1 if a results file is missing or
+# gnuplot fails; nothing is written then.
 #
 # bench/report.sh --only PART RESULTS_DIR DOCS_DIR: the results of
 # BENCH_ONLY=PART; replaces that part's section of DOCS_DIR/benchmarks.md
 # and keeps the rest of the page. PART is triggers (section 2b; added
-# before section 3 when the page has none) or mass (section 5).
+# before section 3 when the page has none), mass (section 5) or watch
+# ("Watch mode"; added before "Simulation", else at the end, when the page
+# has none; the page is made when there is none).
+#
+# --no-png (first): no plot, DOCS_DIR/benchmarks.png left as it is; for
+# checking the tables where gnuplot is not installed (make
+# check-bench-report).
 set -uo pipefail
 export LC_ALL=C
 
@@ -20,20 +28,26 @@ die() {
 	printf 'report: %s\n' "$*" >&2
 	exit 1
 }
+PNG=1
+if [ "${1:-}" = --no-png ]; then
+	PNG=0
+	shift
+fi
 ONLY=
 if [ "${1:-}" = --only ]; then
 	case "${2:-}" in
-	triggers | mass) ONLY=$2 ;;
-	*) die "--only takes 'triggers' or 'mass'" ;;
+	triggers | mass | watch) ONLY=$2 ;;
+	*) die "--only takes 'triggers', 'mass' or 'watch'" ;;
 	esac
 	shift 2
 fi
-RES=${1:?usage: report.sh [--only triggers|mass] RESULTS_DIR DOCS_DIR}
-DOCS=${2:?usage: report.sh [--only triggers|mass] RESULTS_DIR DOCS_DIR}
+RES=${1:?usage: report.sh [--no-png] [--only triggers|mass|watch] RESULTS_DIR DOCS_DIR}
+DOCS=${2:?usage: report.sh [--no-png] [--only triggers|mass|watch] RESULTS_DIR DOCS_DIR}
 case "$ONLY" in
 '') files=(meta.tsv load.tsv precision.tsv noise.tsv reaction.tsv scale.tsv footprint.tsv) ;;
 triggers) files=(meta.tsv triggers.tsv) ;;
 mass) files=(meta.tsv mass.tsv) ;;
+watch) files=(meta.tsv watch.tsv) ;;
 esac
 for f in "${files[@]}"; do
 	[ -s "$RES/$f" ] || die "missing $RES/$f"
@@ -45,30 +59,81 @@ trap 'rm -rf "$TMP"' EXIT
 
 meta() { awk -F'\t' -v k="$1" '$1 == k { v = $2 } END { print v }' "$RES/meta.tsv"; }
 
-# Shared awk functions: stats over an array, number formatting.
-AWKLIB='
-function sortn(a, n,    i, j, t) {
-	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+# Every statistic comes from benchstat (bench/benchstat.c); the awk below
+# only lays out its lines.
+BENCHSTAT=${BENCHSTAT:-${VTS_BUILD_DIR:-$(dirname "$0")/../build}/bench/benchstat}
+[ -x "$BENCHSTAT" ] || die "missing $BENCHSTAT: run 'make bench-build' (or set BENCHSTAT)"
+
+# st TAG ARGS...: benchstat ARGS, each line after TAG and a tab, appended
+# to $ST; st0 for statistics of all rows (no -k): an empty key goes after
+# TAG. The awk that lays a table out reads $ST first, into
+# S[TAG, KEY, i]: the i-th statistic of KEY, and R[TAG, j]: TAG's j-th line
+# (R[TAG] of them; for the rows of -p, keyed by more than one column).
+st() {
+	local tag=$1
+	shift
+	"$BENCHSTAT" "$@" | sed "s/^/$tag\t/" >>"$ST" || die "benchstat $* failed"
 }
-function median(a, n) { return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-function p95(a, n,    k) { k = int(0.95 * n); if (k < 0.95 * n) k++; if (k < 1) k = 1; return a[k] }
-# ms with sensible digits
-function fms(v) {
-	if (v == "NA") return "n/a"
-	if (v < 0) return "-" fms(-v)
-	if (v < 1) return sprintf("%.3f", v)
-	if (v < 10) return sprintf("%.2f", v)
-	if (v < 100) return sprintf("%.1f", v)
-	return sprintf("%.0f", v)
+st0() {
+	local tag=$1
+	shift
+	"$BENCHSTAT" "$@" | sed "s/^/$tag\t\t/" >>"$ST" || die "benchstat $* failed"
 }
-function fsms(v) { return (v >= 0 ? "+" : "") fms(v) }
-function ratio(v, base) {
-	if (base <= 0) return "n/a"
-	v = v / base
-	if (v < 10) return sprintf("%.1f", v)
-	return sprintf("%.0f", v)
-}
+# Reads $ST (the first file) into S; ms(v): v " ms", or n/a when there is no v.
+AWKST='
+FILENAME == ST { for (i = 3; i <= NF; i++) S[$1, $2, i - 2] = $i; R[$1, ++R[$1]] = $0; next }
+function ms(v) { return v == "" || v == "n/a" ? "n/a" : v " ms" }
 '
+
+# --- watch mode ------------------------------------------------------------------
+# bench/run.sh's sec_watch: the daemon's CPU time and agent calls over its
+# window, scaled to an hour (arithmetic on each line, no statistics).
+if [ "$ONLY" = watch ]; then
+	tsv=$RES/watch.tsv
+	{
+		echo "## Watch mode: what watching costs"
+		echo
+		echo "vmtimesyncd with $(awk -F'\t' 'NR == 2 { print $2 }' "$tsv") idle guests, with the default"
+		echo "\`watch_interval = 60s\` and with \`watch_interval = off\`, each measured over"
+		echo "$(awk -F'\t' 'NR == 2 { printf "%.0f", $3 / 1000 }' "$tsv") s once its start-up sweep was done, then scaled"
+		echo "to an hour (\`BENCH_ONLY=watch bench/run.sh\`; $(meta date | cut -d' ' -f1),"
+		echo "$(meta nproc) cores shared with other work). Agent calls are counted from"
+		echo "the daemon's debug log (one line per \`guest-get-time\`), which both runs"
+		echo "write; CPU time is the daemon's user + system time (10 ms ticks)."
+		echo
+		echo "| watch_interval | guests | window | daemon CPU | CPU per hour | agent calls | per hour | per guest and hour | watch measurements |"
+		echo "|---|---|---|---|---|---|---|---|---|"
+		awk -F'\t' 'NR > 1 {
+			h = 3600000 / $3
+			printf "| %s | %d | %.0f s | %d ms | %.2f s | %d | %.0f | %.1f | %d |\n",
+				$1, $2, $3 / 1000, $4, $4 * h / 1000, $5, $5 * h, $5 * h / $2, $6 }' "$tsv"
+		echo
+		echo "Each measurement is one \`guest-get-time\` (the offsets here are far"
+		echo "from \`watch_fix_above\`, so one sample decides) and three cheap libvirt"
+		echo "calls (lookup, state, XML) that do not reach the guest. On a node of 500"
+		echo "guests the default makes 500 / 60 = 8.3 measurements a second, each"
+		echo "holding one libvirtd worker for a few ms; and at most half of"
+		echo "\`workers\` measure at once (tests/unit/test_watch.c), so watching"
+		echo "never holds more of libvirtd's workers than \`workers\`."
+		echo
+	} >"$TMP/s_watch.md" || die "watch table failed"
+	cat "$TMP/s_watch.md"
+	# Replace the section in place, or put it before "## Simulation", or
+	# at the end.
+	if [ ! -f "$DOCS/benchmarks.md" ]; then
+		cp "$TMP/s_watch.md" "$TMP/benchmarks.md"
+	else
+		awk -v sec="$TMP/s_watch.md" '
+			function put() { while ((getline l < sec) > 0) print l; done = 1 }
+			/^## / { skip = /^## Watch mode/; if (skip && !done) put(); else if (/^## Simulation/ && !done) put() }
+			!skip { print }
+			END { if (!done) { print ""; put() } }' "$DOCS/benchmarks.md" >"$TMP/benchmarks.md" ||
+			die "cannot splice the watch section"
+	fi
+	cp "$TMP/benchmarks.md" "$DOCS/benchmarks.md.new" &&
+		mv "$DOCS/benchmarks.md.new" "$DOCS/benchmarks.md" || die "cannot write to $DOCS"
+	exit 0
+fi
 
 # --- 2b. snapshot revert and S3 wakeup ---------------------------------------------
 # Its section of the page, whole, on stdout: from this run's triggers.tsv
@@ -107,19 +172,16 @@ seconds after the daemon's first step.
 Measured $(meta date), commit $(meta commit), load average $(meta load_start) → $(meta load_end)$([ "$ONLY" = triggers ] && echo " (\`BENCH_ONLY=triggers\`: this section alone, $(meta duration_s) s)").
 
 EOT
-	awk -F'\t' "$AWKLIB"'
+	local tsv=$RES/triggers.tsv ST=$TMP/st_triggers.tsv
+	: >"$ST"
+	st p -k1 -v3 -s n,na,median:ms,max:ms "$tsv"
+	st d -k1 -v8 -s n,na,median:ms,p95:ms,max:ms "$tsv"
+	st o -k1 -F8 -v9 -d1e6 -s median:sms,min:sms,max:sms "$tsv"
+	st r -k1 -F8 -v10 -d1e6 -a -s median:ms "$tsv"
+	st f -k1 -v13 -s median:ms "$tsv"
+	awk -F'\t' "$AWKST"'
 	FNR == 1 { next }
-	{
-		e = $1; n[e]++
-		if ($3 == "NA") nf[e]++; else { pc[e]++; p[e, pc[e]] = $3 }
-		if ($8 == "NA") ns[e]++
-		else {
-			dc[e]++; d[e, dc[e]] = $8; o[e, dc[e]] = $9 / 1e6
-			r = $10 / 1e6; dr[e, dc[e]] = r < 0 ? -r : r
-			if (index(trig[e], $11) == 0) trig[e] = trig[e] (trig[e] == "" ? "" : ", ") $11
-		}
-		f[e, n[e]] = $13
-	}
+	$8 != "NA" && index(trig[$1], $11) == 0 { trig[$1] = trig[$1] (trig[$1] == "" ? "" : ", ") $11 }
 	END {
 		label["revert"] = "snapshot revert"
 		label["pmwakeup"] = "S3 sleep, then wakeup"
@@ -127,24 +189,16 @@ EOT
 		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 		split("revert pmwakeup", order, " ")
 		for (k = 1; k <= 2; k++) {
-			e = order[k]; c = n[e]; if (!c) continue
-			for (i = 1; i <= c; i++) ff[i] = f[e, i]
-			sortn(ff, c)
-			m = dc[e]
-			for (i = 1; i <= m; i++) { y[i] = d[e, i]; z[i] = o[e, i]; u[i] = dr[e, i] }
-			sortn(y, m); sortn(z, m); sortn(u, m)
-			for (i = 1; i <= pc[e]; i++) x[i] = p[e, i]
-			sortn(x, pc[e])
+			e = order[k]; nf = S["p", e, 2]; c = S["p", e, 1] + nf; if (!c) continue
+			m = S["d", e, 1]; ns = S["d", e, 2]
 			printf "| %s | %d%s | %s ms | %s | %s | %s | %s | %s | %s | %s | %s |\n", label[e], c,
-				(ns[e] ? " (" ns[e] " not stepped)" : "") (nf[e] ? " (" nf[e] " not within 2 ms after '"$(meta fix_timeout_s)"' s)" : ""),
-				fms(median(ff, c)),
-				m ? fsms(median(z, m)) " ms (" fsms(z[1]) " … " fsms(z[m]) ")" : "n/a",
-				m ? fms(median(y, m)) " ms" : "n/a", m ? fms(p95(y, m)) " ms" : "n/a", m ? fms(y[m]) " ms" : "n/a",
-				m ? fms(median(u, m)) " ms" : "n/a",
-				pc[e] ? fms(median(x, pc[e])) " ms" : "n/a", pc[e] ? fms(x[pc[e]]) " ms" : "n/a",
-				trig[e] == "" ? "-" : trig[e]
+				(ns ? " (" ns " not stepped)" : "") (nf ? " (" nf " not within 2 ms after '"$(meta fix_timeout_s)"' s)" : ""),
+				S["f", e, 1],
+				m ? S["o", e, 1] " ms (" S["o", e, 2] " … " S["o", e, 3] ")" : "n/a",
+				ms(S["d", e, 3]), ms(S["d", e, 4]), ms(S["d", e, 5]), ms(S["r", e, 1]),
+				ms(S["p", e, 3]), ms(S["p", e, 4]), trig[e] == "" ? "-" : trig[e]
 		}
-	}' "$RES/triggers.tsv"
+	}' ST="$ST" "$ST" "$tsv"
 }
 
 if [ "$ONLY" = triggers ]; then
@@ -168,51 +222,48 @@ fi
 # are results for it.
 mass_section() {
 	[ -s "$RES/mass.tsv" ] || return 0
-	awk -F'\t' "$AWKLIB"'
-function a(v) { return v < 0 ? -v : v }
-FNR == 1 { next }
-{
-	e = $1; r = $2; n[e]++; runs[e, r] = 1
-	if ($4 == "NA") { to[e]++; worst[e, r] = "NA"
-		stuck[e] = stuck[e] sprintf("%s%s (run %d): %s ms at the last poll", stuck[e] == "" ? "" : "; ", $3, r, fsms($6 / 1e6)) }
-	else { pc[e]++; p[e, pc[e]] = $4; if (worst[e, r] != "NA" && $4 > worst[e, r]) worst[e, r] = $4
-		res[e, pc[e]] = a($6) / 1e6 }
-	off[e, n[e]] = a($8) / 1e9; d[e, n[e]] = $7; b[e, n[e]] = $10
-	if ($11 == "NA" || $11 == "") worst10[e, r] = "NA"
-	else if (worst10[e, r] != "NA" && $11 > worst10[e, r]) worst10[e, r] = $11
+	local tsv=$RES/mass.tsv ST=$TMP/st_mass.tsv
+	: >"$ST"
+	st p -k1 -v4 -s n,na,median:ms,max:ms "$tsv"
+	st q -k1 -F4 -v6 -d1e6 -a -s median:ms,max:ms "$tsv"
+	st y -k1 -v7 -s n,na,median:ms,max:ms "$tsv"
+	st z -k1 -v10 -s median:ms "$tsv"
+	st o -k1 -v8 -d1e9 -a -s median:.2f,max:.2f "$tsv"
+	# Per run: the last guest within 2 ms (10 ms); none when one never was.
+	"$BENCHSTAT" -k1,2 -v4 -A -s max "$tsv" | st w -N -k1 -v3 -s n,na,median:ms,max:ms
+	"$BENCHSTAT" -k1,2 -v11 -A -s max "$tsv" | st w10 -N -k1 -v3 -s n,na,median:ms,max:ms
+	st last -p -k1,2,3,4 -v6 -d1e6 -f sms "$tsv"
+	awk -F'\t' "$AWKST"'
+# The per-run figures, with the runs where some guest never was.
+function runs(t, e) {
+	return (S[t, e, 1] ? ms(S[t, e, 3]) : "n/a") (S[t, e, 2] ? " (" S[t, e, 2] " of " S[t, e, 1] + S[t, e, 2] " runs: not every guest)" : "")
 }
 END {
+	# Each guest never seen within 2 ms, with the offset at its last poll.
+	for (i = 1; i <= R["last"]; i++) {
+		split(R["last", i], f, "\t"); e = f[2]; if (f[5] != "NA") continue
+		to[e]++; stuck[e] = stuck[e] sprintf("%s%s (run %d): %s ms at the last poll", stuck[e] == "" ? "" : "; ", f[4], f[3], f[6])
+	}
 	split("ioerror restore", order, " ")
 	label["ioerror"] = "storage full: every guest paused on an I/O error, " OUT " s, then all resumed at once"
 	label["restore"] = "libvirt-guests: every guest managedsaved, " OUT " s, then all started at once"
 	print "| event | guests × runs | offset before (daemon): median | max | residual after (vts-probe): median | max | every guest within 10 ms (per run): median | max | each guest within 2 ms: median | max | every guest within 2 ms (per run): median | max | daemon: sync done after the trigger: median | max | issuing the resumes / starts took |"
 	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for (k = 1; k <= 2; k++) {
-		e = order[k]; if (!n[e]) continue
-		nr = 0; bad = 0; delete w; nr10 = 0; bad10 = 0; delete w10
-		for (key in runs) { split(key, kk, SUBSEP); if (kk[1] != e) continue
-			if (worst[e, kk[2]] == "NA") bad++; else w[++nr] = worst[e, kk[2]]
-			if (worst10[e, kk[2]] == "NA") bad10++; else w10[++nr10] = worst10[e, kk[2]] }
-		sortn(w10, nr10)
-		delete x; delete y; delete z; delete o; delete q
-		for (i = 1; i <= pc[e]; i++) { x[i] = p[e, i]; q[i] = res[e, i] }
-		for (i = 1; i <= n[e]; i++) { y[i] = d[e, i]; z[i] = b[e, i]; o[i] = off[e, i] }
-		sortn(x, pc[e]); sortn(q, pc[e]); sortn(w, nr); sortn(y, n[e]); sortn(z, n[e]); sortn(o, n[e])
-		printf "| %s | %d × %d | %.2f s | %.2f s | %s ms | %s ms | %s | %s | %s ms | %s ms | %s | %s | %s ms | %s ms | %s ms |\n",
-			label[e], G, nr + bad, median(o, n[e]), o[n[e]],
-			pc[e] ? fms(median(q, pc[e])) : "n/a", pc[e] ? fms(q[pc[e]]) : "n/a",
-			(nr10 ? fms(median(w10, nr10)) " ms" : "n/a") (bad10 ? " (" bad10 " of " nr10 + bad10 " runs: not every guest)" : ""),
-			nr10 ? fms(w10[nr10]) " ms" : "n/a",
-			pc[e] ? fms(median(x, pc[e])) : "n/a", pc[e] ? fms(x[pc[e]]) : "n/a",
-			(nr ? fms(median(w, nr)) " ms" : "n/a") (bad ? " (" bad " of " nr + bad " runs: not every guest)" : ""),
-			nr ? fms(w[nr]) " ms" : "n/a", fms(median(y, n[e])), fms(y[n[e]]), fms(median(z, n[e]))
+		e = order[k]; n[e] = S["y", e, 1] + S["y", e, 2]; if (!n[e]) continue
+		printf "| %s | %d × %d | %s s | %s s | %s ms | %s ms | %s | %s | %s ms | %s ms | %s | %s | %s ms | %s ms | %s ms |\n",
+			label[e], G, S["w", e, 1] + S["w", e, 2], S["o", e, 1], S["o", e, 2],
+			S["p", e, 1] ? S["q", e, 1] : "n/a", S["p", e, 1] ? S["q", e, 2] : "n/a",
+			runs("w10", e), S["w10", e, 1] ? ms(S["w10", e, 4]) : "n/a",
+			S["p", e, 3], S["p", e, 4], runs("w", e), S["w", e, 1] ? ms(S["w", e, 4]) : "n/a",
+			S["y", e, 3], S["y", e, 4], S["z", e, 1]
 	}
 	for (k = 1; k <= 2; k++) {
 		e = order[k]
 		if (to[e]) printf "%s- %s: %d of %d guests were not seen within 2 ms in " DL " s: %s.\n", nl++ ? "" : "\n", label[e], to[e], n[e], stuck[e]
 	}
-}' G="$(meta mass_guests)" OUT="$(meta mass_outage_s)" DL="$(meta fix_timeout_s)" \
-		"$RES/mass.tsv" >"$TMP/t_mass.md" || die "mass table failed"
+}' ST="$ST" G="$(meta mass_guests)" OUT="$(meta mass_outage_s)" DL="$(meta fix_timeout_s)" \
+		"$ST" >"$TMP/t_mass.md" || die "mass table failed"
 	cat >"$TMP/s_mass.md" <<EOF
 ## 5. Mass events: a storage outage, and libvirt-guests
 
@@ -259,162 +310,148 @@ if [ "$ONLY" = mass ]; then
 fi
 
 # --- 1. precision ----------------------------------------------------------------
-awk -F'\t' "$AWKLIB"'
+# The |residual| of each trial, by method, and the noise floor's: each
+# measurement's distance from its block's median, both blocks pooled.
+{
+	"$BENCHSTAT" -p -k1 -v5 -d1e6 -a "$RES/precision.tsv" &&
+		"$BENCHSTAT" -p -c1 -v3 -d1e6 -a "$RES/noise.tsv" | sed 's/^/noise\t/'
+} >"$TMP/residuals.tsv" || die "benchstat failed on $RES/precision.tsv or noise.tsv"
+ST=$TMP/st_precision.tsv
+: >"$ST"
+st a -N -k1 -v2 -b vmtimesync -s n,median,median:ms,p95:ms,max:ms,median:x,p95:x,max:x "$TMP/residuals.tsv"
+st nx -N -k1 -v2 -b noise -s median:x "$TMP/residuals.tsv"
+st s -k1 -v5 -d1e6 -s median:sms "$RES/precision.tsv"
+st d -k1 -v7 -s median:ms "$RES/precision.tsv"
+st0 rtt -v6 -d1e6 -s median:ms,p95:ms "$RES/precision.tsv"
+st t -k1 -v11 -s n,median:g,p95:g,max:g "$RES/precision.tsv"
+st self -k1 -v8-5 -d1e6 -a -s n,median:ms,max:ms "$RES/precision.tsv"
+awk -F'\t' "$AWKST"'
+BEGIN { split("vmtimesync blindset domtime-now domtime-sync noise", order, " "); for (k = 1; k <= 5; k++) idx[order[k]] = k }
+FILENAME ~ /residuals/ { printf "%d\t%.6f\n", idx[$1], $2 < 0.001 ? 0.001 : $2 > PLOT; next }
 FNR == 1 { next }
-FILENAME ~ /precision/ {
-	m = $1; v = $5 / 1e6; n[m]++; a[m, n[m]] = v < 0 ? -v : v; s[m, n[m]] = v
-	dur[m, n[m]] = $7; rtt[++nr] = $6 / 1e6
-	if (m == "vmtimesync") {
-		st[$9]++
-		if ($10 == "verify-failed") vf++
-		if ($11 != "" && $11 != "NA") trips[++nt] = $11
-		if ($8 != "NA") { d = ($8 - $5) / 1e6; self[++ns] = d < 0 ? -d : d }
-	}
-	next
-}
-FILENAME ~ /noise/ { b = $1; nb[b]++; off[b, nb[b]] = $3 / 1e6; next }
+$1 == "vmtimesync" { st[$9]++; if ($10 == "verify-failed") vf++ }
 END {
 	label["vmtimesync"] = "vmtimesync (`vmtimesync -c URI DOM`)"
 	label["blindset"] = "blind set: host time via virDomainSetTime (Nova, KubeVirt, oVirt)"
 	label["domtime-now"] = "`virsh domtime --now`"
 	label["domtime-sync"] = "`virsh domtime --sync` (guest reads its RTC)"
-	split("vmtimesync blindset domtime-now domtime-sync", order, " ")
-	for (k = 1; k <= 4; k++) {
-		m = order[k]; c = n[m]; if (!c) continue
-		for (i = 1; i <= c; i++) { x[i] = a[m, i]; y[i] = s[m, i]; z[i] = dur[m, i] }
-		sortn(x, c); sortn(y, c); sortn(z, c)
-		med[m] = median(x, c); q[m] = p95(x, c); mx[m] = x[c]; smed[m] = median(y, c); dmed[m] = median(z, c)
-		# plot data: |residual| per trial
-		for (i = 1; i <= c; i++) printf "%d\t%.6f\n", k, (a[m, i] < 0.001 ? 0.001 : a[m, i]) > PLOT
-		printf "%d\t%.6f\n", k, med[m] > PLOTMED
-	}
-	# noise floor: |offset - median of its block|, both blocks pooled
-	c = 0
-	for (b in nb) {
-		for (i = 1; i <= nb[b]; i++) x[i] = off[b, i]
-		sortn(x, nb[b]); bm = median(x, nb[b])
-		for (i = 1; i <= nb[b]; i++) { d = off[b, i] - bm; w[++c] = d < 0 ? -d : d }
-	}
-	sortn(w, c)
-	nmed = median(w, c); nq = p95(w, c); nmx = w[c]
-	for (i = 1; i <= c; i++) printf "5\t%.6f\n", (w[i] < 0.001 ? 0.001 : w[i]) > PLOT
-	printf "5\t%.6f\n", nmed > PLOTMED
-	b0 = med["vmtimesync"]; b1 = q["vmtimesync"]; b2 = mx["vmtimesync"]
+	for (k = 1; k <= 5; k++) if (S["a", order[k], 1]) printf "%d\t%.6f\n", k, S["a", order[k], 2] > PLOTMED
 	print "| method | trials | median \\|residual\\| | p95 | max | median signed | × vmtimesync (median / p95 / max) | one sync takes (median) |"
 	print "|---|---:|---:|---:|---:|---:|---:|---:|"
 	for (k = 1; k <= 4; k++) {
-		m = order[k]; if (!n[m]) continue
-		printf "| %s | %d | %s ms | %s ms | %s ms | %s ms | %s / %s / %s | %s ms |\n", label[m], n[m],
-			fms(med[m]), fms(q[m]), fms(mx[m]), fsms(smed[m]),
-			ratio(med[m], b0), ratio(q[m], b1), ratio(mx[m], b2), fms(dmed[m])
+		m = order[k]; if (!S["a", m, 1]) continue
+		printf "| %s | %d | %s ms | %s ms | %s ms | %s ms | %s / %s / %s | %s ms |\n", label[m], S["a", m, 1],
+			S["a", m, 3], S["a", m, 4], S["a", m, 5], S["s", m, 1],
+			S["a", m, 6], S["a", m, 7], S["a", m, 8], S["d", m, 1]
 	}
+	m = "noise"
 	printf "| noise floor: vts-probe measuring an untouched guest again and again (\\|offset − median\\|) | %d | %s ms | %s ms | %s ms | | %s / %s / %s | |\n",
-		c, fms(nmed), fms(nq), fms(nmx), ratio(nmed, b0), ratio(nq, b1), ratio(nmx, b2)
-	sortn(rtt, nr)
+		S["a", m, 1], S["a", m, 3], S["a", m, 4], S["a", m, 5], S["a", m, 6], S["a", m, 7], S["a", m, 8]
 	printf "\n"
-	printf "- Residual: vts-probe right after the sync (%s guest-get-time calls, the one with the smallest round trip kept; its round trip: median %s ms, p95 %s ms).\n", RSAMP, fms(median(rtt, nr)), fms(p95(rtt, nr))
+	printf "- Residual: vts-probe right after the sync (%s guest-get-time calls, the one with the smallest round trip kept; its round trip: median %s ms, p95 %s ms).\n", RSAMP, S["rtt", "", 1], S["rtt", "", 2]
 	steps = ""
 	for (k in st) steps = steps (steps == "" ? "" : ", ") st[k] " × " k " step" (k == 1 ? "" : "s")
 	printf "- vmtimesync took %s; %d verify failure(s) (exit 1: still off by more than its 5 ms threshold plus the round trip after its steps). It corrects a step once (two steps at most) when the step lands beyond its 1 ms tolerance by more than the verify'"'"'s uncertainty, and counts the result as done when within its 5 ms threshold plus the round trip.\n", steps, vf + 0
-	if (nt) { sortn(trips, nt); printf "- Agent round trips per vmtimesync sync: median %s, p95 %s, max %s (%d syncs).\n", median(trips, nt), p95(trips, nt), trips[nt], nt }
-	if (ns) { sortn(self, ns); printf "- vmtimesync'"'"'s own verify reading vs vts-probe'"'"'s right after: they differ by %s ms median, %s ms max.\n", fms(median(self, ns)), fms(self[ns]) }
-	printf "- vmtimesync median |residual| is %s × the noise floor'"'"'s median.\n", ratio(b0, nmed)
-}' RSAMP="$(meta res_samples)" PLOT="$TMP/prec.dat" PLOTMED="$TMP/precmed.dat" \
-	"$RES/precision.tsv" "$RES/noise.tsv" >"$TMP/t_precision.md" || die "precision table failed"
+	m = "vmtimesync"
+	if (S["t", m, 1]) printf "- Agent round trips per vmtimesync sync: median %s, p95 %s, max %s (%d syncs).\n", S["t", m, 2], S["t", m, 3], S["t", m, 4], S["t", m, 1]
+	if (S["self", m, 1]) printf "- vmtimesync'"'"'s own verify reading vs vts-probe'"'"'s right after: they differ by %s ms median, %s ms max.\n", S["self", m, 2], S["self", m, 3]
+	printf "- vmtimesync median |residual| is %s × the noise floor'"'"'s median.\n", S["nx", m, 1]
+}' ST="$ST" RSAMP="$(meta res_samples)" PLOT="$TMP/prec.dat" PLOTMED="$TMP/precmed.dat" \
+	"$ST" "$RES/precision.tsv" "$TMP/residuals.tsv" >"$TMP/t_precision.md" || die "precision table failed"
 
 # --- 2. reaction -----------------------------------------------------------------
-awk -F'\t' "$AWKLIB"'
+ST=$TMP/st_reaction.tsv
+: >"$ST"
+st p -k1 -v3 -s n,na,median:ms,p95:ms,max:ms "$RES/reaction.tsv"
+st d -k1 -v8 -s median:ms,p95:ms,max:ms "$RES/reaction.tsv"
+st o -k1 -v9 -d-1e6 -s median:ms "$RES/reaction.tsv"
+st e -k1 -v7 -s median:ms "$RES/reaction.tsv"
+st r -k1 -v10 -d1e6 -a -s median:ms,max:ms "$RES/reaction.tsv"
+st t -k1 -v12 -s gt1 "$RES/reaction.tsv"
+st last -p -k1,2,3 -v6 -d1e6 -f sms "$RES/reaction.tsv"
+awk -F'\t' "$AWKST"'
 FNR == 1 { next }
-{
-	e = $1; n[e]++
-	if ($3 == "NA") { to[e]++; stuck[e] = stuck[e] sprintf("%s run %d at %s ms", stuck[e] == "" ? "" : ";", $2, fsms($6 / 1e6)); tox[e]++ }
-	else { pc[e]++; p[e, pc[e]] = $3 }
-	d[e, n[e]] = $8; o[e, n[e]] = -$9 / 1e6; pe[e, n[e]] = $7
-	r = $10 / 1e6; dr[e, n[e]] = r < 0 ? -r : r
-	if ($12 > 1) retried[e]++
-}
+# The plot: every trial.
+{ k = idx[$1]; if ($3 == "NA") printf "%d\t%d\n", k, DEADLINE > PLOTT; else printf "%d\t%s\n", k, $3 > PLOTP; d[k] = d[k] k "\t" $8 "\n" }
+BEGIN { split("pause restore migrate", order, " "); for (k = 1; k <= 3; k++) idx[order[k]] = k }
 END {
+	for (k = 1; k <= 3; k++) printf "%s", d[k] > PLOTD
+	# Each run never seen within 2 ms, with the offset at its last poll.
+	for (i = 1; i <= R["last"]; i++) {
+		split(R["last", i], f, "\t"); e = f[2]; if (f[4] != "NA") continue
+		stuck[e] = stuck[e] sprintf("%s run %d at %s ms", stuck[e] == "" ? "" : ";", f[3], f[5])
+	}
 	label["pause"] = "`virsh suspend`, 1 s, `virsh resume`"
 	label["restore"] = "`virsh save`, 1 s, `virsh restore`"
 	label["migrate"] = "live migration to the other test host"
-	split("pause restore migrate", order, " ")
 	print "| event | runs | within 2 ms after virsh returned (vts-probe): median | p95 | max | daemon: sync done after the trigger: median | p95 | max | clock lost (median) | one poll takes |"
 	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for (k = 1; k <= 3; k++) {
-		e = order[k]; c = n[e]; if (!c) continue
-		for (i = 1; i <= pc[e]; i++) x[i] = p[e, i]
-		sortn(x, pc[e])
-		for (i = 1; i <= c; i++) { y[i] = d[e, i]; z[i] = o[e, i]; u[i] = pe[e, i] }
-		sortn(y, c); sortn(z, c); sortn(u, c)
-		if (pc[e]) pm = fms(median(x, pc[e])) " ms"; else pm = "n/a"
+		e = order[k]; to = S["p", e, 2]; c = S["p", e, 1] + to; if (!c) continue
 		printf "| %s | %d%s | %s | %s | %s | %s ms | %s ms | %s ms | %s ms | %s ms |\n", label[e], c,
-			(to[e] ? " (" to[e] " not within 2 ms after '"$(meta fix_timeout_s)"' s)" : ""),
-			pm, pc[e] ? fms(p95(x, pc[e])) " ms" : "n/a", pc[e] ? fms(x[pc[e]]) " ms" : "n/a",
-			fms(median(y, c)), fms(p95(y, c)), fms(y[c]), fms(median(z, c)), fms(median(u, c))
-		for (i = 1; i <= pc[e]; i++) printf "%d\t%s\n", k, p[e, i] > PLOTP
-		for (i = 1; i <= c; i++) printf "%d\t%s\n", k, d[e, i] > PLOTD
-		for (i = 1; i <= tox[e]; i++) printf "%d\t%d\n", k, DEADLINE > PLOTT
+			(to ? " (" to " not within 2 ms after '"$(meta fix_timeout_s)"' s)" : ""),
+			ms(S["p", e, 3]), ms(S["p", e, 4]), ms(S["p", e, 5]),
+			S["d", e, 1], S["d", e, 2], S["d", e, 3], S["o", e, 1], S["e", e, 1]
 	}
 	print ""
 	for (k = 1; k <= 3; k++) {
-		e = order[k]; c = n[e]; if (!c) continue
-		for (i = 1; i <= c; i++) y[i] = dr[e, i]
-		sortn(y, c)
-		printf "- %s: the daemon logged residuals of %s ms median, %s ms max", label[e], fms(median(y, c)), fms(y[c])
-		if (retried[e]) printf "; %d of %d syncs needed a second attempt (retried after a backoff)", retried[e], c
-		if (to[e]) printf "; not seen within 2 ms in '"$(meta fix_timeout_s)"' s:%s", stuck[e]
+		e = order[k]; to = S["p", e, 2]; c = S["p", e, 1] + to; if (!c) continue
+		printf "- %s: the daemon logged residuals of %s ms median, %s ms max", label[e], S["r", e, 1], S["r", e, 2]
+		if (S["t", e, 1]) printf "; %d of %d syncs needed a second attempt (retried after a backoff)", S["t", e, 1], c
+		if (to) printf "; not seen within 2 ms in '"$(meta fix_timeout_s)"' s:%s", stuck[e]
 		printf ".\n"
 	}
-}' PLOTP="$TMP/reactp.dat" PLOTD="$TMP/reactd.dat" PLOTT="$TMP/reactt.dat" DEADLINE="$(($(meta fix_timeout_s) * 1000))" \
-	"$RES/reaction.tsv" >"$TMP/t_reaction.md" ||
+}' ST="$ST" PLOTP="$TMP/reactp.dat" PLOTD="$TMP/reactd.dat" PLOTT="$TMP/reactt.dat" DEADLINE="$(($(meta fix_timeout_s) * 1000))" \
+	"$ST" "$RES/reaction.tsv" >"$TMP/t_reaction.md" ||
 	die "reaction table failed"
 
 # --- 3. scale --------------------------------------------------------------------
-awk -F'\t' "$AWKLIB"'
+ST=$TMP/st_scale.tsv
+: >"$ST"
+st p -k1 -v4 -s n,na,median:ms,p95:ms,max:ms "$RES/scale.tsv"
+st d -k1 -v7 -s n,na,median:ms,p95:ms,max:ms "$RES/scale.tsv"
+st b -k1 -v8 -s median:ms "$RES/scale.tsv"
+st t -k1 -v11 -s gt1 "$RES/scale.tsv"
+# Per run: the last guest within 2 ms; none when one never was.
+"$BENCHSTAT" -k1,2 -v4 -A -s max "$RES/scale.tsv" | st w -N -k1 -v3 -s n,na,median:ms,max:ms
+st last -p -k1,2,3,4 -v6 -d1e6 -f sms "$RES/scale.tsv"
+st lastd -p -k1,2,3,4 -v10 -d1e6 -f sms "$RES/scale.tsv"
+awk -F'\t' "$AWKST"'
 FNR == 1 { next }
-{
-	m = $1; r = $2; n[m]++; runs[m, r] = 1
-	if ($11 > 1) retried[m]++
-	if ($4 == "NA") { to[m]++; worst[m, r] = "NA"
-		stuck[m] = stuck[m] sprintf("%s%s (run %d): vts-probe %s ms, daemon logged %s ms", stuck[m] == "" ? "" : "; ", $3, r, fsms($6 / 1e6), fsms($10 / 1e6)) }
-	else { pc[m]++; p[m, pc[m]] = $4; if (worst[m, r] != "NA" && $4 > worst[m, r]) worst[m, r] = $4 }
-	d[m, n[m]] = $7; b[m, n[m]] = $8; g[m, r]++
-	if (!((m, "guests") in seen)) { seen[m, "guests"] = 1 }
-}
+# The plot: every guest of every run.
+{ k = idx[$1]; if ($4 == "NA") t[k] = t[k] sprintf("%d\t%d\n", k, DEADLINE); else p[k] = p[k] k "\t" $4 "\n"; d[k] = d[k] k "\t" $7 "\n" }
+BEGIN { split("healthy hung", order, " "); for (k = 1; k <= 2; k++) idx[order[k]] = k }
 END {
-	split("healthy hung", order, " ")
+	for (k = 1; k <= 2; k++) printf "%s", p[k] > PLOTP
+	for (k = 1; k <= 2; k++) printf "%s", d[k] > PLOTD
+	for (k = 1; k <= 2; k++) printf "%s", t[k] > PLOTT
+	# Each guest never seen within 2 ms: its last poll, and the daemon.
+	for (i = 1; i <= R["last"]; i++) {
+		split(R["last", i], f, "\t"); split(R["lastd", i], g, "\t"); m = f[2]; if (f[5] != "NA") continue
+		stuck[m] = stuck[m] sprintf("%s%s (run %d): vts-probe %s ms, daemon logged %s ms", stuck[m] == "" ? "" : "; ", f[4], f[3], f[6], g[6])
+	}
 	label["healthy"] = "all " G " guests paused, resumed together"
 	label["hung"] = (G - 1) " healthy guests, " HUNG "'"'"'s agent hung (SIGSTOP)"
 	print "| scenario | runs | each guest within 2 ms after the resumes (vts-probe): median | p95 | max | every guest within 2 ms (per run): median | max | daemon: sync done after the trigger: median | p95 | max | resuming them all took |"
 	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for (k = 1; k <= 2; k++) {
-		m = order[k]; if (!n[m]) continue
-		nr = 0; bad = 0
-		for (key in runs) { split(key, kk, SUBSEP); if (kk[1] != m) continue
-			if (worst[m, kk[2]] == "NA") bad++; else w[++nr] = worst[m, kk[2]] }
-		for (i = 1; i <= pc[m]; i++) x[i] = p[m, i]
-		sortn(x, pc[m]); sortn(w, nr)
-		for (i = 1; i <= n[m]; i++) { y[i] = d[m, i]; z[i] = b[m, i] }
-		sortn(y, n[m]); sortn(z, n[m])
+		m = order[k]; if (!(S["d", m, 1] + S["d", m, 2])) continue
+		nr = S["w", m, 1]; bad = S["w", m, 2]
 		printf "| %s | %d | %s ms | %s ms | %s ms | %s | %s | %s ms | %s ms | %s ms | %s ms |\n", label[m], nr + bad,
-			pc[m] ? fms(median(x, pc[m])) : "n/a", pc[m] ? fms(p95(x, pc[m])) : "n/a", pc[m] ? fms(x[pc[m]]) : "n/a",
-			(nr ? fms(median(w, nr)) " ms" : "n/a") (bad ? " (" bad " of " nr + bad " runs: not every guest)" : ""),
-			nr ? fms(w[nr]) " ms" : "n/a",
-			fms(median(y, n[m])), fms(p95(y, n[m])), fms(y[n[m]]), fms(median(z, n[m]))
-		for (i = 1; i <= pc[m]; i++) printf "%d\t%s\n", k, p[m, i] > PLOTP
-		for (i = 1; i <= n[m]; i++) printf "%d\t%s\n", k, d[m, i] > PLOTD
-		for (i = 1; i <= to[m]; i++) printf "%d\t%d\n", k, DEADLINE > PLOTT
+			S["p", m, 3], S["p", m, 4], S["p", m, 5],
+			(nr ? ms(S["w", m, 3]) : "n/a") (bad ? " (" bad " of " nr + bad " runs: not every guest)" : ""),
+			nr ? ms(S["w", m, 4]) : "n/a", S["d", m, 3], S["d", m, 4], S["d", m, 5], S["b", m, 1]
 	}
 	print ""
 	for (k = 1; k <= 2; k++) {
-		m = order[k]; if (!n[m]) continue
-		printf "- %s: %d of %d guest syncs needed more than one attempt by the daemon (a verify failure or an agent timeout, retried after a backoff).", label[m], retried[m], n[m]
-		if (to[m]) printf " %d of %d guests were not seen within 2 ms in '"$(meta fix_timeout_s)"' s: %s.", to[m], n[m], stuck[m]
+		m = order[k]; n = S["d", m, 1] + S["d", m, 2]; if (!n) continue
+		printf "- %s: %d of %d guest syncs needed more than one attempt by the daemon (a verify failure or an agent timeout, retried after a backoff).", label[m], S["t", m, 1], n
+		if (S["p", m, 2]) printf " %d of %d guests were not seen within 2 ms in '"$(meta fix_timeout_s)"' s: %s.", S["p", m, 2], n, stuck[m]
 		printf "\n"
 	}
-}' G="$(meta guests)" HUNG="$(meta hung_guest)" PLOTP="$TMP/scalep.dat" PLOTD="$TMP/scaled.dat" \
+}' ST="$ST" G="$(meta guests)" HUNG="$(meta hung_guest)" PLOTP="$TMP/scalep.dat" PLOTD="$TMP/scaled.dat" \
 	PLOTT="$TMP/scalet.dat" DEADLINE="$(($(meta fix_timeout_s) * 1000))" \
-	"$RES/scale.tsv" >"$TMP/t_scale.md" || die "scale table failed"
+	"$ST" "$RES/scale.tsv" >"$TMP/t_scale.md" || die "scale table failed"
 
 HUNG_LINES=""
 if [ -s "$RES/scale-hung.log" ]; then
@@ -424,7 +461,7 @@ if [ -s "$RES/scale-hung.log" ]; then
 fi
 
 # --- 4. footprint ------------------------------------------------------------------
-awk -F'\t' "$AWKLIB"'
+awk -F'\t' '
 FNR == 1 { next }
 { ph[NR] = $1; x[NR] = $2; t[NR] = $3 / 1000; cpu[NR] = $4; rss[NR] = $5; hwm[NR] = $6; thr[NR] = $7; last = NR
   printf "%.2f\t%d\t%.2f\n", t[NR], cpu[NR], rss[NR] / 1024 > PLOT
@@ -547,13 +584,16 @@ plot "$TMP/fp.dat" using 1:2 with linespoints pt 7 ps 0.5 lc rgb "#3b6ea5" title
      "$TMP/fp.dat" using 1:3 axes x1y2 with linespoints pt 5 ps 0.5 lc rgb "#27ae60" title "RSS"
 unset multiplot
 EOF
-gnuplot "$TMP/plot.gp" 2>"$TMP/gnuplot.err" || die "gnuplot failed: $(cat "$TMP/gnuplot.err")"
-[ -s "$TMP/benchmarks.png" ] || die "gnuplot wrote no PNG: $(cat "$TMP/gnuplot.err")"
+if [ "$PNG" = 1 ]; then
+	gnuplot "$TMP/plot.gp" 2>"$TMP/gnuplot.err" || die "gnuplot failed: $(cat "$TMP/gnuplot.err")"
+	[ -s "$TMP/benchmarks.png" ] || die "gnuplot wrote no PNG: $(cat "$TMP/gnuplot.err")"
+fi
 
 # --- the document ------------------------------------------------------------------
 MODE=$(meta mode)
 # The Simulation section comes from make sim (sim/README.md), and the Watch
-# mode one from bench/run.sh's watch_report, not from this run: keep them.
+# mode one from report.sh --only watch (which bench/run.sh runs after this
+# on a full run), not from this run: keep them.
 : >"$TMP/t_sim.md"
 [ -f "$DOCS/benchmarks.md" ] && awk '/^## /{ on = /^## (Watch mode|Simulation)/ } on' "$DOCS/benchmarks.md" >"$TMP/t_sim.md"
 {
@@ -726,7 +766,9 @@ cat "$TMP/t_footprint.md"
 echo
 echo "== load"
 cat "$TMP/t_load.md"
-cp "$TMP/benchmarks.png" "$DOCS/benchmarks.png.new" &&
-	cp "$TMP/benchmarks.md" "$DOCS/benchmarks.md.new" &&
-	mv "$DOCS/benchmarks.png.new" "$DOCS/benchmarks.png" &&
+if [ "$PNG" = 1 ]; then
+	cp "$TMP/benchmarks.png" "$DOCS/benchmarks.png.new" &&
+		mv "$DOCS/benchmarks.png.new" "$DOCS/benchmarks.png" || die "cannot write to $DOCS"
+fi
+cp "$TMP/benchmarks.md" "$DOCS/benchmarks.md.new" &&
 	mv "$DOCS/benchmarks.md.new" "$DOCS/benchmarks.md" || die "cannot write to $DOCS"

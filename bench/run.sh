@@ -22,8 +22,8 @@
 #   BENCH_ONLY=triggers  section 2b alone, on one test host; its section of
 #                      benchmarks.md is replaced, the rest kept; raw results
 #                      in $BENCH_OUT/results-triggers
-#   VTS_BUILD_DIR      vmtimesync, vmtimesyncd, vts-probe, bench/blindset
-#                      (default build)
+#   VTS_BUILD_DIR      vmtimesync, vmtimesyncd, vts-probe, bench/blindset,
+#                      bench/benchstat (default build)
 #   BENCH_OUT          raw results (default $VTS_BUILD_DIR/bench)
 #   BENCH_DOCS         where benchmarks.md and .png go (default docs)
 #   BENCH_SEED         seed for the random shifts and method order
@@ -34,7 +34,8 @@
 #   BENCH_MASS_GUESTS, BENCH_MASS_RUNS   guests and runs of part 5
 #   BENCH_ONLY=mass    part 5 alone: its results go to $BENCH_OUT/results-mass
 #                      and only its section of benchmarks.md is replaced
-#   BENCH_ONLY=watch   only the watch section (docs/benchmarks.md's part)
+#   BENCH_ONLY=watch   only the watch section, the same way: results in
+#                      $BENCH_OUT/results-watch, only its section replaced
 #   BENCH_WATCH_GUESTS, BENCH_WATCH_S   its guests (12) and window (180 s)
 #   BENCH_HWCLOCK      util-linux (default: as every real guest has) or
 #                      busybox (returns at once: only to show the difference)
@@ -59,6 +60,7 @@ VTS=$VTS_BUILD_DIR/vmtimesync
 VTSD=$VTS_BUILD_DIR/vmtimesyncd
 PROBE=$VTS_BUILD_DIR/vts-probe
 BLINDSET=$VTS_BUILD_DIR/bench/blindset
+BENCHSTAT=$VTS_BUILD_DIR/bench/benchstat
 TH_GUEST_DIR=$VTS_GUEST_DIR
 export VTS_BUILD_DIR VTS_GUEST_DIR TH_GUEST_DIR
 
@@ -133,7 +135,7 @@ VTSD_CONF=("host_unsynced = allow")
 
 # --- checks and setup --------------------------------------------------------
 [ "$(id -u)" -eq 0 ] || die "must run as root (it starts libvirtd and QEMU)"
-for bin in "$VTS" "$VTSD" "$PROBE" "$BLINDSET"; do
+for bin in "$VTS" "$VTSD" "$PROBE" "$BLINDSET" "$BENCHSTAT"; do
 	[ -x "$bin" ] || die "missing $bin: run 'make bench' (it builds what it needs)"
 done
 T_START=${EPOCHREALTIME/./}
@@ -380,7 +382,13 @@ rand_shift_ms() {
 	SHIFT_MS=$v
 }
 
-ms_to_s() { awk -v m="$1" 'BEGIN { printf "%.3f", m / 1000 }'; }
+# ms_to_s MS: whole milliseconds as seconds with 3 decimals (exact: no
+# rounding to do, so integer arithmetic, not a process).
+ms_to_s() {
+	local m=$1 sign=
+	[ "$m" -lt 0 ] && sign=- m=$((-m))
+	printf '%s%d.%03d' "$sign" $((m / 1000)) $((m % 1000))
+}
 
 # precision_trial METHOD ROUND: move the guest, sync with METHOD, measure.
 precision_trial() {
@@ -884,14 +892,15 @@ sec_footprint() {
 	meta cycles_stepped "$stepped"
 }
 
-# BENCH_ONLY=triggers|mass: that part alone (2b or 5), on one test host;
-# report.sh --only PART puts its section into the existing benchmarks.md.
+# BENCH_ONLY=triggers|mass|watch: that part alone (2b, 5 or watch mode), on
+# one test host; report.sh --only PART puts its section into the existing
+# benchmarks.md. sec_watch starts and stops daemons of its own.
 bench_only() {
 	local part=$1
 	start_host h1
-	daemon_start h1
+	[ "$part" = watch ] || daemon_start h1
 	"sec_$part"
-	daemon_stop h1
+	[ "$part" = watch ] || daemon_stop h1
 	snapshot end
 	meta load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 	now_us
@@ -1069,52 +1078,6 @@ sec_watch() {
 		die "watch: vmtimesyncd made no watch measurement in ${WATCH_WINDOW_S} s"
 }
 
-# watch_report TSV DOCS: print sec_watch's table and put it in
-# DOCS/benchmarks.md as its "## Watch mode" section (replaced in place, or
-# put before "## Simulation"; bench/report.sh keeps it).
-watch_report() {
-	local tsv=$1 md=$2/benchmarks.md sec
-	sec=$(mktemp) || die "mktemp failed"
-	{
-		echo "## Watch mode: what watching costs"
-		echo
-		echo "vmtimesyncd with $WATCH_GUESTS idle guests, with the default"
-		echo "\`watch_interval = 60s\` and with \`watch_interval = off\`, each measured over"
-		echo "$(awk -F'\t' 'NR == 2 { printf "%.0f", $3 / 1000 }' "$tsv") s once its start-up sweep was done, then scaled"
-		echo "to an hour (\`BENCH_ONLY=watch bench/run.sh\`; $(date -u '+%Y-%m-%d'),"
-		echo "$(nproc) cores shared with other work). Agent calls are counted from"
-		echo "the daemon's debug log (one line per \`guest-get-time\`), which both runs"
-		echo "write; CPU time is the daemon's user + system time (10 ms ticks)."
-		echo
-		echo "| watch_interval | guests | window | daemon CPU | CPU per hour | agent calls | per hour | per guest and hour | watch measurements |"
-		echo "|---|---|---|---|---|---|---|---|---|"
-		awk -F'\t' 'NR > 1 {
-			h = 3600000 / $3
-			printf "| %s | %d | %.0f s | %d ms | %.2f s | %d | %.0f | %.1f | %d |\n",
-				$1, $2, $3 / 1000, $4, $4 * h / 1000, $5, $5 * h, $5 * h / $2, $6 }' "$tsv"
-		echo
-		echo "Each measurement is one \`guest-get-time\` (the offsets here are far"
-		echo "from \`watch_fix_above\`, so one sample decides) and three cheap libvirt"
-		echo "calls (lookup, state, XML) that do not reach the guest. On a node of 500"
-		echo "guests the default makes 500 / 60 = 8.3 measurements a second, each"
-		echo "holding one libvirtd worker for a few ms; and at most half of"
-		echo "\`workers\` measure at once (tests/unit/test_watch.c), so watching"
-		echo "never holds more of libvirtd's workers than \`workers\`."
-		echo
-	} >"$sec"
-	cat "$sec"
-	if [ ! -f "$md" ]; then
-		cp "$sec" "$md" || die "cannot write $md"
-	elif ! awk -v sec="$sec" '
-		function put() { while ((getline l < sec) > 0) print l; done = 1 }
-		/^## / { skip = /^## Watch mode/; if (skip && !done) put(); else if (/^## Simulation/ && !done) put() }
-		!skip { print }
-		END { if (!done) { print ""; put() } }' "$md" >"$md.new" || ! mv "$md.new" "$md"; then
-		die "cannot write $md"
-	fi
-	rm -f "$sec"
-}
-
 # =============================================================================
 # main
 # =============================================================================
@@ -1148,18 +1111,6 @@ meta guests_tried "$GUESTS"
 meta hwclock "$HWCLOCK"
 snapshot start
 
-if [ "$ONLY" = watch ]; then
-	start_host h1
-	sec_watch
-	watch_report "$RES/watch.tsv" "$BENCH_DOCS"
-	rm -rf "$BENCH_OUT/watch-results"
-	mv "$RES" "$BENCH_OUT/watch-results"
-	RES=$BENCH_OUT/watch-results
-	BENCH_DONE=1
-	say "watch: done: $BENCH_DOCS/benchmarks.md; raw results in $RES"
-	exit 0
-fi
-
 if [ -n "$ONLY" ]; then
 	bench_only "$ONLY"
 	exit 0
@@ -1188,7 +1139,7 @@ meta duration_s $(((NOW_US - T_START) / 1000000))
 
 # Only a complete run replaces the results and the docs.
 "$BENCH_DIR/report.sh" "$RES" "$BENCH_DOCS" || die "bench/report.sh failed"
-watch_report "$RES/watch.tsv" "$BENCH_DOCS"
+"$BENCH_DIR/report.sh" --only watch "$RES" "$BENCH_DOCS" || die "bench/report.sh --only watch failed"
 rm -rf "$BENCH_OUT/results"
 mv "$RES" "$BENCH_OUT/results"
 RES=$BENCH_OUT/results

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmtimesync/vts_error.h"
+#include "vts_error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

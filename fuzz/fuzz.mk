@@ -55,10 +55,10 @@ FUZZ_OBJS_ctl = ctl error
 FUZZ_OBJS_domxml = domxml error
 # vts_conf.c takes the set_time_fallback names from the fallback module
 # and its defaults from the sync module.
-FUZZ_OBJS_conf = conf sync sync_msg fallback agent domxml report clock error
+FUZZ_OBJS_conf = conf sync sync_msg fallback safety agent domxml report clock error
 # vts_conf.c takes the fallback names from the fallback module; the hook
 # escapes its waiter's lines with the report module.
-FUZZ_OBJS_hook = hook domxml conf ctl sync sync_msg fallback agent report clock log error
+FUZZ_OBJS_hook = hook domxml conf ctl sync sync_msg fallback safety agent report clock log error
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/fuzz_%.o
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LIBS)

@@ -6,7 +6,7 @@
  * NUL. */
 #include "fuzz.h"
 
-#include "vmtimesync/vts_agent.h"
+#include "vts_agent.h"
 
 /* A failure fills the error in with a reply-shaped code. */
 static void

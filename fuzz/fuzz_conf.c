@@ -14,8 +14,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vmtimesync/vts_conf.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_conf.h"
+#include "vts_sync.h"
 
 #define HOUR_NS (3600 * VTS_NS_PER_SEC)
 

@@ -10,7 +10,7 @@
 
 #include <errno.h>
 
-#include "vmtimesync/vts_ctl.h"
+#include "vts_ctl.h"
 
 static void
 check_reason(const char *reason)

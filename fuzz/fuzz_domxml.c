@@ -5,7 +5,7 @@
  * inside allowed. */
 #include "fuzz.h"
 
-#include "vmtimesync/vts_domxml.h"
+#include "vts_domxml.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

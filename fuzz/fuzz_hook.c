@@ -15,10 +15,10 @@
 
 #include <errno.h>
 
-#include "vmtimesync/vts_ctl.h"
-#include "vmtimesync/vts_domxml.h"
-#include "vmtimesync/vts_hook.h"
-#include "vmtimesync/vts_report.h"
+#include "vts_ctl.h"
+#include "vts_domxml.h"
+#include "vts_hook.h"
+#include "vts_report.h"
 
 #define MAX_ARGS 7
 

@@ -31,12 +31,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_conf.h"
-#include "vmtimesync/vts_ctl.h"
-#include "vmtimesync/vts_hook.h"
-#include "vmtimesync/vts_log.h"
-#include "vmtimesync/vts_report.h"
+#include "vts_clock.h"
+#include "vts_conf.h"
+#include "vts_ctl.h"
+#include "vts_hook.h"
+#include "vts_log.h"
+#include "vts_report.h"
 
 /* The budget: libvirtd is blocked while we run. */
 #define VTS_HOOK_STDIN_MS 15

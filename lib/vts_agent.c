@@ -1,5 +1,5 @@
 /* vts_agent.c: building guest agent commands and checking their replies. */
-#include "vmtimesync/vts_agent.h"
+#include "vts_agent.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -3,7 +3,7 @@
  * The parser works on a string (vts_conf_parse_string), so tests need no
  * files; vts_conf_load only reads the file and hands its bytes over.
  */
-#include "vmtimesync/vts_conf.h"
+#include "vts_conf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vmtimesync/vts_ctl.h"
+#include "vts_ctl.h"
 
 #define VTS_CONF_ALLOW_PRIV
 #include "vts_conf_priv.h"
@@ -26,10 +26,6 @@ _Static_assert(VTS_CONF_SOCKET_PATH_MAX <= sizeof(((struct sockaddr_un *)0)->sun
                "control_socket must fit in sun_path");
 _Static_assert(sizeof(VTS_CTL_DEFAULT_PATH) <= VTS_CONF_SOCKET_PATH_MAX,
                "the default control socket path must fit");
-
-#define VTS_NS_PER_US 1000LL
-#define VTS_NS_PER_MIN (60 * VTS_NS_PER_SEC)
-#define VTS_NS_PER_HOUR (3600 * VTS_NS_PER_SEC)
 
 #define VTS_CONF_DEFAULT_AGENT_WAIT_NS (10 * VTS_NS_PER_MIN)
 #define VTS_CONF_DEFAULT_RETRY_MAX 8
@@ -66,9 +62,6 @@ _Static_assert(sizeof(VTS_CTL_DEFAULT_PATH) <= VTS_CONF_SOCKET_PATH_MAX,
 /* Room for the list of known keys in the unknown-key message. */
 #define VTS_CONF_KNOWN_MAX 400
 
-/* Fractional digits kept in a duration: below a nanosecond for seconds. */
-#define VTS_CONF_FRAC_DIGITS 9
-
 /* Where the parser is, for error messages. */
 typedef struct {
     const char *source;
@@ -76,18 +69,6 @@ typedef struct {
     const char *key;
     vts_error *err;
 } vts_conf_ctx;
-
-static const struct {
-    const char *name;
-    int64_t ns;
-} vts_conf_units[] = {
-    {"ns", 1},
-    {"us", VTS_NS_PER_US},
-    {"ms", VTS_NS_PER_MS},
-    {"s", VTS_NS_PER_SEC},
-    {"min", VTS_NS_PER_MIN},
-    {"h", VTS_NS_PER_HOUR},
-};
 
 struct vts_conf_key;
 
@@ -188,81 +169,6 @@ vts_conf_oom(const vts_conf_ctx *ctx)
     return vts_conf_fail(ctx, VTS_ERR_INTERNAL, "out of memory");
 }
 
-/* Write @ns in the largest unit that holds it exactly: "1h", "10min",
- * "5ms", "0". */
-static void
-vts_conf_format_duration(char *buf, size_t len, int64_t ns)
-{
-    size_t i = sizeof(vts_conf_units) / sizeof(vts_conf_units[0]);
-
-    if (ns == 0) {
-        snprintf(buf, len, "0");
-        return;
-    }
-    while (--i > 0 && ns % vts_conf_units[i].ns != 0)
-        ;
-    snprintf(buf, len, "%lld%s", (long long)(ns / vts_conf_units[i].ns),
-             vts_conf_units[i].name);
-}
-
-/* Parse a duration: digits, optionally '.' and more digits, optional blanks,
- * optional unit (seconds when absent). No sign, exponent, hex or locale:
- * strtod would take "inf", "0x1p3" and a locale's decimal comma. Exact
- * integer arithmetic. Returns 0, -1 when @s is not a duration, -2 when it
- * does not fit in int64_t nanoseconds. */
-static int
-vts_conf_parse_duration(const char *s, int64_t *out)
-{
-    const char *p = s;
-    int64_t whole = 0, frac = 0, pow10 = 1, unit = VTS_NS_PER_SEC, ns, part;
-    bool digits = false, overflow = false;
-    size_t i;
-    int fdigits = 0;
-
-    for (; *p >= '0' && *p <= '9'; p++) {
-        digits = true;
-        if (whole > (INT64_MAX - 9) / 10)
-            overflow = true;
-        else
-            whole = whole * 10 + (*p - '0');
-    }
-    if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++) {
-            digits = true;
-            if (fdigits < VTS_CONF_FRAC_DIGITS) {
-                frac = frac * 10 + (*p - '0');
-                pow10 *= 10;
-                fdigits++;
-            }
-        }
-    }
-    if (!digits)
-        return -1;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (*p) {
-        for (i = 0; i < sizeof(vts_conf_units) / sizeof(vts_conf_units[0]); i++)
-            if (strcmp(p, vts_conf_units[i].name) == 0)
-                break;
-        if (i == sizeof(vts_conf_units) / sizeof(vts_conf_units[0]))
-            return -1;
-        unit = vts_conf_units[i].ns;
-    }
-    if (overflow || whole > INT64_MAX / unit)
-        return -2;
-    ns = whole * unit;
-    /* Units from 1 s up are multiples of 10^9, so the division is exact;
-     * below that, frac * unit < 10^15 fits and is rounded to the nearest ns. */
-    if (unit % pow10 == 0)
-        part = frac * (unit / pow10);
-    else
-        part = (frac * unit + pow10 / 2) / pow10;
-    if (ns > INT64_MAX - part)
-        return -2;
-    *out = ns + part;
-    return 0;
-}
-
 static int
 vts_conf_duration(const vts_conf_ctx *ctx, const char *value, int64_t min, int64_t max,
                   int64_t *out)
@@ -273,13 +179,13 @@ vts_conf_duration(const vts_conf_ctx *ctx, const char *value, int64_t min, int64
 
     if (!*value)
         return vts_conf_fail(ctx, VTS_ERR_CONFIG, "missing value (use e.g. 5ms, 2s)");
-    rc = vts_conf_parse_duration(value, &ns);
+    rc = vts_clock_parse_duration(value, &ns);
     if (rc == -1)
         return vts_conf_fail(ctx, VTS_ERR_CONFIG,
                              "'%s' is not a duration (use e.g. 5ms, 2s)",
                              vts_conf_quote(q, sizeof(q), value));
-    vts_conf_format_duration(lo, sizeof(lo), min);
-    vts_conf_format_duration(hi, sizeof(hi), max);
+    vts_clock_format_duration(lo, sizeof(lo), min);
+    vts_clock_format_duration(hi, sizeof(hi), max);
     if (rc == -2 || ns < min || ns > max)
         return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is out of range (%s to %s)",
                              vts_conf_quote(q, sizeof(q), value), lo, hi);
@@ -369,14 +275,14 @@ vts_conf_parse_arg(vts_conf_number n, const char *arg, int64_t *out, vts_error *
         *out = v;
         return 0;
     }
-    if (vts_conf_parse_duration(arg, &v) < 0 || v < b->min || v > b->max ||
+    if (vts_clock_parse_duration(arg, &v) < 0 || v < b->min || v > b->max ||
         (b->kind == VTS_CONF_WHOLE_SECONDS && v % VTS_NS_PER_SEC != 0)) {
         if (b->kind == VTS_CONF_WHOLE_SECONDS)
             return vts_error_set(err, VTS_ERR_CONFIG, "whole seconds from %lld to %lld",
                                  (long long)(b->min / VTS_NS_PER_SEC),
                                  (long long)(b->max / VTS_NS_PER_SEC));
-        vts_conf_format_duration(lo, sizeof(lo), b->min);
-        vts_conf_format_duration(hi, sizeof(hi), b->max);
+        vts_clock_format_duration(lo, sizeof(lo), b->min);
+        vts_clock_format_duration(hi, sizeof(hi), b->max);
         return vts_error_set(err, VTS_ERR_CONFIG,
                              "a duration from %s to %s (e.g. 5ms, 2s; a bare number is "
                              "seconds)",
@@ -409,7 +315,7 @@ vts_conf_format_arg(vts_conf_number n, int64_t value, char *buf, size_t len)
     if (vts_conf_number_key(n)->b.kind == VTS_CONF_COUNT)
         snprintf(buf, len, "%lld", (long long)value);
     else
-        vts_conf_format_duration(buf, len, value);
+        vts_clock_format_duration(buf, len, value);
 }
 
 /* Quotes would end up in the URI or the pattern and never match: say so
@@ -576,13 +482,13 @@ vts_conf_duration_or(const vts_conf_ctx *ctx, const char *value, const char *wor
     if (value[0] == '-')
         return vts_conf_fail(ctx, VTS_ERR_CONFIG, "'%s' is negative (use %s, or e.g. %s)",
                              q, word, examples);
-    rc = vts_conf_parse_duration(value, &ns);
+    rc = vts_clock_parse_duration(value, &ns);
     if (rc == -1)
         return vts_conf_fail(ctx, VTS_ERR_CONFIG,
                              "'%s' is not a duration (use %s, or e.g. %s)", q, word,
                              examples);
-    vts_conf_format_duration(lo, sizeof(lo), min);
-    vts_conf_format_duration(hi, sizeof(hi), max);
+    vts_clock_format_duration(lo, sizeof(lo), min);
+    vts_clock_format_duration(hi, sizeof(hi), max);
     if (rc == -2 || ns < min || ns > max)
         return vts_conf_fail(ctx, VTS_ERR_CONFIG,
                              "'%s' is out of range (%s to %s; or %s)", q, lo, hi, word);
@@ -967,7 +873,7 @@ vts_conf_key_default(size_t i, char *buf, size_t len)
     else if (k->b.kind == VTS_CONF_COUNT)
         snprintf(buf, len, "%lld", (long long)k->def);
     else
-        vts_conf_format_duration(buf, len, k->def);
+        vts_clock_format_duration(buf, len, k->def);
     return !k->unset;
 }
 
@@ -1022,8 +928,8 @@ vts_conf_check(const vts_conf *conf, vts_conf_ctx *ctx, const unsigned *backoff_
 
     if (conf->backoff_max_ns >= conf->backoff_initial_ns)
         return 0;
-    vts_conf_format_duration(init, sizeof(init), conf->backoff_initial_ns);
-    vts_conf_format_duration(max, sizeof(max), conf->backoff_max_ns);
+    vts_clock_format_duration(init, sizeof(init), conf->backoff_initial_ns);
+    vts_clock_format_duration(max, sizeof(max), conf->backoff_max_ns);
     if (backoff_lines[1] > backoff_lines[0]) {
         ctx->line = backoff_lines[1];
         ctx->key = "backoff_max";

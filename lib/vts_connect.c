@@ -1,6 +1,6 @@
 /* vts_connect.c: hypervisor connections opened on threads of their own,
  * polled or waited for up to a deadline, abandoned when they hang. */
-#include "vmtimesync/vts_connect.h"
+#include "vts_connect.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "vts_clock.h"
 
 /* Shared by the attempt's thread and its owner; freed by whichever of the
  * two lets go last. */
@@ -168,8 +170,8 @@ vts_connect_wait(vts_connect *c, int64_t timeout_ns, vts_hv_conn **conn, vts_err
 
     *conn = NULL;
     clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(timeout_ns / 1000000000LL);
-    until.tv_nsec += (long)(timeout_ns % 1000000000LL);
+    until.tv_sec += (time_t)(timeout_ns / VTS_NS_PER_SEC);
+    until.tv_nsec += (long)(timeout_ns % VTS_NS_PER_SEC);
     if (until.tv_nsec >= 1000000000L) {
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
@@ -179,7 +181,7 @@ vts_connect_wait(vts_connect *c, int64_t timeout_ns, vts_hv_conn **conn, vts_err
         if (pthread_cond_timedwait(&c->cond, &c->lock, &until) == ETIMEDOUT && !c->done) {
             vts_error_set(err, VTS_ERR_CONNECT,
                           "libvirt at %s did not answer within %lld s: is libvirtd hung?",
-                          c->uri, (long long)(timeout_ns / 1000000000LL));
+                          c->uri, (long long)(timeout_ns / VTS_NS_PER_SEC));
             pthread_mutex_unlock(&c->lock);
             vts_connect_abandon(c);
             return -1;

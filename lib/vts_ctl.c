@@ -1,5 +1,5 @@
 /* vts_ctl.c: the control socket's protocol, server helpers and client. */
-#include "vmtimesync/vts_ctl.h"
+#include "vts_ctl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmtimesync/vts_clock.h"
+#include "vts_clock.h"
 
 #define VTS_CTL_DEFAULT_REASON "hook"
 

@@ -4,7 +4,7 @@
  *
  * Threads: the event loop thread alone runs everything here.
  */
-#include "vmtimesync/vts_ctl_server.h"
+#include "vts_ctl_server.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -15,9 +15,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_log.h"
-#include "vmtimesync/vts_sync.h" /* VTS_NS_PER_SEC */
+#include "vts_clock.h"
+#include "vts_log.h"
+#include "vts_sync.h" /* VTS_NS_PER_SEC */
 
 /* A control client gets this long to send its request. */
 #define VTS_CTL_SERVER_REQUEST_TIMEOUT_NS (2 * VTS_NS_PER_SEC)

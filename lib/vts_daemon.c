@@ -8,7 +8,7 @@
  * answers); they share vts_daemon_priv.h, which says which thread owns
  * what.
  */
-#include "vmtimesync/vts_daemon.h"
+#include "vts_daemon.h"
 
 #define VTS_DAEMON_ALLOW_PRIV
 #include "vts_daemon_priv.h"
@@ -27,9 +27,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_log.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_clock.h"
+#include "vts_log.h"
+#include "vts_sync.h"
 
 static int vts_daemon_sig_fd = -1;
 /* The running daemon's agent calls (one daemon runs per process, as for

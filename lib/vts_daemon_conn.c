@@ -10,9 +10,9 @@
 #define VTS_DAEMON_ALLOW_PRIV
 #include "vts_daemon_priv.h"
 
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_log.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_clock.h"
+#include "vts_log.h"
+#include "vts_sync.h"
 
 /* Reconnect delays when a connect fails: 1 s, doubling, up to 30 s. */
 #define VTS_DAEMON_RECONNECT_MIN_NS (1 * VTS_NS_PER_SEC)

@@ -11,11 +11,11 @@
 #define VTS_DAEMON_ALLOW_PRIV
 #include "vts_daemon_priv.h"
 
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_domxml.h"
-#include "vmtimesync/vts_log.h"
-#include "vmtimesync/vts_report.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_clock.h"
+#include "vts_domxml.h"
+#include "vts_log.h"
+#include "vts_report.h"
+#include "vts_sync.h"
 
 /* Queue @name for a worker; with d->lock held. */
 void

@@ -10,10 +10,10 @@
 #define VTS_DAEMON_ALLOW_PRIV
 #include "vts_daemon_priv.h"
 
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_log.h"
-#include "vmtimesync/vts_report.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_clock.h"
+#include "vts_log.h"
+#include "vts_report.h"
+#include "vts_sync.h"
 
 /* Make the loop's timer fire as soon as possible (any thread). */
 void

@@ -18,15 +18,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmtimesync/vts_conf.h"
-#include "vmtimesync/vts_connect.h"
-#include "vmtimesync/vts_ctl_server.h"
-#include "vmtimesync/vts_daemon.h"
-#include "vmtimesync/vts_hv.h"
-#include "vmtimesync/vts_metrics.h"
-#include "vmtimesync/vts_pool.h"
-#include "vmtimesync/vts_sched.h"
-#include "vmtimesync/vts_watch.h"
+#include "vts_conf.h"
+#include "vts_connect.h"
+#include "vts_ctl_server.h"
+#include "vts_daemon.h"
+#include "vts_hv.h"
+#include "vts_metrics.h"
+#include "vts_pool.h"
+#include "vts_sched.h"
+#include "vts_watch.h"
 
 /* Worker connections kept open for reuse: one per worker at most. */
 #define VTS_DAEMON_MAX_IDLE 64

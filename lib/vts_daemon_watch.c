@@ -12,10 +12,10 @@
 #define VTS_DAEMON_ALLOW_PRIV
 #include "vts_daemon_priv.h"
 
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_log.h"
-#include "vmtimesync/vts_report.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_clock.h"
+#include "vts_log.h"
+#include "vts_report.h"
+#include "vts_sync.h"
 
 /* The watch's settings from d->conf (vts_conf_to_watch_conf: half the
  * workers measure at once at most, so that syncs always find room) and a
@@ -48,9 +48,7 @@ vts_daemon_watch_add(vts_daemon *d, const char *name, bool event)
 static bool
 vts_daemon_watch_busy(const char *name, void *opaque)
 {
-    const vts_sched_entry *e = vts_sched_get(opaque, name);
-
-    return e && (e->phase != VTS_PHASE_IDLE || e->suspended_ns != 0);
+    return vts_sched_busy(opaque, name);
 }
 
 /* Loop thread: hand the watch measurements that are due to the workers,

@@ -1,5 +1,5 @@
 /* vts_domxml.c: a bounded scanner for the parts of a domain XML we use. */
-#include "vmtimesync/vts_domxml.h"
+#include "vts_domxml.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* vts_error.c: filling and naming errors. */
-#include "vmtimesync/vts_error.h"
+#include "vts_error.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* vts_fallback.c: the guest-exec fallback, stepping a guest's clock with its
  * own GNU date when its agent refuses guest-set-time (no /sbin/hwclock). */
-#include "vmtimesync/vts_fallback.h"
+#include "vts_fallback.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "vmtimesync/vts_agent.h"
+#include "vts_agent.h"
 
 #define VTS_FALLBACK_ALLOW_PRIV
 #include "vts_fallback_priv.h"

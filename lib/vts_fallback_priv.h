@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmtimesync/vts_error.h"
-#include "vmtimesync/vts_hv.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_error.h"
+#include "vts_hv.h"
+#include "vts_sync.h"
 
 /* Does the guest agent let us run the guest's date? Both guest-exec and
  * guest-exec-status must be enabled (qemu-ga's --block-rpcs or allow-rpcs

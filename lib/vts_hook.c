@@ -1,6 +1,6 @@
 /* vts_hook.c: what the libvirt hook decides for each call libvirtd makes,
  * and how it starts and watches the detached waiter (vts_waiter.c). */
-#include "vmtimesync/vts_hook.h"
+#include "vts_hook.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,9 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "vmtimesync/vts_domxml.h"
-#include "vmtimesync/vts_log.h"
-#include "vmtimesync/vts_report.h"
+#include "vts_domxml.h"
+#include "vts_log.h"
+#include "vts_report.h"
 
 static const struct {
     const char *op;

@@ -1,5 +1,5 @@
 /* vts_hv.c: helpers shared by every hypervisor backend. */
-#include "vmtimesync/vts_hv.h"
+#include "vts_hv.h"
 
 #include <stdlib.h>
 

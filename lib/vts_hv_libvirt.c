@@ -15,9 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_domxml.h"
-#include "vmtimesync/vts_hv.h"
+#include "vts_clock.h"
+#include "vts_domxml.h"
+#include "vts_hv.h"
 
 /* The domain events we listen to. */
 enum {
@@ -113,7 +113,7 @@ vts_hv_libvirt_map_agent_error(int vir_code, int vir_domain, const char *message
          * by the channel's state and by how long libvirt took. */
         if (info && info->agent_state == VTS_AGENT_STATE_DISCONNECTED)
             return VTS_ERR_AGENT_NOT_CONNECTED;
-        if (elapsed_ns >= 0 && elapsed_ns < wait_s * 1000000000LL / 2)
+        if (elapsed_ns >= 0 && elapsed_ns < wait_s * VTS_NS_PER_SEC / 2)
             return VTS_ERR_AGENT_NOT_CONNECTED;
         if (info && info->agent_state == VTS_AGENT_STATE_CONNECTED)
             return VTS_ERR_AGENT_TIMEOUT;
@@ -390,7 +390,7 @@ vts_hv_libvirt_now_ns(void)
     struct timespec ts;
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return (int64_t)ts.tv_sec * VTS_NS_PER_SEC + ts.tv_nsec;
 }
 
 static int

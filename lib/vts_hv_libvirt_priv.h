@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-#include "vmtimesync/vts_domxml.h"
-#include "vmtimesync/vts_error.h"
+#include "vts_domxml.h"
+#include "vts_error.h"
 
 /* Map a libvirt error (virErrorNumber @vir_code, virErrorDomain @vir_domain
  * and its @message, which may be NULL) to a vmtimesync error code. */

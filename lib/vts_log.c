@@ -3,7 +3,7 @@
  * is our own non-blocking datagram socket to /dev/log, not syslog(3),
  * whose blocking send would hold libvirtd (waiting for the hook) or the
  * daemon's event loop while journald does not read. */
-#include "vmtimesync/vts_log.h"
+#include "vts_log.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmtimesync/vts_report.h"
+#include "vts_report.h"
 
 static const char *vts_log_ident = "vmtimesync";
 static bool vts_log_stderr = true;

@@ -1,5 +1,5 @@
 /* vts_metrics.c: Prometheus text exposition of the daemon's syncs. */
-#include "vmtimesync/vts_metrics.h"
+#include "vts_metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "vts_clock.h"
 
 /* Buckets of |offset before| in seconds: from noise to a long save. */
 static const double vts_metrics_offset_le[] = {0.001, 0.005, 0.01, 0.1, 1, 10, 60, 3600};
@@ -164,10 +166,10 @@ vts_metrics_record(vts_metrics *m, const char *domain, const char *trigger,
         m->failures[res->err.code]++;
     if (res->have_offset)
         vts_histogram_add(&m->offset, vts_metrics_offset_le, VTS_METRICS_NOFF,
-                          llabs(res->offset_ns) / 1e9);
+                          llabs(res->offset_ns) / (double)VTS_NS_PER_SEC);
     if (res->have_residual)
         vts_histogram_add(&m->residual, vts_metrics_residual_le, VTS_METRICS_NRES,
-                          llabs(res->residual_ns) / 1e9);
+                          llabs(res->residual_ns) / (double)VTS_NS_PER_SEC);
     if (domain && res->action != VTS_ACTION_ERROR &&
         (d = vts_metrics_domain(m, domain)) != NULL) {
         d->have_sync = true;
@@ -329,11 +331,11 @@ vts_buf_domains(vts_buf *b, const vts_metrics *m, vts_series which, const char *
         vts_buf_printf(b, "%s{domain=\"", name);
         vts_buf_label(b, d->domain);
         if (which == VTS_SERIES_OFFSET)
-            vts_buf_printf(b, "\"} %.9f\n", d->offset_ns / 1e9);
+            vts_buf_printf(b, "\"} %.9f\n", d->offset_ns / (double)VTS_NS_PER_SEC);
         else
             vts_buf_printf(b, "\"} %.3f\n",
                            (which == VTS_SERIES_LAST_SYNC ? d->last_ns : d->watch_ns) /
-                               1e9);
+                               (double)VTS_NS_PER_SEC);
     }
 }
 

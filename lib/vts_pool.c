@@ -1,5 +1,5 @@
 /* vts_pool.c: worker threads fed by a FIFO of domain names. */
-#include "vmtimesync/vts_pool.h"
+#include "vts_pool.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -1,5 +1,5 @@
 /* vts_report.c: sync results for people and for programs. */
-#include "vmtimesync/vts_report.h"
+#include "vts_report.h"
 
 #include <json-c/json.h>
 #include <stdio.h>

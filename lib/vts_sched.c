@@ -1,5 +1,5 @@
 /* vts_sched.c: the daemon's per-domain state machine. */
-#include "vmtimesync/vts_sched.h"
+#include "vts_sched.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +76,21 @@ const vts_sched_entry *
 vts_sched_get(const vts_sched *s, const char *name)
 {
     return vts_sched_find(s, name);
+}
+
+/* The test behind vts_sched_busy, on an entry. */
+static bool
+vts_sched_entry_busy(const vts_sched_entry *e)
+{
+    return e->phase != VTS_PHASE_IDLE || e->suspended_ns != 0;
+}
+
+bool
+vts_sched_busy(const vts_sched *s, const char *name)
+{
+    const vts_sched_entry *e = vts_sched_find(s, name);
+
+    return e && vts_sched_entry_busy(e);
 }
 
 size_t
@@ -281,8 +296,7 @@ vts_sched_prune(vts_sched *s, char *const *running, size_t count, int64_t listed
         for (size_t j = 0; j < count && !seen; j++)
             seen = strcmp(running[j], e->name) == 0;
         /* News since the list: it came after, and is not gone for that. */
-        if (seen || e->phase != VTS_PHASE_IDLE || e->suspended_ns > 0 ||
-            e->news_ns >= listed_ns) {
+        if (seen || vts_sched_entry_busy(e) || e->news_ns >= listed_ns) {
             i++;
             continue;
         }

@@ -1,5 +1,5 @@
 /* vts_sync.c: measure, step and verify one guest's clock. */
-#include "vmtimesync/vts_sync.h"
+#include "vts_sync.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -8,11 +8,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "vmtimesync/vts_agent.h"
-#include "vmtimesync/vts_domxml.h"
+#include "vts_agent.h"
+#include "vts_domxml.h"
 
 #define VTS_FALLBACK_ALLOW_PRIV
 #include "vts_fallback_priv.h"
+#define VTS_SAFETY_ALLOW_PRIV
+#include "vts_safety_priv.h"
 #define VTS_SYNC_MSG_ALLOW_PRIV
 #include "vts_sync_msg_priv.h"
 
@@ -202,31 +204,6 @@ vts_sync_median(const int64_t *v, size_t n)
     return s[(n - 1) / 2];
 }
 
-/* May a step of -@offset_ns be made? Within the safety bounds, unless
- * forced. (The host's own clock is checked before measuring.) */
-static int
-vts_sync_check_step(const vts_sync_opts *opts, int64_t offset_ns, vts_error *err)
-{
-    char off[32], bound[32];
-
-    if (opts->force)
-        return 0;
-    vts_clock_format_offset(off, sizeof(off), offset_ns);
-    if (opts->max_step_ns > 0 && vts_abs64(offset_ns) > opts->max_step_ns) {
-        vts_clock_format_offset(bound, sizeof(bound), opts->max_step_ns);
-        return vts_error_set(err, VTS_ERR_STEP_TOO_LARGE,
-                             "the guest is %s off, beyond max_step (%s)", off, bound + 1);
-    }
-    if (opts->max_backward_ns >= 0 && offset_ns > opts->max_backward_ns) {
-        vts_clock_format_offset(bound, sizeof(bound), opts->max_backward_ns);
-        return vts_error_set(
-            err, VTS_ERR_BACKWARD_REFUSED,
-            "the guest is %s ahead of the host, beyond max_backward (%s)", off,
-            bound + 1);
-    }
-    return 0;
-}
-
 /* After a step, drop the RTC ticks QEMU would otherwise replay into a guest
  * whose RTC uses tickpolicy='catchup' (Windows, usually): they would make
  * its clock run fast. libvirt's virDomainSetTime does the same. */
@@ -346,26 +323,6 @@ vts_sync_decide(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     return 0;
 }
 
-/* The host's clock is copied into the guest: it must be synchronized.
- * Checked before any agent call, so a refusal costs the guest nothing. */
-static int
-vts_sync_check_host(const vts_hv_ops *ops, const vts_sync_opts *opts, vts_error *err)
-{
-    bool synced = false;
-    int64_t maxerror = -1;
-
-    if (opts->allow_unsynced_host || !ops->host_clock)
-        return 0;
-    if (ops->host_clock(&synced, &maxerror, err) < 0)
-        return -1;
-    if (!synced)
-        return vts_error_set(err, VTS_ERR_HOST_UNSYNCED, "adjtimex reports STA_UNSYNC");
-    if (maxerror > VTS_SYNC_HOST_MAXERROR_NS)
-        return vts_error_set(err, VTS_ERR_HOST_UNSYNCED, "maximum error %.3f s",
-                             (double)maxerror / VTS_NS_PER_SEC);
-    return 0;
-}
-
 /* The guest-set-time delay to use next: @landed holds the delays the steps
  * of this sync landed with (@n of them), @hint the one learned from earlier
  * syncs (< 0: none), @first the estimate from the first measurement. */
@@ -411,7 +368,7 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
     } else {
         /* The host's clock first: a refusal is known before the guest is
          * asked anything, and then one sample serves the report. */
-        host_ok = vts_sync_check_host(ops, opts, &host_err) == 0;
+        host_ok = vts_safety_check_host(ops, opts, &host_err) == 0;
         /* One sample decides unless it is too close to call. */
         if (vts_sync_decide(ops, dom, domain, opts, host_ok ? bound : -1, 1, false,
                             &first, res) < 0)
@@ -433,7 +390,7 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
         res->err = host_err;
         goto error;
     }
-    if (vts_sync_check_step(opts, first.best.offset_ns, &res->err) < 0)
+    if (vts_safety_check_step(opts, first.best.offset_ns, &res->err) < 0)
         goto error;
     /* Without a delay learned from earlier steps, the step's delay is
      * estimated from the measurement: take the better of two round trips
@@ -511,7 +468,7 @@ vts_sync_run(const vts_hv_ops *ops, vts_hv_dom *dom, const char *domain,
             break;
         if (moved) {
             /* A new offset, with the same time safety as the first. */
-            if (vts_sync_check_step(opts, after.best.offset_ns, &res->err) < 0)
+            if (vts_safety_check_step(opts, after.best.offset_ns, &res->err) < 0)
                 goto error;
             vts_sync_log(
                 opts, VTS_LOG_INFO, domain,

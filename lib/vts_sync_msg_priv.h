@@ -1,13 +1,13 @@
 /* vts_sync_msg_priv.h: the wording of a sync's errors, for lib/vts_sync.c
- * only. */
+ * and its unit tests only. */
 #ifndef VTS_SYNC_MSG_ALLOW_PRIV
-#error "vts_sync_msg_priv.h is for lib/vts_sync.c and lib/vts_sync_msg.c only"
+#error "vts_sync_msg_priv.h is for lib/vts_sync.c, lib/vts_sync_msg.c and its tests only"
 #endif
 #ifndef VTS_SYNC_MSG_PRIV_H
 #define VTS_SYNC_MSG_PRIV_H
 
-#include "vmtimesync/vts_error.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_error.h"
+#include "vts_sync.h"
 
 /* Replace the bare message of a failed sync in @err with one that says
  * what went wrong and what to do about it, by its code; the original text

@@ -1,17 +1,17 @@
 /* vts_waiter.c: the hook's detached waiter, run by the CLI (vmtimesync
  * --hook-waiter): wait, woken by libvirt's events, until a migrated or
  * restored guest runs with its agent connected, then sync it once. */
-#include "vmtimesync/vts_waiter.h"
+#include "vts_waiter.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_domxml.h"
-#include "vmtimesync/vts_log.h"
-#include "vmtimesync/vts_report.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_clock.h"
+#include "vts_domxml.h"
+#include "vts_log.h"
+#include "vts_report.h"
+#include "vts_sync.h"
 
 /* How long the waiter retries connecting while libvirtd starts up. */
 #define VTS_WAITER_CONNECT_NS (30 * VTS_NS_PER_SEC)

@@ -1,6 +1,6 @@
 /* vts_watch.c: watch mode's schedule and correction policy (see
  * vts_watch.h). */
-#include "vmtimesync/vts_watch.h"
+#include "vts_watch.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -41,7 +41,7 @@ MONITORING_FILES = packaging/prometheus/vmtimesync-rules.yml \
 	packaging/grafana/vmtimesync-dashboard.json
 SCDOC ?= scdoc
 
-VTS_VERSION_H = include/vmtimesync/vts_version.h
+VTS_VERSION_H = include/vts_version.h
 VTS_PKG_VERSION := $(shell sed -n 's/^\#define VTS_VERSION "\(.*\)"$$/\1/p' $(VTS_VERSION_H))
 
 # Absolute, since the package builds run in other directories.

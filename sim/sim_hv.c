@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "sim_clock.h"
-#include "vmtimesync/vts_agent.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_agent.h"
+#include "vts_sync.h"
 
 #define MS (1000000LL)
 

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmtimesync/vts_hv.h"
+#include "vts_hv.h"
 
 /* The host's CLOCK_REALTIME at virtual time 0 (2026-01-01). */
 #define SIM_EPOCH_NS (1767225600LL * 1000000000LL)

@@ -15,10 +15,10 @@
 #include <string.h>
 
 #include "sim_clock.h"
-#include "vmtimesync/vts_conf.h"
-#include "vmtimesync/vts_pool.h"
-#include "vmtimesync/vts_sched.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_conf.h"
+#include "vts_pool.h"
+#include "vts_sched.h"
+#include "vts_sync.h"
 
 /* The trickle: this many resumes, one a second. */
 #define SIM_TRICKLE_S 60

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "sim_hv.h"
-#include "vmtimesync/vts_error.h"
+#include "vts_error.h"
 
 #define SIM_WAVES_MAX 2
 

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "sim_run.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_sync.h"
 
 #define SIM_SEED 20261130ULL
 

@@ -14,15 +14,15 @@
 
 #include <json-c/json.h>
 
-#include "vmtimesync/vts_conf.h"
-#include "vmtimesync/vts_ctl.h"
-#include "vmtimesync/vts_waiter.h"
-#include "vmtimesync/vts_log.h"
-#include "vmtimesync/vts_domxml.h"
-#include "vmtimesync/vts_hv.h"
-#include "vmtimesync/vts_report.h"
-#include "vmtimesync/vts_sync.h"
-#include "vmtimesync/vts_version.h"
+#include "vts_conf.h"
+#include "vts_ctl.h"
+#include "vts_waiter.h"
+#include "vts_log.h"
+#include "vts_domxml.h"
+#include "vts_hv.h"
+#include "vts_report.h"
+#include "vts_sync.h"
+#include "vts_version.h"
 
 enum {
     VTS_EXIT_OK = 0,

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmtimesync/vts_conf.h"
-#include "vmtimesync/vts_daemon.h"
-#include "vmtimesync/vts_log.h"
-#include "vmtimesync/vts_version.h"
+#include "vts_conf.h"
+#include "vts_daemon.h"
+#include "vts_log.h"
+#include "vts_version.h"
 
 enum {
     VTSD_EXIT_OK = 0,

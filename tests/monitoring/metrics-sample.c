@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmtimesync/vts_error.h"
-#include "vmtimesync/vts_metrics.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_error.h"
+#include "vts_metrics.h"
+#include "vts_sync.h"
 
 int
 main(int argc, char **argv)

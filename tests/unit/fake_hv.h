@@ -41,8 +41,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmtimesync/vts_error.h"
-#include "vmtimesync/vts_hv.h"
+#include "vts_error.h"
+#include "vts_hv.h"
 
 /* The name of the fake domain after fake_hv_reset(). */
 #define FAKE_HV_DOMAIN "web-1"

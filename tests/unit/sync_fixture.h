@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "fake_hv.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_sync.h"
 
 #define US 1000LL
 #define MS VTS_NS_PER_MS

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "vmtimesync/vts_agent.h"
+#include "vts_agent.h"
 
 /* A time_ns value the parser must not write on failure. */
 #define UNTOUCHED ((int64_t)0x5a5a5a5a5a5a5a5aLL)

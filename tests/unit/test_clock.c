@@ -1,5 +1,5 @@
 /* test_clock.c: unit tests for lib/vts_clock.c, offsets written for
- * people. */
+ * people and durations as the configuration writes them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "vmtimesync/vts_clock.h"
+#include "vts_clock.h"
 
 #define CANARY '#'
 
@@ -81,6 +81,67 @@ test_clock_offset_truncates_to_small_buffers(void **state)
     assert_int_equal(buf[0], CANARY);
 }
 
+/* Durations as the configuration writes them: any unit, fractions exact
+ * to the nanosecond, nothing strtod would take besides. */
+static void
+test_clock_parse_duration_units_and_fractions(void **state)
+{
+    int64_t v = -1;
+
+    (void)state;
+    assert_int_equal(vts_clock_parse_duration("5ms", &v), 0);
+    assert_true(v == 5 * VTS_NS_PER_MS);
+    assert_int_equal(vts_clock_parse_duration("2", &v), 0);
+    assert_true(v == 2 * VTS_NS_PER_SEC);
+    assert_int_equal(vts_clock_parse_duration("1.5 min", &v), 0);
+    assert_true(v == 90 * VTS_NS_PER_SEC);
+    assert_int_equal(vts_clock_parse_duration("0.000000001", &v), 0);
+    assert_true(v == 1);
+    assert_int_equal(vts_clock_parse_duration("1.5ns", &v), 0);
+    assert_true(v == 2); /* rounded to the nearest ns */
+    assert_int_equal(vts_clock_parse_duration("250us", &v), 0);
+    assert_true(v == 250000);
+    assert_int_equal(vts_clock_parse_duration("24h", &v), 0);
+    assert_true(v == 24 * VTS_NS_PER_HOUR);
+    v = 7;
+    assert_int_equal(vts_clock_parse_duration("", &v), -1);
+    assert_int_equal(vts_clock_parse_duration("-1s", &v), -1);
+    assert_int_equal(vts_clock_parse_duration("inf", &v), -1);
+    assert_int_equal(vts_clock_parse_duration("0x10", &v), -1);
+    assert_int_equal(vts_clock_parse_duration("1e3", &v), -1);
+    assert_int_equal(vts_clock_parse_duration("5 days", &v), -1);
+    assert_int_equal(vts_clock_parse_duration("3000000h", &v), -2);
+    assert_int_equal(vts_clock_parse_duration("99999999999999999999", &v), -2);
+    assert_true(v == 7); /* untouched on failure */
+}
+
+/* A duration is written in the largest unit that holds it exactly, so it
+ * reads back to the same value. */
+static void
+test_clock_format_duration_largest_exact_unit(void **state)
+{
+    char buf[32];
+    int64_t v = 0;
+    static const int64_t values[] = {0,
+                                     1,
+                                     1500,
+                                     5 * VTS_NS_PER_MS,
+                                     1500 * VTS_NS_PER_MS,
+                                     60 * VTS_NS_PER_SEC,
+                                     10 * VTS_NS_PER_MIN,
+                                     VTS_NS_PER_HOUR};
+    static const char *const texts[] = {"0",      "1ns",  "1500ns", "5ms",
+                                        "1500ms", "1min", "10min",  "1h"};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        vts_clock_format_duration(buf, sizeof(buf), values[i]);
+        assert_string_equal(buf, texts[i]);
+        assert_int_equal(vts_clock_parse_duration(buf, &v), 0);
+        assert_true(v == values[i]);
+    }
+}
+
 int
 main(void)
 {
@@ -88,6 +149,8 @@ main(void)
         cmocka_unit_test(test_clock_offset_units_at_the_boundaries),
         cmocka_unit_test(test_clock_offset_of_int64_min_is_in_seconds),
         cmocka_unit_test(test_clock_offset_truncates_to_small_buffers),
+        cmocka_unit_test(test_clock_parse_duration_units_and_fractions),
+        cmocka_unit_test(test_clock_format_duration_largest_exact_unit),
     };
 
     return cmocka_run_group_tests_name("clock", tests, NULL, NULL);

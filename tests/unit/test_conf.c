@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmtimesync/vts_conf.h"
+#include "vts_conf.h"
 
 #define VTS_CONF_ALLOW_PRIV
 #include "vts_conf_priv.h"

@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_connect.h"
+#include "vts_clock.h"
+#include "vts_connect.h"
 
 /* The blocking hypervisor: connect waits while `hold` is set. */
 static pthread_mutex_t hv_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmtimesync/vts_ctl.h"
+#include "vts_ctl.h"
 
 /* The hook's budget: it calls with about 20 ms and must be back in 50. */
 #define HOOK_TIMEOUT_MS 20

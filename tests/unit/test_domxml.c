@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "vmtimesync/vts_domxml.h"
+#include "vts_domxml.h"
 
 #define NS "http://vmtimesync.org/xmlns/domain/1.0"
 

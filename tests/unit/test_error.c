@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "vmtimesync/vts_error.h"
+#include "vts_error.h"
 
 static int
 setup(void **state)

@@ -13,9 +13,9 @@
 
 #include <cmocka.h>
 
-#include "vmtimesync/vts_conf.h"
-#include "vmtimesync/vts_hook.h"
-#include "vmtimesync/vts_log.h"
+#include "vts_conf.h"
+#include "vts_hook.h"
+#include "vts_log.h"
 
 #define AGENT_XML                                                                        \
     "<domain type='qemu'><name>web-1</name><devices>"                                    \

@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-#include "vmtimesync/vts_hv.h"
+#include "vts_hv.h"
 
 static int
 setup(void **state)

@@ -23,7 +23,7 @@
 #define VTS_HV_LIBVIRT_ALLOW_PRIV
 #include "vts_hv_libvirt_priv.h"
 
-#include "vmtimesync/vts_hv.h"
+#include "vts_hv.h"
 
 typedef struct {
     int code;

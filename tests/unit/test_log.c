@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "vmtimesync/vts_log.h"
+#include "vts_log.h"
 
 /* open_log's @env for "the captured file's own DEV:INO". */
 #define JOURNAL_IS_THE_FILE "the file"

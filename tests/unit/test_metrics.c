@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "vmtimesync/vts_metrics.h"
+#include "vts_metrics.h"
 
 static vts_sync_result
 stepped(int64_t offset_ns, int64_t residual_ns)

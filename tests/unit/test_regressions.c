@@ -22,10 +22,10 @@
 
 #include "daemon_fixture.h"
 #include "fake_hv.h"
-#include "vmtimesync/vts_daemon.h"
-#include "vmtimesync/vts_domxml.h"
-#include "vmtimesync/vts_hook.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_daemon.h"
+#include "vts_domxml.h"
+#include "vts_hook.h"
+#include "vts_sync.h"
 
 /* Read by the UBSan runtime when the binary is built with it; unused
  * otherwise. UBSAN_OPTIONS still overrides it. */
@@ -90,7 +90,7 @@ test_hook_decide_xml_without_text_ignores(void **state)
 
 /* Found by tests/memcheck/e2e.sh (memcheck, "Conditional jump or move
  * depends on uninitialised value(s)" in vts_sync_dom and
- * vts_sync_check_step, created by a stack allocation in vts_daemon_job):
+ * vts_safety_check_step, created by a stack allocation in vts_daemon_job):
  * the daemon's worker filled its vts_sync_opts with vts_conf_to_sync_opts()
  * alone, which by its contract leaves check_only and force alone, without
  * vts_sync_opts_init() first. Whatever the worker's stack held decided

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "vmtimesync/vts_report.h"
+#include "vts_report.h"
 
 #define CANARY '#'
 

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "vmtimesync/vts_sched.h"
+#include "vts_sched.h"
 
 #define S (1000000000LL)
 #define MS (1000000LL)
@@ -371,6 +371,32 @@ test_pause_length_is_recorded(void **state)
     /* The next trigger without a pause reports none. */
     assert_true(vts_sched_trigger(s, "a", "sweep", 10 * S));
     assert_int_equal(vts_sched_get(s, "a")->pause_ns, -1);
+}
+
+/* Busy while a sync is queued, under way or waiting for its agent, and
+ * while the guest is paused; not for an unknown domain, nor once served. */
+static void
+test_busy_while_a_sync_is_pending_or_the_guest_paused(void **state)
+{
+    vts_sched *s = *state;
+    vts_sched_entry job;
+    vts_sync_result ok = ok_result();
+
+    assert_false(vts_sched_busy(s, "a"));
+    assert_true(vts_sched_trigger(s, "a", "sweep", 1 * S));
+    assert_true(vts_sched_busy(s, "a")); /* queued */
+    assert_true(vts_sched_begin(s, "a", &job));
+    assert_true(vts_sched_busy(s, "a")); /* syncing */
+    assert_int_equal(vts_sched_finish(s, "a", &ok, 1 * S + 5), VTS_SCHED_DONE);
+    assert_false(vts_sched_busy(s, "a"));
+    vts_sched_suspended(s, "a", "paused", 2 * S);
+    assert_true(vts_sched_busy(s, "a")); /* paused, nothing pending */
+    assert_true(vts_sched_trigger(s, "a", "resumed/unpaused", 3 * S));
+    assert_int_equal(run_job(s, "a", ok_result(), 3 * S + 5), VTS_SCHED_DONE);
+    assert_false(vts_sched_busy(s, "a"));
+    vts_sched_expect(s, "a", "restored", 4 * S);
+    assert_true(vts_sched_busy(s, "a")); /* waiting for its agent */
+    assert_false(vts_sched_busy(s, "b"));
 }
 
 /* An I/O-error pause is told apart from a plain one, for the log line of
@@ -921,6 +947,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_permanent_error_ignores_rerun, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pause_length_is_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_busy_while_a_sync_is_pending_or_the_guest_paused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pause_reason_is_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hook_expectation_waits_for_resume, setup,
                                         teardown),

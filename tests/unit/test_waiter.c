@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_conf.h"
-#include "vmtimesync/vts_waiter.h"
+#include "vts_clock.h"
+#include "vts_conf.h"
+#include "vts_waiter.h"
 #include "fake_hv.h"
 
 /* --- the waiter: woken by libvirt's events, no polling ------------------ */

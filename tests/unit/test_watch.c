@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "fake_hv.h"
-#include "vmtimesync/vts_watch.h"
+#include "vts_watch.h"
 
 #define S (1000000000LL)
 #define MS (1000000LL)

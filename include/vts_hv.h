@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmtimesync/vts_error.h"
+#include "vts_error.h"
 
 typedef struct vts_hv_conn vts_hv_conn; /* an open hypervisor connection */
 typedef struct vts_hv_dom vts_hv_dom;   /* a reference to one domain */

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vmtimesync/vts_error.h"
+#include "vts_error.h"
 
 /* The XML namespace of vmtimesync's element in a domain's <metadata>. */
 #define VTS_DOMXML_NS "http://vmtimesync.org/xmlns/domain/1.0"

@@ -30,11 +30,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_error.h"
-#include "vmtimesync/vts_fallback.h"
-#include "vmtimesync/vts_hv.h"
-#include "vmtimesync/vts_log.h"
+#include "vts_clock.h"
+#include "vts_error.h"
+#include "vts_fallback.h"
+#include "vts_hv.h"
+#include "vts_log.h"
 
 /* No step when the measured offset is smaller than this: 5 ms is twice the
  * worst measurement noise seen on an emulated (TCG) guest, far below the

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmtimesync/vts_error.h"
+#include "vts_error.h"
 
 typedef struct vts_pool vts_pool;
 

@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmtimesync/vts_sync.h"
+#include "vts_sync.h"
 
 typedef struct {
     int64_t agent_wait_ns;      /* how long a trigger waits for the agent */
@@ -213,6 +213,12 @@ void vts_sched_foreach(const vts_sched *s,
 
 /* The entry of @name, or NULL. Borrowed; valid until the next call. */
 const vts_sched_entry *vts_sched_get(const vts_sched *s, const char *name);
+
+/* Is a sync of @name pending, under way or waiting for its agent, or is
+ * the guest paused? False for a domain the scheduler does not know. The
+ * watch measures only guests that are not busy, and only entries that are
+ * not busy are forgotten when their domain is gone. */
+bool vts_sched_busy(const vts_sched *s, const char *name);
 
 /* "idle", "queued", "syncing", "waiting", "backoff", "recheck". */
 const char *vts_phase_name(vts_phase phase);

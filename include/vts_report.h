@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_clock.h"
+#include "vts_sync.h"
 
 /* Copy @in into @buf of @len bytes with control characters and backslashes
  * escaped as \xNN, so that a name cannot forge a log line. Truncates to fit;

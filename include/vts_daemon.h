@@ -12,9 +12,9 @@
 
 #include <stdint.h>
 
-#include "vmtimesync/vts_conf.h"
-#include "vmtimesync/vts_error.h"
-#include "vmtimesync/vts_hv.h"
+#include "vts_conf.h"
+#include "vts_error.h"
+#include "vts_hv.h"
 
 typedef struct vts_daemon vts_daemon;
 

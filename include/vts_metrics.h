@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vmtimesync/vts_error.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_error.h"
+#include "vts_sync.h"
 
 typedef struct vts_metrics vts_metrics;
 

@@ -9,8 +9,8 @@
 #ifndef VTS_WAITER_H
 #define VTS_WAITER_H
 
-#include "vmtimesync/vts_conf.h"
-#include "vmtimesync/vts_hv.h"
+#include "vts_conf.h"
+#include "vts_hv.h"
 
 /* The waiter, run in a detached process after the hook returned: start
  * @ops' event loop, connect (retrying while libvirtd starts up), wait until

@@ -13,8 +13,8 @@
 
 #include <stdint.h>
 
-#include "vmtimesync/vts_error.h"
-#include "vmtimesync/vts_hv.h"
+#include "vts_error.h"
+#include "vts_hv.h"
 
 /* At most this many attempts run at once, abandoned ones included: a
  * libvirtd that never answers costs a bounded number of threads. */

@@ -29,10 +29,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmtimesync/vts_error.h"
-#include "vmtimesync/vts_sched.h"
-#include "vmtimesync/vts_sync.h"
-#include "vmtimesync/vts_watch.h"
+#include "vts_error.h"
+#include "vts_sched.h"
+#include "vts_sync.h"
+#include "vts_watch.h"
 
 #define VTS_CONF_DEFAULT_PATH "/etc/vmtimesync/vmtimesync.conf"
 

@@ -35,8 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmtimesync/vts_hv.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_hv.h"
+#include "vts_sync.h"
 
 /* The trigger of a sync the watch asks for. */
 #define VTS_WATCH_TRIGGER "watch"

@@ -11,9 +11,9 @@
 
 #include <stdint.h>
 
-#include "vmtimesync/vts_ctl.h"
-#include "vmtimesync/vts_error.h"
-#include "vmtimesync/vts_hv.h"
+#include "vts_ctl.h"
+#include "vts_error.h"
+#include "vts_hv.h"
 
 typedef struct vts_ctl_server vts_ctl_server;
 

@@ -15,8 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vmtimesync/vts_conf.h"
-#include "vmtimesync/vts_ctl.h"
+#include "vts_conf.h"
+#include "vts_ctl.h"
 
 /* The operations that announce a guest which will need a sync:
  * "migrate begin" (incoming migration), "restore begin", and

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmtimesync/vts_error.h"
+#include "vts_error.h"
 
 #define VTS_AGENT_CMD_GET_TIME "{\"execute\":\"guest-get-time\"}"
 #define VTS_AGENT_CMD_INFO "{\"execute\":\"guest-info\"}"

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmtimesync/vts_error.h"
+#include "vts_error.h"
 
 #define VTS_CTL_DEFAULT_PATH "/run/vmtimesync/control.sock"
 
