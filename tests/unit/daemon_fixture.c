@@ -21,9 +21,9 @@
 #include <unistd.h>
 
 #include "daemon_fixture.h"
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_ctl.h"
-#include "vmtimesync/vts_log.h"
+#include "vts_clock.h"
+#include "vts_ctl.h"
+#include "vts_log.h"
 
 #define VTS_DAEMON_ALLOW_PRIV
 #include "vts_daemon_priv.h"

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "fake_hv.h"
-#include "vmtimesync/vts_daemon.h"
+#include "vts_daemon.h"
 
 /* Counters, atomic (__atomic_*): the worker writes, the watcher reads.
  * Reset by daemon_run_start(), except agent_call_ms, the real time each

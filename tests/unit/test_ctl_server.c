@@ -25,9 +25,9 @@
 #include <json-c/json.h>
 
 #include "daemon_fixture.h"
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_ctl_server.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_clock.h"
+#include "vts_ctl_server.h"
+#include "vts_sync.h"
 
 #define NCLIENTS 4
 

@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "daemon_fixture.h"
-#include "vmtimesync/vts_conf.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_conf.h"
+#include "vts_sync.h"
 
 /* Running: connected, swept, answering on its control socket. */
 static bool

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 
 #include "daemon_fixture.h"
-#include "vmtimesync/vts_clock.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_clock.h"
+#include "vts_sync.h"
 
 #define VTS_DAEMON_ALLOW_PRIV
 #include "vts_daemon_priv.h"

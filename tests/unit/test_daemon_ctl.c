@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "daemon_fixture.h"
-#include "vmtimesync/vts_ctl.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_ctl.h"
+#include "vts_sync.h"
 
 #define S VTS_NS_PER_SEC
 #define MS VTS_NS_PER_MS

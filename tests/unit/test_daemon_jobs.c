@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "daemon_fixture.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_sync.h"
 
 #define S VTS_NS_PER_SEC
 #define MAX_GUESTS 4

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 
 #include "daemon_fixture.h"
-#include "vmtimesync/vts_sync.h"
+#include "vts_sync.h"
 
 #define SWEEP_NONE "vmtimesync_syncs_total{trigger=\"sweep\",result=\"none\"}"
 #define SWEEP_STEPPED "vmtimesync_syncs_total{trigger=\"sweep\",result=\"stepped\"}"
