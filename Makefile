@@ -67,7 +67,8 @@ LIB = $(BUILD)/libvmtimesync.a
 
 PROGS = $(BUILD)/vmtimesync $(BUILD)/vmtimesyncd $(BUILD)/vmtimesync-hook
 UNIT_TESTS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
-UNIT_SUPPORT = $(BUILD)/tests/unit/fake_hv.o $(BUILD)/tests/unit/sync_fixture.o
+UNIT_SUPPORT = $(BUILD)/tests/unit/fake_hv.o $(BUILD)/tests/unit/sync_fixture.o \
+	$(BUILD)/tests/unit/daemon_fixture.o
 PROBE = $(BUILD)/vts-probe
 
 .SECONDARY:

@@ -121,6 +121,29 @@ vts_ctl_server_answer(vts_ctl_server *s, vts_ctl_server_client *cl,
     vts_ctl_server_client_close(s, cl);
 }
 
+/* After the last reply on @cfd: read what the client sent and we will
+ * not read. Closing a socket with unread data resets the connection, and
+ * the client would read ECONNRESET instead of a clean end (or instead of
+ * the reply, when it comes before). */
+static void
+vts_ctl_server_drain(int cfd)
+{
+    char sink[VTS_CTL_MAX_REQUEST];
+
+    shutdown(cfd, SHUT_WR);
+    while (recv(cfd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+        ;
+}
+
+/* Refuse a connection with a one-line reason. */
+static void
+vts_ctl_server_refuse(int cfd, const char *reply)
+{
+    vts_ctl_send_reply(cfd, reply);
+    vts_ctl_server_drain(cfd);
+    close(cfd);
+}
+
 /* Loop thread: a control client sent bytes. */
 static void
 vts_ctl_server_on_client(int watch, int fd, int events, void *opaque)
@@ -147,26 +170,13 @@ vts_ctl_server_on_client(int watch, int fd, int events, void *opaque)
         json_object_object_add(o, "error", json_object_new_string(err.message));
         if (asprintf(&reply, "%s\n", json_object_to_json_string(o)) > 0)
             vts_ctl_send_reply(cl->c.fd, reply);
+        /* An oversize request leaves bytes unread. */
+        vts_ctl_server_drain(cl->c.fd);
         free(reply);
         json_object_put(o);
         vts_log(VTS_LOG_DEBUG, "control: bad request: %s", err.message);
     }
     vts_ctl_server_client_close(s, cl);
-}
-
-/* Refuse a connection with a one-line reason. Read what the client has
- * sent first: closing a socket with unread data resets the connection,
- * and the client would read ECONNRESET instead of the reason. */
-static void
-vts_ctl_server_refuse(int cfd, const char *reply)
-{
-    char sink[VTS_CTL_MAX_REQUEST];
-
-    vts_ctl_send_reply(cfd, reply);
-    shutdown(cfd, SHUT_WR);
-    while (recv(cfd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
-        ;
-    close(cfd);
 }
 
 /* Loop thread: the control socket has connections to accept. */

@@ -19,6 +19,7 @@
 void
 vts_daemon_wake_loop(vts_daemon *d)
 {
+    __atomic_store_n(&d->wake_pending, true, __ATOMIC_SEQ_CST);
     if (d->timer >= 0)
         d->ops->loop_update_timer(d->timer, 0);
 }
@@ -146,6 +147,8 @@ vts_daemon_on_timer(int timer, void *opaque)
     int64_t ms = -1;
 
     (void)timer;
+    /* What was asked before this point, this pass does. */
+    __atomic_store_n(&d->wake_pending, false, __ATOMIC_SEQ_CST);
     vts_daemon_connect_on_timer(d, now);
 
     pthread_mutex_lock(&d->lock);
@@ -166,4 +169,8 @@ vts_daemon_on_timer(int timer, void *opaque)
             ms = INT_MAX / 2;
     }
     d->ops->loop_update_timer(d->timer, (int)ms);
+    /* A wake from another thread (a connect done, a sync finished) that
+     * came during this pass may have been overwritten just now. */
+    if (ms != 0 && __atomic_load_n(&d->wake_pending, __ATOMIC_SEQ_CST))
+        d->ops->loop_update_timer(d->timer, 0);
 }

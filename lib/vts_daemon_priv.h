@@ -73,6 +73,10 @@ struct vts_daemon {
     int pool_workers; /* its threads: conf.workers at start */
     vts_metrics *metrics;
     int timer;
+    /* A wake asked since the timer's pass began (atomic: any thread sets
+     * it, the pass clears it), so that the pass's re-arming for later does
+     * not undo it. */
+    bool wake_pending;
     bool conn_lost;
     int64_t reconnect_at; /* monotonic; 0: none planned */
     int64_t reconnect_delay;
