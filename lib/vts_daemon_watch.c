@@ -76,8 +76,14 @@ vts_daemon_watch_dispatch(vts_daemon *d, int64_t now)
         due = vts_watch_next_due(d->watch);
     }
     pthread_mutex_unlock(&d->lock);
-    for (; skipped > 0; skipped--)
-        vts_metrics_watch_measured(d->metrics, vts_watch_verdict_name(VTS_WATCH_SKIPPED));
+    if (skipped > 0) {
+        for (; skipped > 0; skipped--)
+            vts_metrics_watch_measured(d->metrics,
+                                       vts_watch_verdict_name(VTS_WATCH_SKIPPED));
+        /* No job runs for a skipped guest to write the file: with every
+         * guest paused (a storage outage), it would not move at all. */
+        vts_daemon_write_metrics(d);
+    }
     return due;
 }
 

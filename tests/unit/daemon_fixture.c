@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -756,6 +757,17 @@ metrics_value(const daemon_run *r, const char *series)
     if (!read_text(r->metrics, buf, sizeof(buf)) || !(p = find_line(buf, series, ' ')))
         return -1;
     return strtoll(p + 1, NULL, 10);
+}
+
+double
+metrics_gauge(const daemon_run *r, const char *series)
+{
+    char buf[16384];
+    const char *p;
+
+    if (!read_text(r->metrics, buf, sizeof(buf)) || !(p = find_line(buf, series, ' ')))
+        return NAN;
+    return strtod(p + 1, NULL);
 }
 
 char *

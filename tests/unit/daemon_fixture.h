@@ -157,4 +157,8 @@ bool metrics_has_lines(const daemon_run *r);
  * labels), or -1 when absent. */
 long long metrics_value(const daemon_run *r, const char *series);
 
+/* The value of the metrics file's sample @series as a number with a
+ * fraction (a gauge in seconds), or NAN when absent. */
+double metrics_gauge(const daemon_run *r, const char *series);
+
 #endif /* DAEMON_FIXTURE_H */
