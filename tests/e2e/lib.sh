@@ -326,6 +326,19 @@ daemon_start() {
 	fail "vmtimesyncd for $host did not come up: $(tail -n 5 "$E2E_TMP/vtsd-$host.log")"
 }
 
+# daemon_swept HOST DOM...: wait until the daemon's start-up sweep is done
+# with each DOM (idle, its last sync the sweep's), so that what the test
+# does to the guest next (a probe's step, a pause) does not race the
+# sweep's own step of a guest it found off.
+daemon_swept() {
+	local host=$1 dom
+	shift
+	for dom in "$@"; do
+		wait_output "^$dom: idle; last sync on sweep" "the start-up sweep of $dom on $host" \
+			"$VTS" --status --socket "$E2E_TMP/vtsd-$host.sock"
+	done
+}
+
 # daemon_stop HOST: SIGTERM and wait; fail if it does not exit 0.
 daemon_stop() {
 	local pidf=$E2E_TMP/vtsd-$1.pid pid rc

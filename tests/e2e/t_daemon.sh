@@ -17,6 +17,7 @@ file_teardown() {
 test_pause_resume_fixed_by_daemon() {
 	local off
 	daemon_start "$E2E_HOST"
+	daemon_swept "$E2E_HOST" d1
 	probe_shift "$E2E_HOST" d1 0
 	pause_guest "$E2E_HOST" d1 3
 	wait_fixed "$E2E_HOST" d1
@@ -63,6 +64,7 @@ test_status_reports_last_sync() {
 
 test_save_restore_fixed_by_daemon() {
 	daemon_start "$E2E_HOST"
+	daemon_swept "$E2E_HOST" d1
 	probe_shift "$E2E_HOST" d1 0
 	must virsh -c "$E2E_URI" save d1 "$E2E_TMP/d1.save"
 	sleep 2
@@ -137,6 +139,7 @@ test_sweep_fixes_what_happened_while_down() {
 
 test_libvirtd_restart_while_paused() {
 	daemon_start "$E2E_HOST"
+	daemon_swept "$E2E_HOST" d1
 	probe_shift "$E2E_HOST" d1 0
 	must virsh -c "$E2E_URI" suspend d1
 	th_host_kill "$E2E_HOST" || fail "cannot kill libvirtd"
