@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "daemon_fixture.h"
 #include "vts_sync.h"
@@ -136,6 +137,52 @@ test_boot_schedules_no_sync(void **state)
     fake_hv_cleanup();
 }
 
+/* A guest restored (or reverted) paused and left paused beyond agent_wait
+ * is no failure: its agent cannot connect while it is paused, and its
+ * resume syncs it. Neither a "giving up" warning nor a failure in the
+ * metrics, which would page an operator for a guest that is only paused. */
+static bool
+paused_beyond_agent_wait(daemon_run *r)
+{
+    long long failed;
+
+    if (!settled(r))
+        return false;
+    fake_hv_set_state(VTS_DOM_PAUSED);
+    fake_hv_set_guest_offset(-2 * VTS_NS_PER_SEC);
+    if (!daemon_run_event(r, FAKE_HV_DOMAIN, VTS_EV_STARTED, VTS_EVD_RESTORED) ||
+        !daemon_run_event(r, FAKE_HV_DOMAIN, VTS_EV_SUSPENDED, VTS_EVD_RESTORED))
+        return daemon_run_fail(r, "nobody registered for events");
+    /* The restore's sync finds the guest paused and waits for its agent;
+     * agent_wait (1 s) later the wait is over. */
+    for (int i = 0; i < 500 && daemon_run_phase(r, FAKE_HV_DOMAIN) != VTS_PHASE_WAITING;
+         i++)
+        usleep(10000);
+    if (!daemon_run_idle(r, FAKE_HV_DOMAIN))
+        return daemon_run_fail(r, "the wait for the agent did not end");
+    if (daemon_run_log_has(r, "giving up"))
+        return daemon_run_fail(r, "a paused guest's wait was logged as giving up");
+    failed = metrics_value(r, "vmtimesync_failures_total{kind=\"paused\"}");
+    if (failed > 0)
+        return daemon_run_fail(r, "a paused guest's wait counted as %lld failure(s)",
+                               failed);
+    /* The resume syncs it. */
+    fake_hv_set_state(VTS_DOM_RUNNING);
+    if (!daemon_run_event(r, FAKE_HV_DOMAIN, VTS_EV_RESUMED, VTS_EVD_UNPAUSED))
+        return daemon_run_fail(r, "nobody registered for events");
+    return stepped_once_by(r, "resumed");
+}
+
+static void
+test_paused_beyond_agent_wait_is_no_failure(void **state)
+{
+    (void)state;
+    fake_hv_reset();
+    daemon_run_script(paused_beyond_agent_wait, NULL,
+                      "agent_wait = 1s\nlog_level = info\n");
+    fake_hv_cleanup();
+}
+
 /* An event for another domain (gone before the worker looks) has its own
  * outcome and leaves web-1 alone: no agent call, web-1 stays idle, and
  * web-1's own resume is served as usual. */
@@ -237,6 +284,7 @@ main(void)
         cmocka_unit_test(test_migration_schedules_one_sync),
         cmocka_unit_test(test_restore_schedules_one_sync),
         cmocka_unit_test(test_boot_schedules_no_sync),
+        cmocka_unit_test(test_paused_beyond_agent_wait_is_no_failure),
         cmocka_unit_test(test_event_for_another_domain_does_not_disturb),
         cmocka_unit_test(test_burst_of_events_gives_one_sync),
         cmocka_unit_test(test_wake_during_the_timers_pass_is_not_lost),
