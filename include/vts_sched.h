@@ -104,6 +104,8 @@ typedef enum {
 typedef enum {
     VTS_SCHED_EXPIRE_QUEUE,   /* backoff or re-check time: queue it */
     VTS_SCHED_EXPIRE_TIMEOUT, /* waited past the deadline: gave up */
+    VTS_SCHED_EXPIRE_PAUSED,  /* the wait ran out while the guest is paused: no
+                               * failure, its resume is a trigger of its own */
 } vts_sched_expiry;
 
 typedef struct vts_sched vts_sched;

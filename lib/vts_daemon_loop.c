@@ -108,10 +108,9 @@ vts_daemon_expired(const char *name, vts_sched_expiry what, void *opaque)
         return;
     }
     vts_report_escape(esc, sizeof(esc), name);
-    e = vts_sched_get(d->sched, name);
     /* Restored or reverted paused, and still paused: its agent cannot
-     * connect until it runs, and its resume is a trigger of its own. */
-    if (e && e->suspended_ns != 0) {
+     * connect until it runs. */
+    if (what == VTS_SCHED_EXPIRE_PAUSED) {
         vts_log(VTS_LOG_INFO,
                 "%s: still paused after agent_wait; it is synced when it resumes", esc);
         return;
@@ -125,6 +124,7 @@ vts_daemon_expired(const char *name, vts_sched_expiry what, void *opaque)
      * last attempt's code (agent-not-connected, or paused when the guest
      * never ran). A name the hook announced that never came (an aborted
      * migration) had no attempt and is no failure. */
+    e = vts_sched_get(d->sched, name);
     if (e && e->have_last && e->last.action == VTS_ACTION_ERROR) {
         vts_metrics_record(d->metrics, name, e->trigger, &e->last, d->ops->now_ns());
         x->failed++;

@@ -545,7 +545,9 @@ vts_sched_expire(vts_sched *s, int64_t now,
             n++;
         } else if (e->phase == VTS_PHASE_WAITING && e->deadline_ns <= now) {
             e->phase = VTS_PHASE_IDLE;
-            fn(e->name, VTS_SCHED_EXPIRE_TIMEOUT, opaque);
+            fn(e->name,
+               e->suspended_ns != 0 ? VTS_SCHED_EXPIRE_PAUSED : VTS_SCHED_EXPIRE_TIMEOUT,
+               opaque);
             n++;
             if (!e->have_last && e->suspended_ns == 0) {
                 vts_sched_remove(s, e);

@@ -748,17 +748,6 @@ metrics_has_lines(const daemon_run *r)
     return true;
 }
 
-long long
-metrics_value(const daemon_run *r, const char *series)
-{
-    char buf[16384];
-    const char *p;
-
-    if (!read_text(r->metrics, buf, sizeof(buf)) || !(p = find_line(buf, series, ' ')))
-        return -1;
-    return strtoll(p + 1, NULL, 10);
-}
-
 double
 metrics_gauge(const daemon_run *r, const char *series)
 {
@@ -768,6 +757,14 @@ metrics_gauge(const daemon_run *r, const char *series)
     if (!read_text(r->metrics, buf, sizeof(buf)) || !(p = find_line(buf, series, ' ')))
         return NAN;
     return strtod(p + 1, NULL);
+}
+
+long long
+metrics_value(const daemon_run *r, const char *series)
+{
+    double v = metrics_gauge(r, series);
+
+    return isnan(v) ? -1 : (long long)v;
 }
 
 char *
@@ -822,16 +819,32 @@ daemon_run_idle(daemon_run *r, const char *name)
     return true;
 }
 
-bool
-daemon_run_wait_metric(daemon_run *r, const char *series, long long value, int timeout_ms)
+/* Wait until @series is @value, or at least @value when @at_least. */
+static bool
+wait_metric(daemon_run *r, const char *series, long long value, bool at_least,
+            int timeout_ms)
 {
     int64_t until = mono_ms() + timeout_ms;
     long long now;
 
-    while ((now = metrics_value(r, series)) != value) {
+    while ((now = metrics_value(r, series)) != value && !(at_least && now > value)) {
         if (mono_ms() >= until)
-            return daemon_run_fail(r, "%s is %lld, want %lld", series, now, value);
+            return daemon_run_fail(r, "%s is %lld, want %s%lld", series, now,
+                                   at_least ? "at least " : "", value);
         poll(NULL, 0, 10);
     }
     return true;
+}
+
+bool
+daemon_run_wait_metric(daemon_run *r, const char *series, long long value, int timeout_ms)
+{
+    return wait_metric(r, series, value, false, timeout_ms);
+}
+
+bool
+daemon_run_wait_metric_at_least(daemon_run *r, const char *series, long long least,
+                                int timeout_ms)
+{
+    return wait_metric(r, series, least, true, timeout_ms);
 }

@@ -139,6 +139,11 @@ bool daemon_run_idle(daemon_run *r, const char *name);
 bool daemon_run_wait_metric(daemon_run *r, const char *series, long long value,
                             int timeout_ms);
 
+/* Wait (@timeout_ms at most) until the metrics file's @series counts at
+ * least @least. */
+bool daemon_run_wait_metric_at_least(daemon_run *r, const char *series, long long least,
+                                     int timeout_ms);
+
 /* Block (true) or let go (false) the fake's list_running, as a libvirtd
  * slow to answer: holds the sweep's worker. */
 void daemon_fx_hold_lists(bool hold);

@@ -14,7 +14,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "daemon_fixture.h"
 #include "vts_sync.h"
@@ -37,19 +36,8 @@ settled(daemon_run *r)
     return true;
 }
 
-/* Poll the metrics file (10 s at most: a few watch intervals on a busy
- * machine) until @series counts at least @least. */
-static bool
-wait_count_at_least(daemon_run *r, const char *series, long long least)
-{
-    for (int i = 0; i < 1000; i++) {
-        if (metrics_value(r, series) >= least)
-            return true;
-        usleep(10000);
-    }
-    return daemon_run_fail(r, "%s: %lld, want at least %lld", series,
-                           metrics_value(r, series), least);
-}
+/* A few watch intervals on a busy machine. */
+#define WATCH_WAIT_MS 10000
 
 /* With correction off (watch_fix_above = never), a guest 300 ms behind is
  * measured, exported, and left alone. */
@@ -61,7 +49,7 @@ exported_not_fixed(daemon_run *r)
     if (!settled(r))
         return false;
     fake_hv_set_guest_offset(-300 * MS); /* the worker is idle */
-    if (!wait_count_at_least(r, MEASURED("ok"), 1))
+    if (!daemon_run_wait_metric_at_least(r, MEASURED("ok"), 1, WATCH_WAIT_MS))
         return false;
     /* The gauge is written with the measurement's count. */
     g = metrics_gauge(r, OFFSET_GAUGE);
@@ -99,7 +87,7 @@ fixed_once_then_held(daemon_run *r)
         return daemon_run_fail(r, "the watch's sync left the guest %lld ns off",
                                (long long)fake_hv_guest_offset());
     fake_hv_set_guest_offset(-2 * S);
-    if (!wait_count_at_least(r, MEASURED("held"), 1))
+    if (!daemon_run_wait_metric_at_least(r, MEASURED("held"), 1, WATCH_WAIT_MS))
         return false;
     if (metrics_value(r, WATCH_STEPPED) != 1)
         return daemon_run_fail(r, "%s: %lld, want 1", WATCH_STEPPED,
@@ -133,10 +121,10 @@ paused_is_skipped(daemon_run *r)
     if (!daemon_run_event(r, FAKE_HV_DOMAIN, VTS_EV_SUSPENDED, VTS_EVD_PAUSED))
         return daemon_run_fail(r, "nobody registered for events");
     /* The pause is the scheduler's before the next interval begins. */
-    if (!wait_count_at_least(r, MEASURED("skipped"), 1))
+    if (!daemon_run_wait_metric_at_least(r, MEASURED("skipped"), 1, WATCH_WAIT_MS))
         return false;
     calls = __atomic_load_n(&agent_calls, __ATOMIC_SEQ_CST);
-    if (!wait_count_at_least(r, MEASURED("skipped"), 3))
+    if (!daemon_run_wait_metric_at_least(r, MEASURED("skipped"), 3, WATCH_WAIT_MS))
         return false;
     if (__atomic_load_n(&agent_calls, __ATOMIC_SEQ_CST) != calls)
         return daemon_run_fail(r, "the watch asked a paused guest's agent");

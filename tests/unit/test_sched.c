@@ -243,6 +243,32 @@ count_expiry(const char *name, vts_sched_expiry what, void *opaque)
     *n += what == VTS_SCHED_EXPIRE_TIMEOUT ? 100 : 1;
 }
 
+/* The expiry kind of the last call, for the paused case below. */
+static void
+last_expiry(const char *name, vts_sched_expiry what, void *opaque)
+{
+    (void)name;
+    *(vts_sched_expiry *)opaque = what;
+}
+
+/* A guest restored paused and still paused when the wait for its agent
+ * runs out: that is no timeout (its resume is a trigger of its own). */
+static void
+test_wait_deadline_while_paused_is_no_timeout(void **state)
+{
+    vts_sched *s = *state;
+    vts_sched_expiry what = VTS_SCHED_EXPIRE_QUEUE;
+
+    assert_true(vts_sched_trigger(s, "p", "started/restored", 0));
+    vts_sched_suspended(s, "p", "restored", 1);
+    assert_int_equal(run_job(s, "p", err_result(VTS_ERR_PAUSED), 2), VTS_SCHED_WAIT);
+    assert_int_equal(vts_sched_expire(s, conf.agent_wait_ns, last_expiry, &what), 1);
+    assert_int_equal(what, VTS_SCHED_EXPIRE_PAUSED);
+    assert_int_equal(vts_sched_get(s, "p")->phase, VTS_PHASE_IDLE);
+    /* Its resume syncs it. */
+    assert_true(vts_sched_trigger(s, "p", "resumed/unpaused", conf.agent_wait_ns + 1));
+}
+
 static void
 test_wait_deadline_gives_up(void **state)
 {
@@ -936,6 +962,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_restore_paused_then_resumed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wait_deadline_expires, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_deadline_while_paused_is_no_timeout,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_deadline_gives_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unresponsive_agent_backs_off_exponentially,
                                         setup, teardown),
