@@ -74,6 +74,13 @@ watch_count() {
 # A guest moved 3 s without an event is seen within one interval, exported,
 # and fixed by a sync with trigger watch; moved again right after, it is
 # reported once and not stepped again (no fighting the guest's NTP).
+# watched_offset DOM: DOM's last watched offset in the daemon's --status
+# --json ("null" before its first measurement).
+watched_offset() {
+	"$VTS" --status --json --socket "$E2E_TMP/vtsd-$E2E_HOST.sock" |
+		jq -r --arg d "$1" '.domains[] | select(.domain == $d) | .watch.offset_ns'
+}
+
 test_watch_fixes_a_guest_moved_without_event() {
 	local prom=$E2E_TMP/watch-fix.prom start seen_ms off
 	daemon_start "$E2E_HOST" "metrics_file = $prom" "watch_interval = ${WATCH_S}s" \
@@ -99,6 +106,9 @@ test_watch_fixes_a_guest_moved_without_event() {
 	# status shows its result once idle.
 	wait_output "^w1: idle; last sync on watch, [0-9]+ s ago: (stepped, offset -[23]\.[0-9]+ s, residual|none, offset [-+][0-9.]+ ms|stepped, offset [-+][0-9.]+ ms, residual).*; watched offset [-+][0-9.]+ m?s, [0-9]+ s ago$" \
 		"w1's status line" "$VTS" --status --socket "$E2E_TMP/vtsd-$E2E_HOST.sock"
+	# w2's first measurement need not have come yet (its interval is
+	# skipped while its start-up sweep runs): wait for it, then check.
+	wait_output '^-?[0-9]+$' "w2 watched, in --json" watched_offset w2
 	run "$VTS" --status --json --socket "$E2E_TMP/vtsd-$E2E_HOST.sock"
 	assert_rc 0 "vmtimesync --status --json"
 	_assert_int "$(json_get "$OUT" '.domains[] | select(.domain=="w2") | .watch.offset_ns')" "w2's watched offset in --json"
